@@ -1,0 +1,1 @@
+"""The provisioning connector: users from SCIM and LDAP become read-only contacts."""

@@ -1,0 +1,64 @@
+"""Field catalogues and the default mapping, read from TOML data files."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from scim.errors import ScimError
+from scim.paths import parse_path
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Both columns of the field mapping plus the default pairs."""
+
+    user_fields: tuple[Field, ...]
+    contact_fields: tuple[Field, ...]
+    default_rows: tuple[tuple[str, str], ...]
+
+    @property
+    def user_ids(self) -> frozenset[str]:
+        return frozenset(f.id for f in self.user_fields)
+
+    @property
+    def contact_ids(self) -> frozenset[str]:
+        return frozenset(f.id for f in self.contact_fields)
+
+
+class CatalogueError(Exception):
+    pass
+
+
+def _fields(path: Path) -> tuple[Field, ...]:
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle).get("field", [])
+    fields = tuple(Field(id=str(f["id"]), label=str(f.get("label", f["id"]))) for f in raw)
+    seen: set[str] = set()
+    for field in fields:
+        if field.id in seen:
+            raise CatalogueError(f"{path}: field {field.id!r} is listed twice")
+        seen.add(field.id)
+    return fields
+
+
+@lru_cache(maxsize=8)
+def load_catalogue(folder: Path) -> Catalogue:
+    user_fields = _fields(folder / "user_fields.toml")
+    for field in user_fields:
+        try:
+            parse_path(field.id)
+        except ScimError as exc:
+            raise CatalogueError(f"user_fields.toml: {exc.message}") from exc
+    contact_fields = _fields(folder / "contact_fields.toml")
+    with (folder / "default_mapping.toml").open("rb") as handle:
+        rows = tuple((str(a), str(b)) for a, b in tomllib.load(handle).get("rows", []))
+    return Catalogue(user_fields, contact_fields, rows)

@@ -1,0 +1,159 @@
+"""The ``connector`` command line: serve, db upgrade, tokens, config check, resync."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from connector.config import ConfigError, Settings, load_settings
+from connector.errors import ServiceError
+
+
+def _context(settings: Settings, upgrade: bool = True):  # type: ignore[no-untyped-def]
+    from connector.services.bootstrap import ensure_defaults
+    from connector.services.context import Context
+
+    ctx = Context.from_settings(settings)
+    if upgrade:
+        ctx.db.upgrade()
+    ctx.run(lambda s: ensure_defaults(s, ctx.catalogue))
+    return ctx
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from waitress import serve
+
+    from connector.logs import configure_logging
+    from connector.web.app import create_app
+
+    configure_logging(settings)
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    app = create_app(settings)
+    base = f"http://{host}:{port}"
+    print(f"connector serving on {base}")
+    print(f"  admin API:    {base}/api/v1/  (token: connector token create --admin)")
+    print(f"  health check: {base}/healthz")
+    print(f"  database:     {settings.database_url.split('@')[-1]}")
+    sys.stdout.flush()
+    try:
+        serve(app, host=host, port=port, threads=8, ident="connector")
+    finally:
+        app.extensions["connector.runner"].shutdown()
+    return 0
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    _context(settings, upgrade=True)
+    print("database is up to date")
+    return 0
+
+
+def cmd_config_check(settings: Settings, args: argparse.Namespace) -> int:
+    from connector.catalogue import load_catalogue
+
+    catalogue = load_catalogue(settings.catalogue_dir)
+    where = settings.source_file or "built-in defaults"
+    print(f"configuration OK ({where})")
+    print(f"  database: {settings.database_url.split('@')[-1]}")
+    print(
+        f"  catalogue: {len(catalogue.user_fields)} user fields, "
+        f"{len(catalogue.contact_fields)} contact fields"
+    )
+    return 0
+
+
+def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
+    from connector.services import tokens
+
+    if bool(args.admin) == bool(args.source):
+        print("error: give exactly one of --admin or --source NAME", file=sys.stderr)
+        return 2
+    ctx = _context(settings)
+    kind = tokens.ADMIN if args.admin else tokens.SCIM
+    name = args.name or ("admin" if args.admin else args.source)
+    _, secret = ctx.run(
+        lambda s: tokens.create(s, "cli", name=name, kind=kind, source_name=args.source)
+    )
+    what = "admin API token" if args.admin else f"SCIM token for source {args.source!r}"
+    print(f"created {what} {name!r}; it is shown only once:", file=sys.stderr)
+    print(secret)
+    return 0
+
+
+def cmd_contacts_resync(settings: Settings, args: argparse.Namespace) -> int:
+    from connector.services import jobs
+
+    ctx = _context(settings)
+    job = ctx.run(lambda s: jobs.representation(jobs.start(s, "cli", jobs.RESYNC)))
+
+    def progress(current) -> None:  # type: ignore[no-untyped-def]
+        total = max(current.total, 1)
+        width = 30
+        filled = min(width, int(width * current.done / total))
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] "
+            f"{current.done}/{current.total} contacts, {current.changed} changed"
+        )
+        sys.stderr.flush()
+
+    done = jobs.run(ctx, job["id"], progress=progress)
+    sys.stderr.write("\n")
+    print(
+        f"job {done.id}: {done.state}; {done.done} linked contacts checked, "
+        f"{done.changed} changed, {done.errors} errors"
+    )
+    return 0 if done.errors == 0 else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="connector", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web server and scheduler")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    config = sub.add_parser("config", help="configuration").add_subparsers(
+        dest="cfg", required=True
+    )
+    config.add_parser("check", help="validate the configuration").set_defaults(
+        func=cmd_config_check
+    )
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="tok", required=True)
+    create = token.add_parser("create", help="create a token and print it")
+    create.add_argument("--admin", action="store_true", help="an admin API token")
+    create.add_argument("--source", help="a SCIM client token for this source")
+    create.add_argument("--name", help="a name to recognise the token by")
+    create.set_defaults(func=cmd_token_create)
+
+    contacts = sub.add_parser("contacts", help="contacts module").add_subparsers(
+        dest="contacts", required=True
+    )
+    contacts.add_parser("resync", help='"Update all synchronized users"').set_defaults(
+        func=cmd_contacts_resync
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        return int(args.func(settings, args))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ServiceError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

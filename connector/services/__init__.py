@@ -1,0 +1,1 @@
+"""The service layer: every write goes through these functions, one transaction each."""

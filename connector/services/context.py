@@ -1,0 +1,52 @@
+"""What every service call needs: the database, the catalogues, the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from connector.catalogue import Catalogue, load_catalogue
+from connector.config import Settings
+from connector.db.engine import Database
+from connector.errors import Conflict
+
+T = TypeVar("T")
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    catalogue: Catalogue
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Context:
+        return cls(
+            settings, Database(settings.database_url), load_catalogue(settings.catalogue_dir)
+        )
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any error."""
+        session = self.db.sessions()
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    def run(self, work: Callable[[Session], T], attempts: int = 3) -> T:
+        """Run ``work`` in a transaction, retrying when a concurrent write won the race."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.unit_of_work() as session:
+                    return work(session)
+            except StaleDataError as exc:
+                if attempt == attempts:
+                    raise Conflict("the object was changed concurrently; try again") from exc
+        raise AssertionError("unreachable")

@@ -1,0 +1,239 @@
+"""Batched, resumable jobs: "Update all synchronized users" and "Synchronize all users".
+
+Each batch is one transaction that also advances the job's cursor, so a job
+cut short by a crash resumes after the last committed batch. Contacts whose
+values do not change are not rewritten; only their mapping version moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from connector.db.models import AuditEvent, Contact, ContactLink, Job, User, utcnow
+from connector.errors import NotFound
+from connector.mapping import apply
+from connector.services import audit, linking
+from connector.services import users as user_service
+from connector.services.context import Context
+
+RESYNC = "resync_contacts"
+SYNC_ALL = "sync_users"
+KINDS = (RESYNC, SYNC_ALL)
+UNFINISHED = ("queued", "running")
+MAX_ERROR_MESSAGES = 50
+
+Progress = Callable[[Job], None]
+
+
+def representation(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state,
+        "total": job.total,
+        "done": job.done,
+        "changed": job.changed,
+        "errors": job.errors,
+        "errorMessages": job.error_messages.get("messages", []),
+        "mappingVersion": job.mapping_version,
+        "createdAt": job.created_at.isoformat(),
+        "finishedAt": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def get(session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job with id {job_id!r}")
+    return job
+
+
+def start(session: Session, actor: str, kind: str) -> Job:
+    """Queue a job, or return the unfinished one of the same kind (never two at once)."""
+    running = session.scalars(
+        select(Job).where(Job.kind == kind, Job.state.in_(UNFINISHED)).limit(1)
+    ).first()
+    if running is not None:
+        return running
+    state = user_service.load_state(session)
+    if kind == RESYNC:
+        total = session.scalar(
+            select(func.count()).select_from(ContactLink).where(ContactLink.state == "active")
+        )
+    else:
+        total = user_service.count(session, [User.sync_to_contact.is_(True)])
+    job = Job(
+        kind=kind,
+        actor=actor,
+        state="queued",
+        total=total or 0,
+        mapping_version=state.mapping.version,
+        error_messages={"messages": []},
+    )
+    session.add(job)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        f"job.{kind}",
+        "job",
+        job.id,
+        None,
+        {"total": job.total, "mappingVersion": job.mapping_version},
+        diff=False,
+    )
+    return job
+
+
+def unfinished(session: Session) -> list[str]:
+    return list(session.scalars(select(Job.id).where(Job.state.in_(UNFINISHED))))
+
+
+def run(ctx: Context, job_id: str, progress: Progress | None = None) -> Job:
+    """Run (or resume) a job to the end, one committed batch at a time."""
+    batch = ctx.settings.jobs.batch_size
+    step = _resync_batch if ctx.run(lambda s: get(s, job_id).kind) == RESYNC else _sync_batch
+    while True:
+        job = ctx.run(lambda s: step(s, get(s, job_id), batch))
+        if progress is not None:
+            progress(job)
+        if job.state not in UNFINISHED:
+            return job
+
+
+def _finish_if_empty(job: Job, count: int) -> bool:
+    if count:
+        return False
+    job.state = "done" if not job.errors else "done_with_errors"
+    job.finished_at = utcnow()
+    job.updated_at = job.finished_at
+    return True
+
+
+def _resync_batch(session: Session, job: Job, batch: int) -> Job:
+    """Re-apply the current mapping to the next ``batch`` linked contacts."""
+    state = user_service.load_state(session)
+    job.state = "running"
+    rows = session.execute(
+        select(
+            ContactLink.id,
+            Contact.id,
+            Contact.version,
+            Contact.fields,
+            Contact.active,
+            User.resource,
+            User.active,
+            User.sync_direction,
+            User.sync_to_contact,
+            User.user_name,
+        )
+        .join(Contact, Contact.id == ContactLink.contact_id)
+        .join(User, User.id == ContactLink.user_id)
+        .where(ContactLink.id > job.cursor, ContactLink.state == "active")
+        .order_by(ContactLink.id)
+        .limit(batch)
+    ).all()
+    if _finish_if_empty(job, len(rows)):
+        return job
+    version = state.mapping.version
+    settings = state.settings
+    now = utcnow()
+    updates: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    remapped: list[int] = []
+    for (
+        link_id,
+        contact_id,
+        contact_version,
+        old_fields,
+        old_active,
+        resource,
+        user_active,
+        user_direction,
+        sync_on,
+        user_name,
+    ) in rows:
+        if not sync_on or (user_direction or settings.direction) != linking.USER_TO_CONTACT:
+            continue
+        try:
+            fields = apply(resource, state.mapping.rows)
+        except Exception as exc:  # one bad user must not stop the job
+            job.errors += 1
+            messages = job.error_messages.get("messages", [])
+            if len(messages) < MAX_ERROR_MESSAGES:
+                job.error_messages = {"messages": [*messages, f"user {user_name}: {exc}"]}
+            continue
+        remapped.append(link_id)
+        active = user_active or settings.onDeactivate == "keep"
+        if fields == old_fields and active == old_active:
+            continue
+        updates.append(
+            {
+                "b_id": contact_id,
+                "b_version": contact_version,
+                "new_version": contact_version + 1,
+                "fields": fields,
+                "search_text": linking.search_text(fields),
+                "active": active,
+                "updated_at": now,
+            }
+        )
+        events.append(
+            audit.event(
+                job.actor,
+                "contact.update",
+                "contact",
+                contact_id,
+                {"fields": old_fields, "active": old_active},
+                {"fields": fields, "active": active},
+                message=f"mapping version {version} applied (job {job.id})",
+            )
+        )
+    if updates:
+        table = Contact.__table__
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
+            .values(
+                fields=bindparam("fields"),
+                search_text=bindparam("search_text"),
+                active=bindparam("active"),
+                updated_at=bindparam("updated_at"),
+                version=bindparam("new_version"),
+            ),
+            updates,
+        )
+        session.execute(insert(AuditEvent), events)
+    if remapped:
+        session.execute(
+            update(ContactLink).where(ContactLink.id.in_(remapped)).values(mapping_version=version)
+        )
+    job.done += len(rows)
+    job.changed += len(updates)
+    job.cursor = rows[-1][0]
+    job.updated_at = now
+    return job
+
+
+def _sync_batch(session: Session, job: Job, batch: int) -> Job:
+    """ "Synchronize users" for all: create missing contacts, re-apply the mapping."""
+    state = user_service.load_state(session)
+    job.state = "running"
+    users = session.scalars(
+        select(User)
+        .where(User.sync_to_contact.is_(True), User.id > job.cursor_key)
+        .order_by(User.id)
+        .limit(batch)
+    ).all()
+    if _finish_if_empty(job, len(users)):
+        return job
+    for user in users:
+        linking.sync_user(session, user, state, job.actor)
+    job.done += len(users)
+    job.cursor_key = users[-1].id
+    job.updated_at = utcnow()
+    return job

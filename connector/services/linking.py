@@ -1,0 +1,268 @@
+"""The user ↔ contact synchronisation core, called inside a caller's transaction.
+
+Every path that changes a user or a contact (admin API, SCIM, LDAP poller,
+jobs) ends up here, so the behaviour contract lives in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector import mapping as engine
+from connector.db.models import Contact, ContactLink, User, utcnow
+from connector.services import audit
+from connector.services.mappings import CurrentMapping
+from connector.services.sync_settings import SyncSettings
+
+USER_TO_CONTACT = "user_to_contact"
+CONTACT_TO_USER = "contact_to_user"
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """The mapping and settings one transaction works with."""
+
+    mapping: CurrentMapping
+    settings: SyncSettings
+
+
+SORT_FIELDS = ("lastName", "firstName", "displayName", "company", "email")
+
+
+def search_text(fields: dict[str, Any]) -> str:
+    """Lower-cased values for search; name fields first so that it also sorts the book."""
+    first = [fields.get(k) for k in SORT_FIELDS]
+    rest = [v for k, v in fields.items() if k not in SORT_FIELDS]
+    return " ".join(str(v) for v in (*first, *rest) if v).lower()
+
+
+def effective_direction(user: User, settings: SyncSettings) -> str:
+    return user.sync_direction or settings.direction
+
+
+def contact_active(user: User, settings: SyncSettings) -> bool:
+    return user.active or settings.onDeactivate == "keep"
+
+
+def link_of_user(session: Session, user_id: str) -> ContactLink | None:
+    return session.scalars(select(ContactLink).where(ContactLink.user_id == user_id)).first()
+
+
+def link_of_contact(session: Session, contact_id: str) -> ContactLink | None:
+    return session.scalars(select(ContactLink).where(ContactLink.contact_id == contact_id)).first()
+
+
+def contact_json(contact: Contact) -> dict[str, Any]:
+    return {"fields": dict(contact.fields), "active": contact.active}
+
+
+def _write_contact(
+    session: Session, contact: Contact, fields: dict[str, str], active: bool, actor: str, why: str
+) -> bool:
+    if contact.fields == fields and contact.active == active:
+        return False
+    before = contact_json(contact)
+    contact.fields = fields
+    contact.search_text = search_text(fields)
+    contact.active = active
+    contact.updated_at = utcnow()
+    audit.record(
+        session,
+        actor,
+        "contact.update",
+        "contact",
+        contact.id,
+        before,
+        contact_json(contact),
+        message=why,
+    )
+    return True
+
+
+def _delete_contact(session: Session, contact: Contact, actor: str, why: str) -> None:
+    audit.record(
+        session,
+        actor,
+        "contact.delete",
+        "contact",
+        contact.id,
+        contact_json(contact),
+        None,
+        message=why,
+        diff=False,
+    )
+    session.delete(contact)
+
+
+def _create_linked_contact(session: Session, user: User, state: SyncState, actor: str) -> None:
+    fields = engine.apply(user.resource, state.mapping.rows)
+    contact = Contact(
+        fields=fields, search_text=search_text(fields), active=contact_active(user, state.settings)
+    )
+    session.add(contact)
+    session.flush()
+    session.add(
+        ContactLink(
+            user_id=user.id,
+            contact_id=contact.id,
+            state="active",
+            mapping_version=state.mapping.version,
+        )
+    )
+    audit.record(
+        session,
+        actor,
+        "contact.create",
+        "contact",
+        contact.id,
+        None,
+        contact_json(contact),
+        message=f"synchronised from user {user.user_name}",
+        diff=False,
+    )
+
+
+def _pull_contact_into_user(
+    session: Session, user: User, contact: Contact, state: SyncState, actor: str
+) -> bool:
+    """Reversed direction: the contact's mapped fields overwrite the user's."""
+    new_resource = engine.invert(contact.fields, state.mapping.rows, user.resource)
+    if not new_resource.get("userName"):
+        new_resource["userName"] = user.user_name
+    if new_resource == user.resource:
+        return False
+    before = user.resource
+    apply_resource(user, new_resource)
+    audit.record(
+        session,
+        actor,
+        "user.update",
+        "user",
+        user.id,
+        before,
+        user.resource,
+        message=f"taken from contact {contact.id} (direction contact_to_user)",
+    )
+    return True
+
+
+def apply_resource(user: User, resource: dict[str, Any]) -> None:
+    """Store a validated resource and keep the indexed columns in step."""
+    user.resource = resource
+    user.user_name = resource["userName"]
+    user.user_name_ci = resource["userName"].lower()
+    user.external_id = resource.get("externalId")
+    user.active = bool(resource.get("active", True))
+    user.updated_at = utcnow()
+
+
+def sync_user(session: Session, user: User, state: SyncState, actor: str) -> None:
+    """Bring the user's contact in line after the user changed or sync was asked for.
+
+    Creates the contact when sync is on and no link exists; with the user as the
+    source, re-applies the mapping; honours the deactivation policy.
+    """
+    if not user.sync_to_contact:
+        return
+    link = link_of_user(session, user.id)
+    if not user.active and state.settings.onDeactivate == "delete":
+        if link is not None:
+            contact = session.get(Contact, link.contact_id)
+            session.delete(link)
+            if contact is not None:
+                _delete_contact(session, contact, actor, f"user {user.user_name} was deactivated")
+        return
+    if link is None:
+        _create_linked_contact(session, user, state, actor)
+        return
+    if link.state != "active":
+        return
+    contact = session.get(Contact, link.contact_id)
+    if contact is None:  # pragma: no cover - the foreign key cascades
+        return
+    if effective_direction(user, state.settings) == CONTACT_TO_USER:
+        return
+    fields = engine.apply(user.resource, state.mapping.rows)
+    _write_contact(
+        session,
+        contact,
+        fields,
+        contact_active(user, state.settings),
+        actor,
+        f"synchronised from user {user.user_name}",
+    )
+    link.mapping_version = state.mapping.version
+
+
+def set_sync(session: Session, user: User, enabled: bool, state: SyncState, actor: str) -> None:
+    """Turn the sync switch: on resumes (or creates) the link, off pauses it."""
+    user.sync_to_contact = enabled
+    link = link_of_user(session, user.id)
+    if not enabled:
+        if link is not None and link.state != "paused":
+            link.state = "paused"
+            audit.record(
+                session,
+                actor,
+                "link.pause",
+                "contact",
+                link.contact_id,
+                {"state": "active"},
+                {"state": "paused"},
+                message=f"sync switched off for user {user.user_name}",
+            )
+        return
+    if link is not None and link.state == "paused":
+        link.state = "active"
+        audit.record(
+            session,
+            actor,
+            "link.resume",
+            "contact",
+            link.contact_id,
+            {"state": "paused"},
+            {"state": "active"},
+            message=f"sync switched on for user {user.user_name}",
+        )
+        if effective_direction(user, state.settings) == CONTACT_TO_USER:
+            contact = session.get(Contact, link.contact_id)
+            if contact is not None:
+                _pull_contact_into_user(session, user, contact, state, actor)
+            return
+    sync_user(session, user, state, actor)
+
+
+def contact_edited(
+    session: Session, contact: Contact, user: User, state: SyncState, actor: str
+) -> None:
+    """Reversed direction: a contact edit flows back into the user."""
+    _pull_contact_into_user(session, user, contact, state, actor)
+
+
+def user_deleted(session: Session, user: User, state: SyncState, actor: str) -> None:
+    """Apply "Delete contact when user is deleted" before the user row goes."""
+    link = link_of_user(session, user.id)
+    if link is None:
+        return
+    contact = session.get(Contact, link.contact_id)
+    session.delete(link)
+    if contact is None:  # pragma: no cover
+        return
+    if state.settings.deleteContactWithUser:
+        _delete_contact(session, contact, actor, f"user {user.user_name} was deleted")
+    else:
+        audit.record(
+            session,
+            actor,
+            "link.remove",
+            "contact",
+            contact.id,
+            {"managedBy": user.id},
+            {"managedBy": None},
+            message=f"user {user.user_name} was deleted; the contact stays, editable",
+            diff=False,
+        )

@@ -1,0 +1,85 @@
+"""Saved field mappings. Saving never touches contacts; a resync applies them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from connector.catalogue import Catalogue
+from connector.db.models import ContactLink, MappingVersion
+from connector.errors import InvalidInput
+from connector.mapping import MappingError, MappingRow, rows_from_json, validate
+from connector.services import audit
+
+
+@dataclass(frozen=True)
+class CurrentMapping:
+    version: int
+    rows: tuple[MappingRow, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "rows": [r.to_json() for r in self.rows]}
+
+
+def current(session: Session) -> CurrentMapping:
+    row = session.scalars(
+        select(MappingVersion).order_by(MappingVersion.version.desc()).limit(1)
+    ).first()
+    if row is None:
+        return CurrentMapping(0, ())
+    return CurrentMapping(row.version, tuple(MappingRow(u, c) for u, c in row.rows["rows"]))
+
+
+def _save(
+    session: Session, actor: str, rows: tuple[MappingRow, ...], action: str
+) -> CurrentMapping:
+    before = current(session)
+    version = before.version + 1
+    session.add(
+        MappingVersion(
+            version=version,
+            rows={"rows": [[r.user_field, r.contact_field] for r in rows]},
+            created_by=actor,
+        )
+    )
+    saved = CurrentMapping(version, rows)
+    audit.record(session, actor, action, "mapping", str(version), before.to_json(), saved.to_json())
+    return saved
+
+
+def save(session: Session, catalogue: Catalogue, actor: str, raw_rows: Any) -> CurrentMapping:
+    try:
+        rows = validate(rows_from_json(raw_rows), catalogue)
+    except MappingError as exc:
+        raise InvalidInput(str(exc), field=exc.field) from exc
+    return _save(session, actor, rows, "mapping.save")
+
+
+def clear(session: Session, actor: str) -> CurrentMapping:
+    return _save(session, actor, (), "mapping.clear")
+
+
+def reset(session: Session, catalogue: Catalogue, actor: str) -> CurrentMapping:
+    rows = validate((MappingRow(u, c) for u, c in catalogue.default_rows), catalogue)
+    return _save(session, actor, rows, "mapping.reset")
+
+
+def ensure_initial(session: Session, catalogue: Catalogue) -> None:
+    """A fresh database starts with the default mapping as version 1."""
+    if current(session).version == 0:
+        reset(session, catalogue, "system")
+
+
+def stale_contacts(session: Session, version: int) -> int:
+    """Linked contacts built with an older mapping than ``version``."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ContactLink)
+            .where(ContactLink.mapping_version < version)
+        )
+        or 0
+    )

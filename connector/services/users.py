@@ -1,0 +1,298 @@
+"""User writes and reads. SCIM, LDAP and the admin API all create users here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from connector.db.models import ContactLink, Source, SuppressedUser, User
+from connector.errors import Conflict, InvalidInput, NotFound
+from connector.services import audit, linking, mappings, sources, sync_settings
+from connector.services.linking import SyncState
+from scim.errors import ScimError
+from scim.user_schema import validate_user
+
+DIRECTIONS = (None, *sync_settings.DIRECTIONS)
+# Keys of the admin API's user representation that are not SCIM attributes.
+API_KEYS = ("syncToContact", "syncDirection", "source", "contactId", "id", "meta")
+
+
+def load_state(session: Session) -> SyncState:
+    return SyncState(mappings.current(session), sync_settings.load(session))
+
+
+def validated(resource: Any) -> dict[str, Any]:
+    try:
+        return validate_user(resource)
+    except ScimError as exc:
+        raise InvalidInput(exc.message) from exc
+
+
+def get(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user with id {user_id!r}")
+    return user
+
+
+def _check_unique(session: Session, user: User) -> None:
+    clash = session.scalars(
+        select(User.id).where(User.user_name_ci == user.user_name_ci, User.id != user.id)
+    ).first()
+    if clash is not None:
+        raise Conflict(f"userName {user.user_name!r} is already taken", field="userName")
+    if user.external_id is not None:
+        clash = session.scalars(
+            select(User.id).where(
+                User.source_id == user.source_id,
+                User.external_id == user.external_id,
+                User.id != user.id,
+            )
+        ).first()
+        if clash is not None:
+            raise Conflict(
+                f"externalId {user.external_id!r} is already used in this source",
+                field="externalId",
+            )
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent insert won the race
+        raise Conflict("userName or externalId is already taken") from exc
+
+
+def _check_direction(direction: Any) -> None:
+    if direction not in DIRECTIONS:
+        raise InvalidInput(
+            "'syncDirection' must be null, 'user_to_contact' or 'contact_to_user'",
+            field="syncDirection",
+        )
+
+
+def create(
+    session: Session,
+    actor: str,
+    source: Source,
+    resource: Any,
+    *,
+    sync_to_contact: bool | None = None,
+    sync_direction: str | None = None,
+) -> User:
+    """Create a user and, when its sync switch is on, its contact, in the same transaction."""
+    data = validated(resource)
+    _check_direction(sync_direction)
+    if sync_to_contact is None:
+        sync_to_contact = source.sync_scope.get("scope") is True
+    if not isinstance(sync_to_contact, bool):
+        raise InvalidInput("'syncToContact' must be true or false", field="syncToContact")
+    user = User(source_id=source.id, sync_to_contact=sync_to_contact, sync_direction=sync_direction)
+    linking.apply_resource(user, data)
+    user.created_at = user.updated_at
+    _check_unique(session, user)
+    session.add(user)
+    _flush(session)
+    audit.record(
+        session,
+        actor,
+        "user.create",
+        "user",
+        user.id,
+        None,
+        representation(session, user),
+        diff=False,
+    )
+    if sync_to_contact:
+        linking.sync_user(session, user, load_state(session), actor)
+    return user
+
+
+def replace(session: Session, actor: str, user: User, resource: Any) -> User:
+    """Replace the user's SCIM attributes and let the contact follow."""
+    data = validated(resource)
+    if data == user.resource:
+        return user
+    before = user.resource
+    linking.apply_resource(user, data)
+    _check_unique(session, user)
+    _flush(session)
+    audit.record(session, actor, "user.update", "user", user.id, before, user.resource)
+    linking.sync_user(session, user, load_state(session), actor)
+    return user
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def patch(session: Session, actor: str, user_id: str, body: Any) -> User:
+    """The admin API's merge patch: sync switch, direction, and attributes of local users."""
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object")
+    user = get(session, user_id)
+    state = load_state(session)
+    body = dict(body)
+    for key in ("id", "meta", "source", "contactId"):
+        body.pop(key, None)
+    if "syncDirection" in body:
+        direction = body.pop("syncDirection")
+        _check_direction(direction)
+        if direction != user.sync_direction:
+            audit.record(
+                session,
+                actor,
+                "user.direction",
+                "user",
+                user.id,
+                {"syncDirection": user.sync_direction},
+                {"syncDirection": direction},
+            )
+            user.sync_direction = direction
+    sync_switch = body.pop("syncToContact", None)
+    if body:
+        source = sources.by_id(session, user.source_id)
+        if source is None or source.kind != sources.LOCAL:
+            name = source.name if source else "?"
+            raise Conflict(
+                f"the attributes of this user belong to source {name!r}; "
+                "only syncToContact and syncDirection can be changed here",
+                field=next(iter(body)),
+            )
+        replace(session, actor, user, merge_patch(user.resource, body))
+    if sync_switch is not None:
+        if not isinstance(sync_switch, bool):
+            raise InvalidInput("'syncToContact' must be true or false", field="syncToContact")
+        if sync_switch != user.sync_to_contact:
+            audit.record(
+                session,
+                actor,
+                "user.sync",
+                "user",
+                user.id,
+                {"syncToContact": user.sync_to_contact},
+                {"syncToContact": sync_switch},
+            )
+        linking.set_sync(session, user, sync_switch, state, actor)
+    return user
+
+
+def delete(session: Session, actor: str, user_id: str, *, remember: bool = True) -> None:
+    """Delete a user; its contact follows the "Delete contact when user is deleted" toggle.
+
+    ``remember`` records users of directory and IdP sources so that a poll does
+    not bring them back silently (see DESIGN.md, "deleted inside the connector").
+    """
+    user = get(session, user_id)
+    before = representation(session, user)
+    linking.user_deleted(session, user, load_state(session), actor)
+    source = sources.by_id(session, user.source_id)
+    if remember and source is not None and source.kind != sources.LOCAL:
+        key = user.external_id or user.id
+        exists = session.scalars(
+            select(SuppressedUser.id).where(
+                SuppressedUser.source_id == source.id, SuppressedUser.external_key == key
+            )
+        ).first()
+        if exists is None:
+            session.add(
+                SuppressedUser(
+                    source_id=source.id,
+                    external_key=key,
+                    user_name=user.user_name,
+                    deleted_by=actor,
+                )
+            )
+    session.delete(user)
+    audit.record(session, actor, "user.delete", "user", user_id, before, None, diff=False)
+
+
+def sync_now(session: Session, actor: str, user_ids: list[str]) -> dict[str, Any]:
+    """ "Synchronize users" for a selection: re-apply the mapping to each user's contact."""
+    state = load_state(session)
+    synced, skipped = [], []
+    for user_id in user_ids:
+        user = get(session, user_id)
+        if not user.sync_to_contact:
+            skipped.append({"id": user.id, "reason": "syncToContact is off"})
+            continue
+        linking.sync_user(session, user, state, actor)
+        synced.append(user.id)
+    return {"synced": synced, "skipped": skipped}
+
+
+def representation(session: Session, user: User) -> dict[str, Any]:
+    """The admin API's user: SCIM attributes plus the connector's own keys."""
+    return representations(session, [user])[0]
+
+
+def representations(session: Session, users: list[User]) -> list[dict[str, Any]]:
+    """Several users with two queries in all, for list pages."""
+    ids = [u.id for u in users]
+    links = (
+        dict(
+            session.execute(
+                select(ContactLink.user_id, ContactLink.contact_id).where(
+                    ContactLink.user_id.in_(ids)
+                )
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    names = dict(session.execute(select(Source.id, Source.name)).all())
+    return [_represent(u, names.get(u.source_id), links.get(u.id)) for u in users]
+
+
+def _represent(user: User, source: str | None, contact_id: str | None) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        **user.resource,
+        "source": source,
+        "syncToContact": user.sync_to_contact,
+        "syncDirection": user.sync_direction,
+        "contactId": contact_id,
+        "meta": {
+            "resourceType": "User",
+            "created": user.created_at.isoformat(),
+            "lastModified": user.updated_at.isoformat(),
+            "version": f'W/"{user.version}"',
+        },
+    }
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[User]
+    total: int
+
+
+def iter_users(session: Session, where: list[Any], batch: int = 1000) -> Iterator[User]:
+    """Stream users in id order without holding them all."""
+    last = ""
+    while True:
+        rows = session.scalars(
+            select(User).where(User.id > last, *where).order_by(User.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].id
+
+
+def count(session: Session, where: list[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(User).where(*where)) or 0

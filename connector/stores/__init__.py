@@ -1,0 +1,1 @@
+"""Queries that turn protocol-level requests into SQL."""

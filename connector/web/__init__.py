@@ -1,0 +1,1 @@
+"""HTTP entry points: they translate requests into service calls and back."""

@@ -1,0 +1,62 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from connector.config import Settings
+from connector.errors import ServiceError
+from connector.scheduler import JobRunner
+from connector.services.bootstrap import ensure_defaults
+from connector.services.context import Context
+from connector.web.api import api
+from connector.web.http import error_response
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, upgrade: bool = True, run_jobs: bool = True) -> Flask:
+    """Build the app. ``upgrade`` applies migrations first (the embedded default)."""
+    ctx = Context.from_settings(settings)
+    if upgrade:
+        ctx.db.upgrade()
+    ctx.run(lambda s: ensure_defaults(s, ctx.catalogue))
+    runner = JobRunner(ctx, enabled=run_jobs and settings.scheduler.enabled)
+    runner.start()
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.server.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["connector.context"] = ctx
+    app.extensions["connector.runner"] = runner
+    app.register_blueprint(api)
+
+    @app.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        if ctx.db.ping():
+            return jsonify({"status": "ok"}), 200
+        return jsonify({"status": "unavailable", "message": "the database does not answer"}), 503
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError) -> Response:
+        return error_response(exc)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        response = jsonify(
+            {"error": (exc.name or "error").lower().replace(" ", "_"), "message": exc.description}
+        )
+        response.status_code = exc.code or 500
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        response = jsonify({"error": "internal", "message": "internal error; see the server log"})
+        response.status_code = 500
+        return response
+
+    return app

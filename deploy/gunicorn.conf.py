@@ -1,0 +1,70 @@
+"""gunicorn configuration for the connector's WSGI app.
+
+Run it with (gunicorn is not a dependency of the package; install it next to it):
+
+    gunicorn -c deploy/gunicorn.conf.py
+
+In the container image this file is at /opt/connector/gunicorn.conf.py
+(build the image with --build-arg EXTRA_PIP_PACKAGES=gunicorn):
+
+    docker run --entrypoint gunicorn IMAGE -c /opt/connector/gunicorn.conf.py
+
+Scheduler: every gunicorn worker is a separate process, and each would start its
+own LDAP poll/reconciliation scheduler. With several web workers, set
+CONNECTOR_SCHEDULER=off on web workers and run one `connector serve` or
+scheduler replica (e.g. a `connector scheduler` process) next to them. This
+file sets CONNECTOR_SCHEDULER=off for the workers it starts.
+
+Every value below can be overridden by the environment variable named next to it.
+"""
+
+import multiprocessing
+import os
+
+
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+# The WSGI application object.
+wsgi_app = "connector.web.wsgi:app"
+
+# Listen address; 8080 matches the image's EXPOSE and HEALTHCHECK.
+bind = [os.environ.get("GUNICORN_BIND", "0.0.0.0:8080")]
+
+# Several processes, each with a few threads (requests are mostly I/O bound:
+# database and LDAP). Keep workers * threads below the database pool budget.
+workers = _int_env("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8))
+worker_class = "gthread"
+threads = _int_env("GUNICORN_THREADS", 4)
+
+# Web workers never run scheduled jobs (see the module docstring).
+raw_env = ["CONNECTOR_SCHEDULER=off"]
+
+# Load the app in each worker after fork, so that no database connection or
+# pool is shared between processes.
+preload_app = False
+
+timeout = _int_env("GUNICORN_TIMEOUT", 60)
+graceful_timeout = _int_env("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int_env("GUNICORN_KEEPALIVE", 5)
+
+# Recycle workers now and then to bound memory growth.
+max_requests = _int_env("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int_env("GUNICORN_MAX_REQUESTS_JITTER", 200)
+
+# Heartbeat files on tmpfs: works with a read-only root filesystem too.
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm")
+
+# Trust X-Forwarded-* only from the reverse proxy / ingress in front of it.
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Logs to stdout/stderr for the container runtime. The access log has no
+# Authorization header in it (bearer tokens must never be logged).
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'
+
+proc_name = "connector-web"

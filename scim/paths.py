@@ -1,0 +1,164 @@
+"""Reading and writing one value at a SCIM attribute path on a resource dict.
+
+Paths follow RFC 7644 §3.5.2 ``attrPath`` / ``valuePath`` syntax, e.g.
+``name.givenName``, ``emails[type eq "work"].value`` or
+``urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName``.
+The field catalogue and the mapping engine use them to name user fields.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from scim.errors import InvalidPath, ScimError
+from scim.filter import CORE_USER_URN, And, Compare, Expr, matches, parse
+
+
+@dataclass(frozen=True)
+class AttrPath:
+    uri: str | None
+    attr: str
+    value_filter: Expr | None
+    sub: str | None
+
+
+@lru_cache(maxsize=1024)
+def parse_path(path: str) -> AttrPath:
+    """Split a path into schema URN, attribute, value filter and sub-attribute."""
+    head, bracket, rest = path.partition("[")
+    uri: str | None = None
+    if head.lower().startswith("urn:"):
+        uri, _, head = head.rpartition(":")
+        if not uri or not head:
+            raise InvalidPath(f"path {path!r} names a schema but no attribute")
+    value_filter: Expr | None = None
+    if bracket:
+        filter_text, close, tail = rest.rpartition("]")
+        if not close or (tail and not tail.startswith(".")):
+            raise InvalidPath(f"path {path!r} has an unbalanced or misplaced '['")
+        try:
+            value_filter = parse(filter_text)
+        except ScimError as exc:
+            raise InvalidPath(f"path {path!r}: {exc.message}") from exc
+        attr, sub = head, (tail[1:] or None)
+    else:
+        attr, _, sub_text = head.partition(".")
+        sub = sub_text or None
+    if not attr or not attr.replace("_", "").replace("$", "").isalnum():
+        raise InvalidPath(f"path {path!r} has no valid attribute name")
+    if uri and uri.lower() == CORE_USER_URN.lower():
+        uri = None
+    return AttrPath(uri=uri, attr=attr, value_filter=value_filter, sub=sub)
+
+
+def _key(obj: dict[str, Any], name: str) -> str:
+    """The key of ``obj`` that matches ``name`` case-insensitively, else ``name``."""
+    if name in obj:
+        return name
+    lowered = name.lower()
+    return next((k for k in obj if k.lower() == lowered), name)
+
+
+def _container(resource: dict[str, Any], path: AttrPath, create: bool) -> dict[str, Any] | None:
+    if path.uri is None:
+        return resource
+    key = _key(resource, path.uri)
+    found = resource.get(key)
+    if isinstance(found, dict):
+        return found
+    if not create:
+        return None
+    resource[key] = {}
+    schemas = resource.setdefault("schemas", [CORE_USER_URN])
+    if path.uri not in schemas:
+        schemas.append(path.uri)
+    return resource[key]
+
+
+def _pick(items: list[Any], path: AttrPath) -> dict[str, Any] | None:
+    candidates = [i for i in items if isinstance(i, dict)]
+    if path.value_filter is not None:
+        candidates = [i for i in candidates if matches(path.value_filter, i)]
+    if not candidates:
+        return None
+    return next((i for i in candidates if i.get("primary") is True), candidates[0])
+
+
+def get_value(resource: dict[str, Any], path: str) -> Any:
+    """The single value at ``path``, or None when absent."""
+    parsed = parse_path(path)
+    container = _container(resource, parsed, create=False)
+    if container is None:
+        return None
+    value = container.get(_key(container, parsed.attr))
+    if isinstance(value, list):
+        item = _pick(value, parsed)
+        if item is None:
+            return None
+        return item.get(_key(item, parsed.sub or "value"))
+    if parsed.value_filter is not None:
+        return None
+    if parsed.sub is not None:
+        return value.get(_key(value, parsed.sub)) if isinstance(value, dict) else None
+    return value
+
+
+def _seed_from_filter(expr: Expr | None) -> dict[str, Any]:
+    """Attributes a new multi-valued item needs so that the filter selects it."""
+    if isinstance(expr, Compare) and expr.op == "eq" and expr.ref.sub is None:
+        return {expr.ref.attr: expr.value}
+    if isinstance(expr, And):
+        return {**_seed_from_filter(expr.left), **_seed_from_filter(expr.right)}
+    return {}
+
+
+def set_value(resource: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of ``resource`` with ``path`` set to ``value``; None or "" removes it."""
+    result = copy.deepcopy(resource)
+    parsed = parse_path(path)
+    empty = value is None or value == ""
+    container = _container(result, parsed, create=not empty)
+    if container is None:
+        return result
+    key = _key(container, parsed.attr)
+    current = container.get(key)
+    multi = parsed.value_filter is not None or isinstance(current, list)
+    if multi:
+        items = current if isinstance(current, list) else []
+        item = _pick(items, parsed)
+        sub = parsed.sub or "value"
+        if item is None:
+            if empty:
+                return result
+            item = _seed_from_filter(parsed.value_filter)
+            items.append(item)
+        if empty:
+            item.pop(_key(item, sub), None)
+            if not any(k for k in item if k not in {"type", "primary"}):
+                items.remove(item)
+        else:
+            item[_key(item, sub)] = value
+        if items:
+            container[key] = items
+        else:
+            container.pop(key, None)
+        return result
+    if parsed.sub is not None:
+        inner = current if isinstance(current, dict) else {}
+        if empty:
+            inner.pop(_key(inner, parsed.sub), None)
+        else:
+            inner[_key(inner, parsed.sub)] = value
+        if inner:
+            container[key] = inner
+        else:
+            container.pop(key, None)
+        return result
+    if empty:
+        container.pop(key, None)
+    else:
+        container[key] = value
+    return result
