@@ -135,10 +135,12 @@ def delete(session: Session, actor: str, contact_id: str) -> None:
         if linking.effective_direction(user, state.settings) != CONTACT_TO_USER:
             _refuse(contact, user, "delete")
         session.delete(link)
+        session.flush()
     else:
         paused = linking.link_of_contact(session, contact.id)
         if paused is not None:
             session.delete(paused)
+            session.flush()
     audit.record(
         session,
         actor,

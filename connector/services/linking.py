@@ -173,6 +173,7 @@ def sync_user(session: Session, user: User, state: SyncState, actor: str) -> Non
         if link is not None:
             contact = session.get(Contact, link.contact_id)
             session.delete(link)
+            session.flush()
             if contact is not None:
                 _delete_contact(session, contact, actor, f"user {user.user_name} was deactivated")
         return
@@ -250,6 +251,7 @@ def user_deleted(session: Session, user: User, state: SyncState, actor: str) -> 
         return
     contact = session.get(Contact, link.contact_id)
     session.delete(link)
+    session.flush()
     if contact is None:  # pragma: no cover
         return
     if state.settings.deleteContactWithUser:
