@@ -36,8 +36,9 @@ def _pg_url(dbname: str) -> str:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated, empty database of each backend for the whole session."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'connector.db'}"
@@ -72,8 +73,11 @@ def _empty_tables(url: str) -> None:
 def settings(database_url: str, tmp_path: Path) -> Settings:
     _empty_tables(database_url)
     return Settings.model_validate(
-        {"data_dir": str(tmp_path / "data"), "database": {"url": database_url},
-         "jobs": {"batch_size": 3}}
+        {
+            "data_dir": str(tmp_path / "data"),
+            "database": {"url": database_url},
+            "jobs": {"batch_size": 3},
+        }
     )
 
 
@@ -97,10 +101,16 @@ class Api:
         self.client = client
         self.headers = {"Authorization": f"Bearer {token}"}
 
-    def call(self, method: str, path: str, body: Any = None, *, expect: int | None = None,
-             **params: Any) -> Any:
-        response = self.client.open(f"/api/v1{path}", method=method, json=body,
-                                    headers=self.headers, query_string=params or None)
+    def call(
+        self, method: str, path: str, body: Any = None, *, expect: int | None = None, **params: Any
+    ) -> Any:
+        response = self.client.open(
+            f"/api/v1{path}",
+            method=method,
+            json=body,
+            headers=self.headers,
+            query_string=params or None,
+        )
         if expect is not None:
             assert response.status_code == expect, (response.status_code, response.get_data(True))
         if response.is_json:
@@ -123,8 +133,9 @@ class Api:
         return self.call("DELETE", path, **kw)
 
     # Shortcuts for the objects most tests work with.
-    def create_user(self, user_name: str | None = None, *, sync: bool = False, **attrs: Any
-                    ) -> dict[str, Any]:
+    def create_user(
+        self, user_name: str | None = None, *, sync: bool = False, **attrs: Any
+    ) -> dict[str, Any]:
         body = {**attrs, "syncToContact": sync}
         if user_name is not None:
             body["userName"] = user_name
@@ -159,23 +170,42 @@ def barbara() -> dict[str, Any]:
     return {
         "userName": "bjensen@example.com",
         "externalId": "701984",
-        "name": {"givenName": "Barbara", "familyName": "Jensen", "middleName": "Jane",
-                 "honorificPrefix": "Dr.", "honorificSuffix": "III"},
+        "name": {
+            "givenName": "Barbara",
+            "familyName": "Jensen",
+            "middleName": "Jane",
+            "honorificPrefix": "Dr.",
+            "honorificSuffix": "III",
+        },
         "displayName": "Babs Jensen",
         "title": "Tour Guide",
-        "emails": [{"type": "work", "value": "bjensen@example.com", "primary": True},
-                   {"type": "home", "value": "babs@jensen.org"}],
-        "phoneNumbers": [{"type": "work", "value": "+1 555 555 5555"},
-                         {"type": "mobile", "value": "+1 555 555 4444"}],
-        "addresses": [{"type": "work", "streetAddress": "100 Universal City Plaza",
-                       "locality": "Hollywood", "region": "CA", "postalCode": "91608",
-                       "country": "USA"}],
+        "emails": [
+            {"type": "work", "value": "bjensen@example.com", "primary": True},
+            {"type": "home", "value": "babs@jensen.org"},
+        ],
+        "phoneNumbers": [
+            {"type": "work", "value": "+1 555 555 5555"},
+            {"type": "mobile", "value": "+1 555 555 4444"},
+        ],
+        "addresses": [
+            {
+                "type": "work",
+                "streetAddress": "100 Universal City Plaza",
+                "locality": "Hollywood",
+                "region": "CA",
+                "postalCode": "91608",
+                "country": "USA",
+            }
+        ],
         "preferredLanguage": "en-US",
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
-            "employeeNumber": "701984", "department": "Tour Operations",
+            "employeeNumber": "701984",
+            "department": "Tour Operations",
             "organization": "Universal Studios",
-            "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d",
-                        "displayName": "John Smith"},
+            "manager": {
+                "value": "26118915-6090-4610-87e4-49d8ca9f808d",
+                "displayName": "John Smith",
+            },
         },
     }
 

@@ -27,8 +27,11 @@ def test_switching_sync_on_creates_one_contact_with_mapped_fields(api, barbara):
     assert contact["fields"]["department"] == "Tour Operations"
     assert contact["fields"]["manager"] == "John Smith"
     assert contact["fields"]["city"] == "Hollywood"
-    assert contact["managedBy"] == {"userId": user["id"], "userName": barbara["userName"],
-                                    "direction": "user_to_contact"}
+    assert contact["managedBy"] == {
+        "userId": user["id"],
+        "userName": barbara["userName"],
+        "direction": "user_to_contact",
+    }
     assert api.get("/contacts")["total"] == 1
 
 
@@ -48,8 +51,9 @@ def test_switch_off_pauses_link_and_contact_becomes_editable(api, barbara):
     contact = api.contact(contact_id)
     assert contact["managedBy"] is None
     assert contact["linkState"] == "paused"
-    edited = api.patch(f"/contacts/{contact_id}", {"fields": {"notes": "met at the fair"}},
-                       expect=200)
+    edited = api.patch(
+        f"/contacts/{contact_id}", {"fields": {"notes": "met at the fair"}}, expect=200
+    )
     assert edited["fields"]["notes"] == "met at the fair"
     # User changes no longer reach a paused contact.
     api.patch(f"/users/{user['id']}", {"title": "Chief Guide"}, expect=200)
@@ -76,9 +80,11 @@ def test_managed_contact_cannot_be_edited_or_deleted(api, barbara):
     user = api.create_user(**barbara, sync=True)
     contact_id = user["contactId"]
     before = api.contact(contact_id)
-    for method, body in (("PATCH", {"fields": {"firstName": "Eve"}}),
-                         ("PUT", {"fields": {"firstName": "Eve"}}),
-                         ("DELETE", None)):
+    for method, body in (
+        ("PATCH", {"fields": {"firstName": "Eve"}}),
+        ("PUT", {"fields": {"firstName": "Eve"}}),
+        ("DELETE", None),
+    ):
         answer = api.call(method, f"/contacts/{contact_id}", body, expect=409)
         assert answer["error"] == "managed_contact"
         assert barbara["userName"] in answer["message"]
@@ -98,8 +104,11 @@ def test_reversed_direction_round_trip(api, barbara):
     api.patch("/settings", {"direction": "contact_to_user"}, expect=200)
     contact = api.contact(contact_id)
     assert contact["managedBy"]["direction"] == "contact_to_user"
-    api.patch(f"/contacts/{contact_id}", {"fields": {"lastName": "Jansen",
-                                                     "email": "bj@new.example"}}, expect=200)
+    api.patch(
+        f"/contacts/{contact_id}",
+        {"fields": {"lastName": "Jansen", "email": "bj@new.example"}},
+        expect=200,
+    )
     changed = api.get(f"/users/{user['id']}")
     assert changed["name"]["familyName"] == "Jansen"
     work = [e for e in changed["emails"] if e["type"] == "work"]
@@ -120,8 +129,9 @@ def test_per_user_direction_overrides_the_global_setting(api, barbara):
     reversed_user = api.create_user(**barbara, sync=True)
     other = api.create_user("other@example.com", sync=True, name={"familyName": "Other"})
     api.patch(f"/users/{reversed_user['id']}", {"syncDirection": "contact_to_user"}, expect=200)
-    api.patch(f"/contacts/{reversed_user['contactId']}", {"fields": {"lastName": "Doe"}},
-              expect=200)
+    api.patch(
+        f"/contacts/{reversed_user['contactId']}", {"fields": {"lastName": "Doe"}}, expect=200
+    )
     assert api.get(f"/users/{reversed_user['id']}")["name"]["familyName"] == "Doe"
     api.patch(f"/contacts/{other['contactId']}", {"fields": {"lastName": "Doe"}}, expect=409)
     bad = api.patch(f"/users/{other['id']}", {"syncDirection": "sideways"}, expect=400)
@@ -147,19 +157,28 @@ def test_unmapped_contact_field_stays_empty_after_resync(api, barbara):
 
 
 def test_mapping_academic_title_example_from_the_seed(api, barbara):
-    api.put("/mapping", {"rows": [_row("name.honorificPrefix", "title"),
-                                  _row("name.familyName", "lastName")]}, expect=200)
+    api.put(
+        "/mapping",
+        {"rows": [_row("name.honorificPrefix", "title"), _row("name.familyName", "lastName")]},
+        expect=200,
+    )
     user = api.create_user(**barbara, sync=True)
     assert api.contact(user["contactId"])["fields"] == {"title": "Dr.", "lastName": "Jensen"}
 
 
 def test_duplicate_fields_in_a_mapping_are_rejected(api):
     before = api.get("/mapping")
-    dup_user = api.put("/mapping", {"rows": [_row("name.givenName", "firstName"),
-                                             _row("name.givenName", "lastName")]}, expect=400)
+    dup_user = api.put(
+        "/mapping",
+        {"rows": [_row("name.givenName", "firstName"), _row("name.givenName", "lastName")]},
+        expect=400,
+    )
     assert "row 2" in dup_user["message"] and "name.givenName" in dup_user["message"]
-    dup_contact = api.put("/mapping", {"rows": [_row("name.givenName", "firstName"),
-                                                _row("nickName", "firstName")]}, expect=400)
+    dup_contact = api.put(
+        "/mapping",
+        {"rows": [_row("name.givenName", "firstName"), _row("nickName", "firstName")]},
+        expect=400,
+    )
     assert "row 2" in dup_contact["message"] and "firstName" in dup_contact["message"]
     assert api.get("/mapping") == before
 
@@ -168,8 +187,9 @@ def test_unknown_fields_in_a_mapping_are_rejected(api):
     before = api.get("/mapping")
     unknown_user = api.put("/mapping", {"rows": [_row("shoeSize", "firstName")]}, expect=400)
     assert unknown_user["field"] == "shoeSize" and "unknown user field" in unknown_user["message"]
-    unknown_contact = api.put("/mapping", {"rows": [_row("name.givenName", "favouriteColour")]},
-                              expect=400)
+    unknown_contact = api.put(
+        "/mapping", {"rows": [_row("name.givenName", "favouriteColour")]}, expect=400
+    )
     assert unknown_contact["field"] == "favouriteColour"
     malformed = api.put("/mapping", {"rows": [{"userField": "name.givenName"}]}, expect=400)
     assert "row 1" in malformed["message"]
@@ -192,8 +212,11 @@ def test_fields_catalogue_lists_both_columns(api):
     catalogue = api.get("/fields")
     user_ids = {f["id"] for f in catalogue["user"]}
     contact_ids = {f["id"] for f in catalogue["contact"]}
-    assert {"name.honorificPrefix", 'emails[type eq "work"].value',
-            f"{ENTERPRISE}:department"} <= user_ids
+    assert {
+        "name.honorificPrefix",
+        'emails[type eq "work"].value',
+        f"{ENTERPRISE}:department",
+    } <= user_ids
     assert {"title", "firstName", "lastName", "email", "phone"} <= contact_ids
     labels = {f["id"]: f["label"] for f in catalogue["user"]}
     assert labels["name.honorificPrefix"] == "Academic title"
@@ -231,9 +254,12 @@ def test_resync_does_not_rewrite_unchanged_contacts(api, barbara):
 
 def test_resync_in_batches_covers_every_linked_contact(api):
     # The test settings use batches of 3, so 8 users take several transactions.
-    ids = [api.create_user(f"u{i}@example.com", sync=True,
-                           name={"familyName": f"F{i}", "givenName": f"G{i}"})["contactId"]
-           for i in range(8)]
+    ids = [
+        api.create_user(
+            f"u{i}@example.com", sync=True, name={"familyName": f"F{i}", "givenName": f"G{i}"}
+        )["contactId"]
+        for i in range(8)
+    ]
     api.put("/mapping", {"rows": [_row("name.givenName", "firstName")]}, expect=200)
     job = api.wait_for_job(api.post("/contacts/resync", expect=202)["id"])
     assert (job["total"], job["done"], job["changed"]) == (8, 8, 8)
@@ -291,8 +317,9 @@ def test_contact_deleted_user_stays_by_default_when_reversed(api, barbara):
 
 
 def test_contact_deleted_user_deleted_when_toggle_on(api, barbara):
-    api.patch("/settings", {"direction": "contact_to_user", "deleteUserWithContact": True},
-              expect=200)
+    api.patch(
+        "/settings", {"direction": "contact_to_user", "deleteUserWithContact": True}, expect=200
+    )
     user = api.create_user(**barbara, sync=True)
     api.delete(f"/contacts/{user['contactId']}", expect=204)
     api.get(f"/users/{user['id']}", expect=404)
@@ -322,8 +349,9 @@ def test_admin_deleted_directory_user_is_remembered(ctx, api, barbara):
 
     user_id = ctx.run(create)
     api.delete(f"/users/{user_id}", expect=204)
-    remembered = ctx.run(lambda s: [(r.external_key, r.user_name)
-                                    for r in s.scalars(select(SuppressedUser))])
+    remembered = ctx.run(
+        lambda s: [(r.external_key, r.user_name) for r in s.scalars(select(SuppressedUser))]
+    )
     assert remembered == [(barbara["externalId"], barbara["userName"])]
 
 
@@ -360,8 +388,12 @@ def test_deactivation_delete_policy_and_reactivation(api, barbara):
 
 def test_bad_settings_are_rejected_without_change(api):
     before = api.get("/settings")
-    assert before == {"direction": "user_to_contact", "deleteContactWithUser": False,
-                      "deleteUserWithContact": False, "onDeactivate": "mark_inactive"}
+    assert before == {
+        "direction": "user_to_contact",
+        "deleteContactWithUser": False,
+        "deleteUserWithContact": False,
+        "onDeactivate": "mark_inactive",
+    }
     assert api.patch("/settings", {"direction": "up"}, expect=400)["field"] == "direction"
     assert api.patch("/settings", {"onDeactivate": "shred"}, expect=400)["field"] == "onDeactivate"
     assert api.patch("/settings", {"deleteContactWithUser": "yes"}, expect=400)
@@ -374,8 +406,9 @@ def test_bad_settings_are_rejected_without_change(api):
 
 def test_contacts_list_marks_managed_contacts(api, barbara):
     user = api.create_user(**barbara, sync=True)
-    manual = api.post("/contacts", {"fields": {"firstName": "Manual", "lastName": "Entry"}},
-                      expect=201)
+    manual = api.post(
+        "/contacts", {"fields": {"firstName": "Manual", "lastName": "Entry"}}, expect=201
+    )
     assert manual["managedBy"] is None
     managed = api.get("/contacts", managed="true")
     assert [c["id"] for c in managed["items"]] == [user["contactId"]]
@@ -415,5 +448,3 @@ def test_refused_edit_changes_nothing_and_adds_no_audit(api, barbara):
     total = api.get("/audit")["total"]
     api.patch(f"/contacts/{user['contactId']}", {"fields": {"firstName": "Eve"}}, expect=409)
     assert api.get("/audit")["total"] == total
-
-
