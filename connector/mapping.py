@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.catalogue import Catalogue
-from scim.paths import get_value, set_value
+from scim.paths import compile_getter, set_value
 
 
 @dataclass(frozen=True)
@@ -101,11 +101,14 @@ def _as_text(value: Any) -> str | None:
 
 
 def apply(user: Mapping[str, Any], rows: Iterable[MappingRow]) -> dict[str, str]:
-    """The contact fields a user produces: only mapped fields, empty ones left out."""
+    """The contact fields a user produces: only mapped fields, empty ones left out.
+
+    ``user`` is a stored (normalised) SCIM User: attribute names in schema spelling.
+    """
     fields: dict[str, str] = {}
     resource = dict(user)
     for row in rows:
-        text = _as_text(get_value(resource, row.user_field))
+        text = _as_text(compile_getter(row.user_field)(resource))
         if text is not None:
             fields[row.contact_field] = text
     return fields

@@ -9,6 +9,7 @@ The field catalogue and the mapping engine use them to name user fields.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -162,3 +163,62 @@ def set_value(resource: dict[str, Any], path: str, value: Any) -> dict[str, Any]
     else:
         container[key] = value
     return result
+
+
+Getter = Callable[[dict[str, Any]], Any]
+
+
+def _item_predicate(expr: Expr | None) -> Callable[[dict[str, Any]], bool]:
+    """A fast test for the common ``type eq "work"`` filter; the evaluator otherwise."""
+    if expr is None:
+        return lambda item: True
+    if isinstance(expr, Compare) and expr.op == "eq" and isinstance(expr.value, str):
+        attr, wanted = expr.ref.attr, expr.value.lower()
+        if expr.ref.sub is None and attr not in ("id", "externalId", "value"):
+
+            def test(item: dict[str, Any]) -> bool:
+                found = item.get(attr)
+                return isinstance(found, str) and found.lower() == wanted
+
+            return test
+    return lambda item: matches(expr, item)
+
+
+@lru_cache(maxsize=1024)
+def compile_getter(path: str) -> Getter:
+    """A reader for ``path`` on resources whose attribute names are in schema spelling.
+
+    Stored users are normalised by :func:`scim.user_schema.validate_user`, so the
+    mapping engine can use exact-name lookups; it reads every mapped field of
+    every user during "Update all synchronized users".
+    """
+    parsed = parse_path(path)
+    uri, attr, sub = parsed.uri, parsed.attr, parsed.sub
+    wanted = _item_predicate(parsed.value_filter)
+    has_filter = parsed.value_filter is not None
+    item_key = sub or "value"
+
+    def get(resource: dict[str, Any]) -> Any:
+        container = resource.get(uri) if uri else resource
+        if not isinstance(container, dict):
+            return None
+        value = container.get(attr)
+        if value is None:
+            return None
+        if isinstance(value, list):
+            chosen = None
+            for item in value:
+                if isinstance(item, dict) and wanted(item):
+                    if item.get("primary") is True:
+                        chosen = item
+                        break
+                    if chosen is None:
+                        chosen = item
+            return None if chosen is None else chosen.get(item_key)
+        if has_filter:
+            return None
+        if sub is not None:
+            return value.get(sub) if isinstance(value, dict) else None
+        return value
+
+    return get

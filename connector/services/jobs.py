@@ -118,9 +118,18 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
     """Re-apply the current mapping to the next ``batch`` linked contacts."""
     state = user_service.load_state(session)
     job.state = "running"
+    # The page of links is chosen first (primary-key range, LIMIT), so the joins
+    # stay index lookups whatever the planner's statistics say after a bulk load.
+    page = (
+        select(ContactLink.id, ContactLink.contact_id, ContactLink.user_id)
+        .where(ContactLink.id > job.cursor, ContactLink.state == "active")
+        .order_by(ContactLink.id)
+        .limit(batch)
+        .subquery()
+    )
     rows = session.execute(
         select(
-            ContactLink.id,
+            page.c.id,
             Contact.id,
             Contact.version,
             Contact.fields,
@@ -131,11 +140,9 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
             User.sync_to_contact,
             User.user_name,
         )
-        .join(Contact, Contact.id == ContactLink.contact_id)
-        .join(User, User.id == ContactLink.user_id)
-        .where(ContactLink.id > job.cursor, ContactLink.state == "active")
-        .order_by(ContactLink.id)
-        .limit(batch)
+        .join(Contact, Contact.id == page.c.contact_id)
+        .join(User, User.id == page.c.user_id)
+        .order_by(page.c.id)
     ).all()
     if _finish_if_empty(job, len(rows)):
         return job
@@ -207,7 +214,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
             ),
             updates,
         )
-        session.execute(insert(AuditEvent), events)
+        session.connection().execute(insert(AuditEvent.__table__), events)
     if remapped:
         session.execute(
             update(ContactLink).where(ContactLink.id.in_(remapped)).values(mapping_version=version)

@@ -1,0 +1,134 @@
+"""The ``connector`` command as an admin runs it, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from connector.config import Settings
+from connector.web.app import create_app
+
+CONNECTOR = [sys.executable, "-m", "connector.cli"]
+
+
+def _run(args: list[str], env: dict[str, str], check: bool = True, timeout: float = 120):
+    result = subprocess.run(
+        [*CONNECTOR, *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
+    return {**clean, "CONNECTOR_DATA_DIR": str(tmp_path / "data")}
+
+
+def test_bad_config_file_names_file_key_and_expectation_and_touches_nothing(env, tmp_path):
+    bad = tmp_path / "connector.toml"
+    bad.write_text('[server]\nport = "eighty"\n')
+    env["CONNECTOR_CONFIG"] = str(bad)
+    for args in (["config", "check"], ["db", "upgrade"], ["token", "create", "--admin"]):
+        result = _run(args, env, check=False)
+        assert result.returncode == 2
+        assert str(bad) in result.stderr
+        assert "server.port" in result.stderr and "integer" in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_unknown_key_and_missing_file(env, tmp_path):
+    typo = tmp_path / "typo.toml"
+    typo.write_text("[databse]\nurl = 'x'\n")
+    env["CONNECTOR_CONFIG"] = str(typo)
+    result = _run(["config", "check"], env, check=False)
+    assert result.returncode == 2 and "'databse' is not a known setting" in result.stderr
+    env["CONNECTOR_CONFIG"] = str(tmp_path / "absent.toml")
+    result = _run(["config", "check"], env, check=False)
+    assert result.returncode == 2 and "absent.toml: configuration file not found" in result.stderr
+
+
+def test_config_check_accepts_the_example_file(env):
+    env["CONNECTOR_CONFIG"] = str(Path(__file__).parents[2] / "config/connector.example.toml")
+    result = _run(["config", "check"], env)
+    assert "configuration OK" in result.stdout
+
+
+def test_token_created_by_the_cli_opens_the_api(env, database_url, settings: Settings):
+    env["CONNECTOR_DATABASE_URL"] = database_url
+    result = _run(["token", "create", "--admin"], env)
+    token = result.stdout.strip().splitlines()[-1]
+    assert token.startswith("lsc_")
+    assert token not in result.stderr
+    app = create_app(settings, upgrade=False, run_jobs=False)
+    try:
+        client = app.test_client()
+        ok = client.get("/api/v1/settings", headers={"Authorization": f"Bearer {token}"})
+        assert ok.status_code == 200
+    finally:
+        app.extensions["connector.context"].db.dispose()
+    scim = _run(["token", "create", "--source", "entra"], env)
+    assert scim.stdout.strip().splitlines()[-1].startswith("lsc_")
+    assert _run(["token", "create"], env, check=False).returncode == 2
+
+
+def test_contacts_resync_reports_progress(env, tmp_path):
+    from connector.services import sources, users
+    from connector.services.context import Context
+
+    _run(["db", "upgrade"], env)
+    settings = Settings.model_validate({"data_dir": str(tmp_path / "data")})
+    ctx = Context.from_settings(settings)
+
+    def create(session):
+        local = sources.get_or_create(session, "local", "local")
+        for i in range(3):
+            users.create(session, "test", local, {"userName": f"p{i}"}, sync_to_contact=True)
+
+    ctx.run(create)
+    ctx.db.dispose()
+    result = _run(["contacts", "resync"], env)
+    assert "3/3 contacts" in result.stderr
+    assert "done; 3 linked contacts checked, 0 changed, 0 errors" in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_runs_on_the_embedded_default(env, tmp_path):
+    port = _free_port()
+    process = subprocess.Popen(
+        [*CONNECTOR, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        body = None
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    body = json.loads(r.read())
+            except OSError:
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                time.sleep(0.2)
+        assert body == {"status": "ok"}
+        assert (tmp_path / "data" / "connector.db").exists()
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=20)
+    assert f"http://127.0.0.1:{port}" in out
