@@ -67,14 +67,42 @@ def setup(url: str, count: int) -> None:
             data = _user(i)
             uid, cid = str(uuid.uuid4()), str(uuid.uuid4())
             fields = apply(data, current.rows)
-            users.append({"id": uid, "source_id": source_id, "user_name": data["userName"],
-                          "user_name_ci": data["userName"], "external_id": None, "active": True,
-                          "resource": data, "sync_to_contact": True, "sync_direction": None,
-                          "version": 1, "created_at": now, "updated_at": now})
-            contacts.append({"id": cid, "fields": fields, "search_text": search_text(fields),
-                             "active": True, "version": 1, "created_at": now, "updated_at": now})
-            links.append({"user_id": uid, "contact_id": cid, "state": "active",
-                          "mapping_version": current.version, "created_at": now})
+            users.append(
+                {
+                    "id": uid,
+                    "source_id": source_id,
+                    "user_name": data["userName"],
+                    "user_name_ci": data["userName"],
+                    "external_id": None,
+                    "active": True,
+                    "resource": data,
+                    "sync_to_contact": True,
+                    "sync_direction": None,
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            contacts.append(
+                {
+                    "id": cid,
+                    "fields": fields,
+                    "search_text": search_text(fields),
+                    "active": True,
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            links.append(
+                {
+                    "user_id": uid,
+                    "contact_id": cid,
+                    "state": "active",
+                    "mapping_version": current.version,
+                    "created_at": now,
+                }
+            )
         with db.engine.begin() as conn:
             conn.execute(insert(User.__table__), users)
             conn.execute(insert(Contact.__table__), contacts)
@@ -90,6 +118,7 @@ def run_job(url: str, change_mapping: bool) -> dict:
 
     ctx = Context.from_settings(Settings.model_validate({"database": {"url": url}}))
     if change_mapping:
+
         def swap(session):  # every contact changes: first and last name swap places
             rows = [r.to_json() for r in mappings.current(session).rows]
             for row in rows:
@@ -107,14 +136,22 @@ def run_job(url: str, change_mapping: bool) -> dict:
     elapsed = time.perf_counter() - started
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     ctx.db.dispose()
-    return {"seconds": elapsed, "done": job.done, "changed": job.changed, "state": job.state,
-            "rss_start_mb": rss_before / 1024, "rss_peak_mb": rss_after / 1024}
+    return {
+        "seconds": elapsed,
+        "done": job.done,
+        "changed": job.changed,
+        "state": job.state,
+        "rss_start_mb": rss_before / 1024,
+        "rss_peak_mb": rss_after / 1024,
+    }
 
 
 def _child(url: str, change: bool) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, "--child-run", url, "--change" if change else "--no-change"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -150,8 +187,10 @@ def main() -> None:
         print(json.dumps(run_job(args.child_run, args.change)))
         return
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    print(f"{'backend':<11}{'users':>8}{'run':>12}{'seconds':>9}{'contacts/s':>12}"
-          f"{'rewritten':>11}{'peak RSS MB':>13}")
+    print(
+        f"{'backend':<11}{'users':>8}{'run':>12}{'seconds':>9}{'contacts/s':>12}"
+        f"{'rewritten':>11}{'peak RSS MB':>13}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
             for count in (args.users // 10, args.users):
@@ -161,9 +200,12 @@ def main() -> None:
                     for label, change in (("remap", True), ("unchanged", False)):
                         r = _child(url, change)
                         assert r["state"] == "done" and r["done"] == count, r
-                        print(f"{backend:<11}{count:>8}{label:>12}{r['seconds']:>9.1f}"
-                              f"{count / r['seconds']:>12,.0f}{r['changed']:>11}"
-                              f"{r['rss_peak_mb']:>13.0f}", flush=True)
+                        print(
+                            f"{backend:<11}{count:>8}{label:>12}{r['seconds']:>9.1f}"
+                            f"{count / r['seconds']:>12,.0f}{r['changed']:>11}"
+                            f"{r['rss_peak_mb']:>13.0f}",
+                            flush=True,
+                        )
                 finally:
                     _drop(dbname)
 

@@ -22,9 +22,7 @@ def test_scim_source_token_is_not_an_admin_token(app, ctx):
     _, secret = ctx.run(
         lambda s: tokens.create(s, "test", name="okta", kind=tokens.SCIM, source_name="okta")
     )
-    response = app.test_client().get(
-        "/api/v1/users", headers={"Authorization": f"Bearer {secret}"}
-    )
+    response = app.test_client().get("/api/v1/users", headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 401
 
 
@@ -188,3 +186,24 @@ def test_audit_is_paged_and_filtered(api):
     assert page["items"][0]["id"] > page["items"][1]["id"]
     assert api.get("/audit", action="contact.create", actor="admin:tester")["total"] == 4
     assert api.get("/audit", actor="someone-else")["total"] == 0
+
+
+def test_oversized_body_gets_413_and_nothing_is_written(api, settings):
+    padding = "x" * (settings.server.max_body_bytes + 1)
+    response = api.client.post("/api/v1/users", json={"userName": padding}, headers=api.headers)
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "request_entity_too_large"
+    assert api.get("/users")["total"] == 0
+
+
+def test_secrets_are_masked_in_logs_and_absent_from_the_audit(api, admin_token, caplog):
+    import logging
+
+    from connector.logs import redact
+
+    assert admin_token not in redact(f"GET /x Authorization: Bearer {admin_token}")
+    assert admin_token not in redact(f"token={admin_token}")
+    with caplog.at_level(logging.DEBUG):
+        api.get("/settings")
+    assert admin_token not in caplog.text
+    assert admin_token not in str(api.get("/audit", count=1000))
