@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = Path("config/connector.toml")
@@ -47,6 +47,11 @@ class JobsConfig(_Section):
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
 
 class SchedulerConfig(_Section):
@@ -84,13 +89,16 @@ ENV_OVERRIDES = {
 }
 
 
-def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any, where: str) -> None:
     *parents, leaf = dotted.split(".")
     node = data
     for part in parents:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
-            raise ConfigError(f"config key {part!r} must be a table to override {dotted!r}")
+            raise ConfigError(
+                f"{where}: key '{part}' must be a table (it holds '{dotted}', "
+                "which the environment overrides)"
+            )
     node[leaf] = value
 
 
@@ -119,10 +127,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
         source = path
+    where = str(source) if source else "built-in defaults and environment"
     for name, dotted in ENV_OVERRIDES.items():
         if env.get(name):
-            _set_dotted(data, dotted, env[name])
-    where = str(source) if source else "built-in defaults and environment"
+            _set_dotted(data, dotted, env[name], where)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:

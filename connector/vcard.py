@@ -7,7 +7,13 @@ from typing import Any
 
 
 def _escape(value: str) -> str:
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
     return value.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;").replace("\n", "\\n")
+
+
+def _uri_part(value: str) -> str:
+    """A value inside a URI (tel:): no line breaks or other control characters."""
+    return "".join(ch for ch in value if ch >= " " and ch != "\x7f").strip()
 
 
 def _fold(line: str) -> str:
@@ -56,7 +62,7 @@ def render(contact_id: str, fields: Mapping[str, Any], *, revision: str | None =
             lines.append(f"EMAIL;TYPE={kind}:{_escape(f[key])}")
     for key, kind in (("phone", "work,voice"), ("mobile", "cell"), ("fax", "work,fax")):
         if key in f:
-            lines.append(f'TEL;VALUE=uri;TYPE="{kind}":tel:{f[key]}')
+            lines.append(f'TEL;VALUE=uri;TYPE="{kind}":tel:{_uri_part(f[key])}')
     if any(k in f for k in ("street", "city", "region", "postalCode", "country")):
         parts = [
             "",

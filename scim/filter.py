@@ -41,6 +41,11 @@ class _Lexer(SCIMLexer):
 
     tokens = SCIMLexer.tokens
 
+    # Literals only as whole words, so that attributes such as "nullable" lex as names.
+    FALSE = r"false(?![A-Za-z0-9_$-])"
+    TRUE = r"true(?![A-Za-z0-9_$-])"
+    NULL = r"null(?![A-Za-z0-9_$-])"
+
     @_(r'"(?:[^"\\]|\\.)*"')  # type: ignore[name-defined]  # noqa: F821
     def COMP_VALUE(self, t):
         try:
@@ -127,14 +132,59 @@ def _literal(raw: Any) -> Value:
     if isinstance(raw, _String):
         return str(raw)
     if isinstance(raw, _Number):
-        number = float(raw)
-        return int(number) if number.is_integer() and "." not in raw else number
+        if "." in raw:
+            return float(raw)
+        if "e" in raw or "E" in raw:
+            number = float(raw)
+            return int(number) if number.is_integer() else number
+        return int(raw)
     return {"true": True, "false": False, "null": None}[str(raw)]
 
 
 def _ref(path: sfp_ast.AttrPath) -> AttrRef:
     sub = path.sub_attr.value if path.sub_attr is not None else None
     return AttrRef(attr=path.attr_name, sub=sub, uri=path.uri)
+
+
+def _ungrouped_chain(node: Any) -> bool:
+    return (
+        isinstance(node, sfp_ast.Filter)
+        and not node.negated
+        and node.namespace is None
+        and isinstance(node.expr, sfp_ast.LogExpr)
+    )
+
+
+def _flatten(node: sfp_ast.LogExpr, operands: list[Any], ops: list[str]) -> None:
+    """The operands and operators of an unparenthesised chain, in source order."""
+    for side, child in enumerate((node.expr1, node.expr2)):
+        if side == 1:
+            ops.append(node.op.lower())
+        if _ungrouped_chain(child):
+            _flatten(child.expr, operands, ops)
+        else:
+            operands.append(child)
+
+
+def _regroup(node: sfp_ast.LogExpr) -> Expr:
+    """Rebuild a chain so that "and" binds tighter than "or" (RFC 7644 §3.4.2.2).
+
+    scim2-filter-parser gives both the same precedence, which reads
+    ``a or b and c`` as ``(a or b) and c``.
+    """
+    operands: list[Any] = []
+    ops: list[str] = []
+    _flatten(node, operands, ops)
+    groups: list[Expr] = [_convert(operands[0])]
+    for op, operand in zip(ops, operands[1:], strict=True):
+        if op == "and":
+            groups[-1] = And(groups[-1], _convert(operand))
+        else:
+            groups.append(_convert(operand))
+    result = groups[0]
+    for group in groups[1:]:
+        result = Or(result, group)
+    return result
 
 
 def _convert(node: Any) -> Expr:
@@ -145,8 +195,7 @@ def _convert(node: Any) -> Expr:
             inner = _convert(node.expr)
         return Not(inner) if node.negated else inner
     if isinstance(node, sfp_ast.LogExpr):
-        left, right = _convert(node.expr1), _convert(node.expr2)
-        return And(left, right) if node.op.lower() == "and" else Or(left, right)
+        return _regroup(node)
     if isinstance(node, sfp_ast.AttrExpr):
         op = node.value.lower()
         path = node.attr_path
@@ -173,7 +222,7 @@ def _convert(node: Any) -> Expr:
 
 # ---------------------------------------------------------------- evaluator
 
-CASE_EXACT_ATTRS = frozenset({"id", "externalId", "password", "$ref"})
+CASE_EXACT_ATTRS = frozenset({"id", "externalid", "password", "$ref"})
 
 
 def _lookup_attr(resource: dict[str, Any], ref: AttrRef) -> Any:
@@ -224,35 +273,35 @@ def _parse_datetime(value: str) -> datetime | None:
 def _compare(actual: Any, op: str, expected: Value, case_exact: bool) -> bool:
     if op == "eq" and expected is None:
         return actual is None
+    if (
+        isinstance(actual, str)
+        and isinstance(expected, bool)
+        and actual.lower()
+        in {
+            "true",
+            "false",
+        }
+    ):
+        actual = actual.lower() == "true"  # some clients store booleans as strings
     if isinstance(actual, bool) or isinstance(expected, bool):
-        if isinstance(actual, str) and actual.lower() in {"true", "false"}:
-            actual = actual.lower() == "true"
-        if op == "eq":
-            return actual == expected
-        if op == "ne":
-            return actual != expected
-        return False
+        # Booleans equal only booleans (in Python True == 1).
+        if not (isinstance(actual, bool) and isinstance(expected, bool)):
+            return False
+        return actual == expected if op == "eq" else False
     if isinstance(actual, int | float) and isinstance(expected, int | float):
         a: Any = actual
         e: Any = expected
     elif isinstance(actual, str) and isinstance(expected, str):
         a, e = actual, expected
         da, de = _parse_datetime(a), _parse_datetime(e)
-        if (
-            op in {"gt", "ge", "lt", "le"}
-            and da is not None
-            and de is not None
-            and (da.tzinfo is not None) == (de.tzinfo is not None)
-        ):
-            a, e = da, de
+        if da is not None and de is not None and (da.tzinfo is None) == (de.tzinfo is None):
+            a, e = da, de  # instants compare as instants, whatever their offsets
         elif not case_exact:
             a, e = a.lower(), e.lower()
     else:
-        return op == "ne"
+        return False
     if op == "eq":
         return a == e
-    if op == "ne":
-        return a != e
     if op in {"co", "sw", "ew"}:
         if not isinstance(a, str):
             return False
@@ -281,10 +330,12 @@ def matches(expr: Expr, resource: dict[str, Any]) -> bool:
         top = _lookup_attr(resource, expr.ref)
         items = top if isinstance(top, list) else ([top] if top is not None else [])
         return any(isinstance(i, dict) and matches(expr.expr, i) for i in items)
-    case_exact = expr.ref.attr in CASE_EXACT_ATTRS or expr.ref.sub in CASE_EXACT_ATTRS
+    case_exact = expr.ref.attr.lower() in CASE_EXACT_ATTRS or (
+        expr.ref.sub is not None and expr.ref.sub.lower() in CASE_EXACT_ATTRS
+    )
     values = values_at(resource, expr.ref)
-    if expr.op == "ne":
+    if expr.op == "ne" and expr.value is not None:
         return not any(_compare(v, "eq", expr.value, case_exact) for v in values)
-    if expr.op == "eq" and expr.value is None:
-        return not values
+    if expr.value is None and expr.op in {"eq", "ne"}:
+        return not values if expr.op == "eq" else bool(values)
     return any(_compare(v, expr.op, expr.value, case_exact) for v in values)

@@ -9,6 +9,7 @@ The field catalogue and the mapping engine use them to name user fields.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,6 +17,8 @@ from typing import Any
 
 from scim.errors import InvalidPath, ScimError
 from scim.filter import CORE_USER_URN, And, Compare, Expr, matches, parse
+
+_NAME = re.compile(r"[A-Za-z$][A-Za-z0-9_$-]*")
 
 
 @dataclass(frozen=True)
@@ -45,11 +48,17 @@ def parse_path(path: str) -> AttrPath:
         except ScimError as exc:
             raise InvalidPath(f"path {path!r}: {exc.message}") from exc
         attr, sub = head, (tail[1:] or None)
+        if tail == ".":
+            raise InvalidPath(f"path {path!r} ends with '.' but names no sub-attribute")
     else:
         attr, _, sub_text = head.partition(".")
         sub = sub_text or None
-    if not attr or not attr.replace("_", "").replace("$", "").isalnum():
+    if not _NAME.fullmatch(attr):
         raise InvalidPath(f"path {path!r} has no valid attribute name")
+    if sub is not None and not _NAME.fullmatch(sub):
+        raise InvalidPath(f"path {path!r} has an invalid sub-attribute {sub!r}")
+    if bracket and tail == ".":
+        raise InvalidPath(f"path {path!r} ends with '.' but names no sub-attribute")
     if uri and uri.lower() == CORE_USER_URN.lower():
         uri = None
     return AttrPath(uri=uri, attr=attr, value_filter=value_filter, sub=sub)
@@ -116,6 +125,36 @@ def _seed_from_filter(expr: Expr | None) -> dict[str, Any]:
     return {}
 
 
+def _matching(items: list[Any], path: AttrPath) -> list[dict[str, Any]]:
+    return [
+        i
+        for i in items
+        if isinstance(i, dict) and (path.value_filter is None or matches(path.value_filter, i))
+    ]
+
+
+def _set_in_list(container: dict[str, Any], key: str, parsed: AttrPath, value: Any) -> None:
+    current = container.get(key)
+    items = current if isinstance(current, list) else []
+    sub = parsed.sub or "value"
+    if value is None or value == "":
+        # Clearing reaches every matching value, so that nothing matching is left to read.
+        for item in _matching(items, parsed):
+            item.pop(_key(item, sub), None)
+            if not any(k for k in item if k not in {"type", "primary"}):
+                items.remove(item)
+    else:
+        item = _pick(items, parsed)
+        if item is None:
+            item = _seed_from_filter(parsed.value_filter)
+            items.append(item)
+        item[_key(item, sub)] = value
+    if items:
+        container[key] = items
+    else:
+        container.pop(key, None)
+
+
 def set_value(resource: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     """A copy of ``resource`` with ``path`` set to ``value``; None or "" removes it."""
     result = copy.deepcopy(resource)
@@ -126,28 +165,9 @@ def set_value(resource: dict[str, Any], path: str, value: Any) -> dict[str, Any]
         return result
     key = _key(container, parsed.attr)
     current = container.get(key)
-    multi = parsed.value_filter is not None or isinstance(current, list)
-    if multi:
-        items = current if isinstance(current, list) else []
-        item = _pick(items, parsed)
-        sub = parsed.sub or "value"
-        if item is None:
-            if empty:
-                return result
-            item = _seed_from_filter(parsed.value_filter)
-            items.append(item)
-        if empty:
-            item.pop(_key(item, sub), None)
-            if not any(k for k in item if k not in {"type", "primary"}):
-                items.remove(item)
-        else:
-            item[_key(item, sub)] = value
-        if items:
-            container[key] = items
-        else:
-            container.pop(key, None)
-        return result
-    if parsed.sub is not None:
+    if parsed.value_filter is not None or isinstance(current, list):
+        _set_in_list(container, key, parsed, value)
+    elif parsed.sub is not None:
         inner = current if isinstance(current, dict) else {}
         if empty:
             inner.pop(_key(inner, parsed.sub), None)
@@ -157,11 +177,16 @@ def set_value(resource: dict[str, Any], path: str, value: Any) -> dict[str, Any]
             container[key] = inner
         else:
             container.pop(key, None)
-        return result
-    if empty:
+    elif empty:
         container.pop(key, None)
     else:
         container[key] = value
+    if parsed.uri is not None and not container:
+        # An extension with no attributes left is dropped, and so is its schema URN.
+        result.pop(_key(result, parsed.uri), None)
+        schemas = result.get("schemas")
+        if isinstance(schemas, list) and parsed.uri in schemas:
+            schemas.remove(parsed.uri)
     return result
 
 

@@ -66,8 +66,9 @@ CORE_ATTRIBUTES: dict[str, tuple[str, bool, dict[str, str]]] = {
     "roles": (COMPLEX, True, _MULTI_SUBS),
     "x509Certificates": (COMPLEX, True, _MULTI_SUBS),
 }
-READ_ONLY = {"id", "meta", "groups"}
-WRITE_ONLY = {"password"}
+# Dropped from input (lower-cased names): read-only, write-only, and ``schemas``,
+# which is rebuilt from the extensions present.
+DROPPED = frozenset({"id", "meta", "groups", "password", "schemas"})
 ENTERPRISE_ATTRIBUTES: dict[str, tuple[str, bool, dict[str, str]]] = {
     "employeeNumber": (STRING, False, {}),
     "costCenter": (STRING, False, {}),
@@ -151,7 +152,7 @@ def validate_user(
     core: dict[str, Any] = {}
     extension_data: dict[str, Any] = {}
     for key, value in data.items():
-        if key == "schemas" or key in READ_ONLY or key in WRITE_ONLY:
+        if key.lower() in DROPPED:
             continue
         urn = _canonical(key, schemas_by_urn)
         if urn is not None:
