@@ -200,3 +200,31 @@ class SuppressedUser(Base):
     deleted_by: Mapped[str] = mapped_column(String(200))
 
     __table_args__ = (UniqueConstraint("source_id", "external_key", name="uq_suppressed_key"),)
+
+
+class Group(Base):
+    """A SCIM group of one source; members are users (or groups) of the same source."""
+
+    __tablename__ = "groups"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    display_name: Mapped[str] = mapped_column(String(255))
+    display_name_ci: Mapped[str] = mapped_column(String(255), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("source_id", "display_name_ci", name="uq_groups_source_display_name"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+    member_type: Mapped[str] = mapped_column(String(10), default="User")

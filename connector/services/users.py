@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from connector.db.models import ContactLink, Source, SuppressedUser, User
+from connector.db.models import ContactLink, Source, SuppressedUser, User, new_id
 from connector.errors import Conflict, InvalidInput, NotFound
 from connector.services import audit, linking, mappings, sources, sync_settings
 from connector.services.linking import SyncState
@@ -92,7 +92,12 @@ def create(
         sync_to_contact = source.sync_scope.get("scope") is True
     if not isinstance(sync_to_contact, bool):
         raise InvalidInput("'syncToContact' must be true or false", field="syncToContact")
-    user = User(source_id=source.id, sync_to_contact=sync_to_contact, sync_direction=sync_direction)
+    user = User(
+        id=new_id(),
+        source_id=source.id,
+        sync_to_contact=sync_to_contact,
+        sync_direction=sync_direction,
+    )
     linking.apply_resource(user, data)
     user.created_at = user.updated_at
     _check_unique(session, user)

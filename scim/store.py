@@ -1,0 +1,55 @@
+"""The one small protocol through which the SCIM endpoint reaches storage.
+
+A store serves one resource type for the caller it is given (the principal the
+endpoint's authenticator returned, opaque to this package). Updates are
+expressed as a ``transform`` of the current resource, so that PUT, PATCH and
+Bulk run inside the store's own transaction and version check: all or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from scim.filter import Expr
+
+Resource = dict[str, Any]
+Transform = Callable[[Resource], Resource]
+
+
+@dataclass(frozen=True)
+class Query:
+    filter: Expr | None = None
+    sort_by: str | None = None
+    descending: bool = False
+    start_index: int = 1  # 1-based, RFC 7644 §3.4.2.4
+    count: int = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    resources: list[Resource]
+    total: int
+
+
+class ResourceStore(Protocol):
+    def search(self, caller: Any, query: Query) -> Page: ...
+
+    def get(self, caller: Any, resource_id: str) -> Resource:
+        """The resource, or ScimError 404 when it does not exist for this caller."""
+        ...
+
+    def create(self, caller: Any, resource: Resource) -> Resource: ...
+
+    def update(
+        self, caller: Any, resource_id: str, transform: Transform, if_match: str | None
+    ) -> Resource:
+        """Apply ``transform`` to the current resource atomically.
+
+        ``if_match`` is the client's ETag (e.g. ``W/"3"``) or None; a stale one
+        raises ScimError 412.
+        """
+        ...
+
+    def delete(self, caller: Any, resource_id: str, if_match: str | None) -> None: ...
