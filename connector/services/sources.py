@@ -6,6 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.db.models import Source
+from connector.errors import NotFound
+from connector.services import audit, sync_scope
 
 LOCAL = "local"
 
@@ -22,3 +24,26 @@ def get_or_create(session: Session, name: str, kind: str) -> Source:
 
 def by_id(session: Session, source_id: int) -> Source | None:
     return session.get(Source, source_id)
+
+
+def all_sources(session: Session) -> list[Source]:
+    return list(session.scalars(select(Source).order_by(Source.name)))
+
+
+def set_sync_scope(session: Session, actor: str, name: str, scope: object) -> Source:
+    """Which of a source's users get contacts: true, false or a SCIM filter."""
+    source = session.scalars(select(Source).where(Source.name == name)).first()
+    if source is None:
+        raise NotFound(f"no source named {name!r}")
+    value = sync_scope.validated_scope(scope)
+    audit.record(
+        session,
+        actor,
+        "source.scope",
+        "source",
+        name,
+        {"syncScope": source.sync_scope.get("scope")},
+        {"syncScope": value},
+    )
+    source.sync_scope = {"scope": value}
+    return source

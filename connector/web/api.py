@@ -332,6 +332,36 @@ def get_job(job_id: str) -> Response:
     return jsonify(ctx().run(lambda s: jobs.representation(jobs.get(s, job_id))))
 
 
+# ------------------------------------------------------------------ sources
+
+
+def _source_json(source: Source) -> dict[str, Any]:
+    return {
+        "name": source.name,
+        "kind": source.kind,
+        "syncScope": source.sync_scope.get("scope", False),
+    }
+
+
+@api.get("/sources")
+def list_sources() -> Response:
+    return jsonify(
+        ctx().run(lambda s: {"items": [_source_json(x) for x in sources.all_sources(s)]})
+    )
+
+
+@api.patch("/sources/<name>")
+def patch_source(name: str) -> Response:
+    body = json_body()
+    if not isinstance(body, dict) or set(body) - {"syncScope"} or "syncScope" not in body:
+        raise InvalidInput('send {"syncScope": true | false | "<SCIM filter>"}', field="syncScope")
+    return jsonify(
+        ctx().run(
+            lambda s: _source_json(sources.set_sync_scope(s, actor(), name, body["syncScope"]))
+        )
+    )
+
+
 # ------------------------------------------------------------------ audit
 
 

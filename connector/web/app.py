@@ -14,6 +14,7 @@ from connector.services.bootstrap import ensure_defaults
 from connector.services.context import Context
 from connector.web.api import api
 from connector.web.http import error_response
+from connector.web.scim import scim_blueprint
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings, *, upgrade: bool = True, run_jobs: bool = Tru
     app.extensions["connector.context"] = ctx
     app.extensions["connector.runner"] = runner
     app.register_blueprint(api)
+    app.register_blueprint(scim_blueprint(ctx))
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:

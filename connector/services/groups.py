@@ -1,0 +1,185 @@
+"""Groups pushed by SCIM clients: a name and members, all within one source."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from connector.db.models import Group, GroupMember, User, new_id, utcnow
+from connector.errors import Conflict, InvalidInput, NotFound
+from connector.services import audit
+
+
+def get(session: Session, source_id: int, group_id: str) -> Group:
+    group = session.get(Group, group_id)
+    if group is None or group.source_id != source_id:
+        raise NotFound(f"no group with id {group_id!r}")
+    return group
+
+
+def member_ids(session: Session, group_id: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(GroupMember.member_id)
+            .where(GroupMember.group_id == group_id)
+            .order_by(GroupMember.member_id)
+        )
+    )
+
+
+def _check_members(session: Session, source_id: int, ids: Iterable[str]) -> list[str]:
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return []
+    users = set(
+        session.scalars(select(User.id).where(User.id.in_(wanted), User.source_id == source_id))
+    )
+    groups = set(
+        session.scalars(select(Group.id).where(Group.id.in_(wanted), Group.source_id == source_id))
+    )
+    unknown = [m for m in wanted if m not in users and m not in groups]
+    if unknown:
+        raise InvalidInput(
+            f"member {unknown[0]!r} is not a user or group of this source", field="members"
+        )
+    return wanted
+
+
+def _write_members(session: Session, group: Group, ids: list[str]) -> tuple[set[str], set[str]]:
+    """Set the members; returns (added, removed) user ids."""
+    before = set(member_ids(session, group.id))
+    after = set(ids)
+    removed, added = before - after, after - before
+    if removed:
+        session.execute(
+            delete(GroupMember).where(
+                GroupMember.group_id == group.id, GroupMember.member_id.in_(removed)
+            )
+        )
+    users = set(session.scalars(select(User.id).where(User.id.in_(added)))) if added else set()
+    for member in sorted(added):
+        session.add(
+            GroupMember(
+                group_id=group.id,
+                member_id=member,
+                member_type="User" if member in users else "Group",
+            )
+        )
+    return added, removed
+
+
+def _check_name(session: Session, group: Group) -> None:
+    clash = session.scalars(
+        select(Group.id).where(
+            Group.source_id == group.source_id,
+            Group.display_name_ci == group.display_name_ci,
+            Group.id != group.id,
+        )
+    ).first()
+    if clash is not None:
+        raise Conflict(f"a group named {group.display_name!r} already exists", field="displayName")
+
+
+def create(
+    session: Session,
+    actor: str,
+    source_id: int,
+    display_name: str,
+    external_id: str | None,
+    members: list[str],
+) -> tuple[Group, set[str]]:
+    group = Group(
+        id=new_id(),
+        source_id=source_id,
+        display_name=display_name,
+        display_name_ci=display_name.lower(),
+        external_id=external_id,
+    )
+    _check_name(session, group)
+    ids = _check_members(session, source_id, members)
+    session.add(group)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"a group named {display_name!r} already exists") from exc
+    added, _ = _write_members(session, group, ids)
+    audit.record(
+        session,
+        actor,
+        "group.create",
+        "group",
+        group.id,
+        None,
+        {"displayName": display_name, "externalId": external_id, "members": sorted(ids)},
+        diff=False,
+    )
+    return group, added
+
+
+def replace(
+    session: Session,
+    actor: str,
+    group: Group,
+    display_name: str,
+    external_id: str | None,
+    members: list[str],
+) -> set[str]:
+    """Replace name and members; returns the user ids whose membership changed."""
+    before: dict[str, Any] = {
+        "displayName": group.display_name,
+        "externalId": group.external_id,
+        "members": member_ids(session, group.id),
+    }
+    group.display_name = display_name
+    group.display_name_ci = display_name.lower()
+    group.external_id = external_id
+    _check_name(session, group)
+    ids = _check_members(session, group.source_id, members)
+    added, removed = _write_members(session, group, ids)
+    after = {"displayName": display_name, "externalId": external_id, "members": sorted(ids)}
+    if before != after:
+        group.updated_at = utcnow()
+        audit.record(session, actor, "group.update", "group", group.id, before, after)
+    return added | removed
+
+
+def delete_group(session: Session, actor: str, group: Group) -> set[str]:
+    members = set(member_ids(session, group.id))
+    audit.record(
+        session,
+        actor,
+        "group.delete",
+        "group",
+        group.id,
+        {"displayName": group.display_name, "members": sorted(members)},
+        None,
+        diff=False,
+    )
+    session.execute(delete(GroupMember).where(GroupMember.member_id == group.id))
+    session.delete(group)
+    return members
+
+
+def groups_of(session: Session, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """Each user's direct groups as (id, displayName), for the read-only ``groups`` attribute."""
+    out: dict[str, list[tuple[str, str]]] = {u: [] for u in user_ids}
+    if not user_ids:
+        return out
+    rows = session.execute(
+        select(GroupMember.member_id, Group.id, Group.display_name)
+        .join(Group, Group.id == GroupMember.group_id)
+        .where(GroupMember.member_id.in_(user_ids))
+        .order_by(Group.display_name_ci)
+    ).all()
+    for member, group_id, name in rows:
+        out[member].append((group_id, name))
+    return out
+
+
+def forget_member(session: Session, member_id: str) -> None:
+    """Remove a deleted user or group from every group it belonged to."""
+    session.execute(delete(GroupMember).where(GroupMember.member_id == member_id))

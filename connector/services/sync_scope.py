@@ -1,0 +1,42 @@
+"""A source's sync scope: whether its users get contacts (true, false or a SCIM filter).
+
+The connector's SCIM extension attribute ``syncToContact``, when an identity
+provider sets it, overrides the scope for that user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connector.db.models import Source
+from connector.errors import InvalidInput
+from scim.errors import ScimError
+from scim.filter import matches, parse
+from scim.schemas import CONNECTOR_USER
+
+Scope = bool | str
+
+
+def validated_scope(value: Any) -> Scope:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            parse(value)
+        except ScimError as exc:
+            raise InvalidInput(
+                f"syncScope is not a valid SCIM filter: {exc.message}", field="syncScope"
+            ) from exc
+        return value.strip()
+    raise InvalidInput("syncScope must be true, false or a SCIM filter", field="syncScope")
+
+
+def decide(source: Source, user: dict[str, Any]) -> bool:
+    """syncToContact for a user of ``source`` as the IdP sent it (with ``groups``)."""
+    explicit = (user.get(CONNECTOR_USER) or {}).get("syncToContact")
+    if isinstance(explicit, bool):
+        return explicit
+    scope = source.sync_scope.get("scope", False)
+    if isinstance(scope, str):
+        return matches(parse(scope), user)
+    return bool(scope)

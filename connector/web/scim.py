@@ -1,0 +1,24 @@
+"""Mounts the SCIM 2.0 service at /scim/v2 with the connector's stores and tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from connector.services import tokens
+from connector.services.context import Context
+from connector.services.tokens import Principal
+from connector.web.scim_groups import ScimGroupStore
+from connector.web.scim_users import ScimUserStore
+from scim.blueprint import ServiceConfig, create_blueprint
+
+
+def scim_blueprint(ctx: Context) -> Blueprint:
+    def authenticate(token: str) -> Principal | None:
+        return ctx.run(lambda s: tokens.authenticate(s, token, tokens.SCIM))
+
+    return create_blueprint(
+        users=ScimUserStore(ctx),
+        groups=ScimGroupStore(ctx),
+        authenticate=authenticate,
+        config=ServiceConfig(max_results=ctx.settings.api.max_page_size),
+    )

@@ -1,0 +1,49 @@
+"""Service errors in SCIM terms (RFC 7644 §3.12)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from connector.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, ServiceError
+from scim.errors import ScimError
+
+F = TypeVar("F", bound=Callable[..., Any])
+UNIQUE_FIELDS = {"userName", "externalId", "displayName"}
+
+
+def as_scim_error(exc: ServiceError) -> ScimError:
+    if isinstance(exc, NotFound):
+        return ScimError(exc.message, status=404)
+    if isinstance(exc, PreconditionFailed):
+        return ScimError(exc.message, status=412)
+    if isinstance(exc, Conflict):
+        scim_type = "uniqueness" if exc.field in UNIQUE_FIELDS else None
+        return ScimError(exc.message, scim_type=scim_type, status=409)
+    if isinstance(exc, InvalidInput):
+        return ScimError(exc.message, scim_type="invalidValue")
+    return ScimError(exc.message, status=exc.status)
+
+
+def scim_errors(method: F) -> F:
+    """Let a store method raise service errors; the protocol sees ScimErrors."""
+
+    @wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except ServiceError as exc:
+            raise as_scim_error(exc) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def check_if_match(if_match: str | None, version: int) -> None:
+    """RFC 7644 §3.14: a stale If-Match fails with 412 before anything changes."""
+    if not if_match or if_match.strip() == "*":
+        return
+    current = f'W/"{version}"'
+    offered = {tag.strip() for tag in if_match.split(",")}
+    if current not in offered and current.removeprefix("W/") not in offered:
+        raise PreconditionFailed(f"the resource has version {current}, not {if_match}")
