@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, g, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from scim import schemas
 from scim.errors import ScimError
@@ -103,7 +103,18 @@ class _Protocol:
         meta = dict(resource.get("meta") or {})
         meta["resourceType"] = endpoint.resource_type.name
         meta["location"] = self.location(endpoint, resource["id"])
-        return {**resource, "meta": meta}
+        out = {**resource, "meta": meta}
+        for attr, default_type in (("members", "User"), ("groups", "Group")):
+            if isinstance(out.get(attr), list):
+                out[attr] = [self.with_ref(item, default_type) for item in out[attr]]
+        return out
+
+    def with_ref(self, item: Any, default_type: str) -> Any:
+        """``$ref`` is the member's URI (RFC 7643 §4.2): absolute, from this service's base."""
+        if not isinstance(item, dict) or not item.get("value"):
+            return item
+        kind = item.get("type") if item.get("type") in ("User", "Group") else default_type
+        return {**item, "$ref": f"{self.base_url()}/{kind}s/{item['value']}"}
 
     def shaped(
         self, endpoint: Endpoint, resource: dict[str, Any], params: dict[str, Any]
@@ -219,9 +230,10 @@ class _Protocol:
 
     def service_provider_config(self) -> dict[str, Any]:
         c = self.config
-        return {
-            "schemas": [schemas.SERVICE_PROVIDER_CONFIG_URN],
-            "documentationUri": c.documentation_uri,
+        document: dict[str, Any] = {"schemas": [schemas.SERVICE_PROVIDER_CONFIG_URN]}
+        if c.documentation_uri:
+            document["documentationUri"] = c.documentation_uri
+        return document | {
             "patch": {"supported": True},
             "bulk": {
                 "supported": True,
@@ -305,6 +317,8 @@ def create_blueprint(
         g.scim_caller = caller
 
     def endpoint_of(kind: str) -> Endpoint:
+        if kind in public:
+            raise MethodNotAllowed(valid_methods=["GET"])
         found = endpoints.get(kind)
         if found is None:
             raise ScimError(f"no resource type at /{kind}", status=404)

@@ -148,7 +148,12 @@ def _pathless(value: Any, rt: ResourceType) -> list[tuple[Target, Any]]:
         if schema is None:
             pairs.append((_resolve(key, rt), item))
         elif isinstance(item, dict):
-            pairs.extend((_resolve(f"{schema.id}:{k}", rt), v) for k, v in item.items())
+            # A "schemas" key inside an extension object is tolerated like the top-level one.
+            pairs.extend(
+                (_resolve(f"{schema.id}:{k}", rt), v)
+                for k, v in item.items()
+                if k.lower() != "schemas"
+            )
         else:
             raise _error("invalidValue", f"{key} must hold an object")
     return pairs
@@ -486,7 +491,7 @@ def _selector(expr: Expr | None) -> Callable[[Any], bool]:
         return lambda item: isinstance(item, dict) and matches(expr, item)
     name = expr.ref.attr
     exact = name.lower() in CASE_EXACT_ATTRS
-    wanted = expr.value
+    wanted = expr.value if exact else expr.value.lower()
 
     def selected(item: Any) -> bool:
         found = _get(item, name) if isinstance(item, dict) else None
@@ -548,10 +553,13 @@ def _get(obj: dict[str, Any], name: str, default: Any = None) -> Any:
 
 def _set(obj: dict[str, Any], name: str, value: Any) -> None:
     """Store under the schema's spelling; null or empty unassigns (§3.5.2)."""
-    while (key := _key(obj, name)) is not None:
-        del obj[key]
-    if value is not None and value != [] and value != {}:
-        obj[name] = value
+    lowered = name.lower()
+    for other in [k for k in obj if k != name and isinstance(k, str) and k.lower() == lowered]:
+        del obj[other]
+    if value is None or value == [] or value == {}:
+        obj.pop(name, None)
+    else:
+        obj[name] = value  # in place when present, so the key keeps its position
 
 
 def _items(container: dict[str, Any], attr: Attribute) -> list[Any]:

@@ -56,7 +56,7 @@ def represent_all(session: Session, found: list[Group]) -> list[Resource]:
         ).all()
         for group_id, member_id, kind, user_name, resource in rows:
             display = (resource or {}).get("displayName") or user_name
-            entry = {"value": member_id, "$ref": f"../{kind}s/{member_id}", "type": kind}
+            entry = {"value": member_id, "type": kind}
             if display:
                 entry["display"] = display
             members[group_id].append(entry)

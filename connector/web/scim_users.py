@@ -38,7 +38,6 @@ def representation(user: User, member_of: list[tuple[str, str]]) -> Resource:
     resource: dict[str, Any] = {
         **user.resource,
         "id": user.id,
-        "active": user.active,
         "meta": {
             "resourceType": "User",
             "created": user.created_at.isoformat().replace("+00:00", "Z"),
@@ -49,8 +48,7 @@ def representation(user: User, member_of: list[tuple[str, str]]) -> Resource:
     resource["schemas"] = list(resource.get("schemas") or [USER.schema.id])
     if member_of:
         resource["groups"] = [
-            {"value": gid, "display": name, "$ref": f"../Groups/{gid}", "type": "direct"}
-            for gid, name in member_of
+            {"value": gid, "display": name, "type": "direct"} for gid, name in member_of
         ]
     return resource
 
