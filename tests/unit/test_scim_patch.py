@@ -198,6 +198,10 @@ class TestPaths:
         assert result["displayName"] == "new"
         assert "displayname" not in result
 
+    def test_replaced_attribute_keeps_its_place(self) -> None:
+        result = patch(user(), {"op": "replace", "path": "displayName", "value": "B"})
+        assert list(result) == list(user())
+
     def test_sub_attribute(self) -> None:
         result = patch(user(), {"op": "replace", "path": "name.givenName", "value": "Babs"})
         assert result["name"] == {"givenName": "Babs", "familyName": "Jensen"}
