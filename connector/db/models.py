@@ -228,3 +228,37 @@ class GroupMember(Base):
     )
     member_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
     member_type: Mapped[str] = mapped_column(String(10), default="User")
+
+
+class UserEmail(Base):
+    """A user's e-mail value, lower-cased, for indexed ``emails.value`` filters.
+
+    Derived from ``User.resource``; connector.stores.user_emails rewrites a user's
+    rows whenever the ORM flushes a change to the resource. ``value_ci`` keeps
+    the first 255 characters (enough for ``eq`` on shorter values and ``sw`` on
+    prefixes up to that length). It compares in code point order on PostgreSQL
+    too (collation "C"), like Python strings, so prefix ranges can use the index.
+    """
+
+    __tablename__ = "user_emails"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    value_ci: Mapped[str] = mapped_column(
+        String(255).with_variant(String(255, collation="C"), "postgresql")
+    )
+
+    __table_args__ = (Index("ix_user_emails_value_ci", "value_ci", "user_id"),)
+
+
+class AdminAccount(Base):
+    """A person who signs in to the admin console; only a slow (scrypt) hash is stored."""
+
+    __tablename__ = "admin_accounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Consecutive failed sign-ins; from a threshold on, each one locks the account a while.
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    last_sign_in_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,8 +42,12 @@ class Context:
         finally:
             session.close()
 
-    def run(self, work: Callable[[Session], T], attempts: int = 3) -> T:
-        """Run ``work`` in a transaction, retrying when a concurrent write won the race."""
+    def run(self, work: Callable[[Session], T], attempts: int = 8) -> T:
+        """Run ``work`` in a transaction, retrying when a concurrent write won the race.
+
+        Each attempt re-reads the current state, so a PATCH is re-applied to the
+        newer version instead of overwriting it (no lost updates).
+        """
         for attempt in range(1, attempts + 1):
             try:
                 with self.unit_of_work() as session:
@@ -49,4 +55,5 @@ class Context:
             except StaleDataError as exc:
                 if attempt == attempts:
                     raise Conflict("the object was changed concurrently; try again") from exc
+                time.sleep(random.uniform(0, 0.01 * attempt))
         raise AssertionError("unreachable")

@@ -104,9 +104,9 @@ def _user_filter() -> tuple[list[Any], Any]:
     if text:
         try:
             expr = parse(text)
+            condition = to_sql(expr)
         except ScimError as exc:
             raise InvalidInput(exc.message, field="filter") from exc
-        condition = to_sql(expr)
         if condition is None:
             leftover = expr
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -39,11 +40,19 @@ def scim_errors(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+ETAG = re.compile(r'(?:W/)?"[^"]*"')
+
+
 def check_if_match(if_match: str | None, version: int) -> None:
     """RFC 7644 §3.14: a stale If-Match fails with 412 before anything changes."""
     if not if_match or if_match.strip() == "*":
         return
-    current = f'W/"{version}"'
     offered = {tag.strip() for tag in if_match.split(",")}
+    bad = next((tag for tag in offered if not ETAG.fullmatch(tag)), None)
+    if bad is not None:
+        raise ScimError(
+            f'If-Match {bad!r} is not an entity tag such as W/"3"', scim_type="invalidVers"
+        )
+    current = f'W/"{version}"'
     if current not in offered and current.removeprefix("W/") not in offered:
         raise PreconditionFailed(f"the resource has version {current}, not {if_match}")

@@ -96,8 +96,8 @@ class ScimGroupStore:
         self.ctx = ctx
 
     @staticmethod
-    def _group(session: Session, caller: Principal, group_id: str) -> Group:
-        group = session.get(Group, group_id)
+    def _group(session: Session, caller: Principal, group_id: str, *, lock: bool = False) -> Group:
+        group = session.get(Group, group_id, with_for_update=lock)
         if group is None or group.source_id != caller.source_id:
             raise ScimError(f"no group with id {group_id!r}", status=404)
         return group
@@ -153,7 +153,7 @@ class ScimGroupStore:
         self, caller: Principal, resource_id: str, transform: Transform, if_match: str | None
     ) -> Resource:
         def work(session: Session) -> Resource:
-            group = self._group(session, caller, resource_id)
+            group = self._group(session, caller, resource_id, lock=True)
             check_if_match(if_match, group.version)
             new = transform(represent_all(session, [group])[0])
             changed = groups.replace(session, caller.actor, group, *_fields(new))

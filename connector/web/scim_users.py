@@ -84,8 +84,10 @@ class ScimUserStore:
         self.ctx = ctx
 
     @staticmethod
-    def _user(session: Session, caller: Principal, user_id: str) -> User:
-        user = session.get(User, user_id)
+    def _user(session: Session, caller: Principal, user_id: str, *, lock: bool = False) -> User:
+        # Writers lock the row (PostgreSQL): concurrent PATCHes of one user queue up
+        # instead of racing; the version check stays as the safety net.
+        user = session.get(User, user_id, with_for_update=lock)
         if user is None or user.source_id != caller.source_id:
             raise ScimError(f"no user with id {user_id!r}", status=404)
         return user
@@ -162,7 +164,7 @@ class ScimUserStore:
         self, caller: Principal, resource_id: str, transform: Transform, if_match: str | None
     ) -> Resource:
         def work(session: Session) -> Resource:
-            user = self._user(session, caller, resource_id)
+            user = self._user(session, caller, resource_id, lock=True)
             check_if_match(if_match, user.version)
             current = represent_all(session, [user])[0]
             new = transform(current)

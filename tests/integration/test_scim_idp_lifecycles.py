@@ -385,3 +385,74 @@ def test_bulk_with_bulk_id_references(scim_for):
     members = scim.get(f"/Groups/{group_id}")["members"]
     user_id = answer["Operations"][0]["location"].rsplit("/", 1)[1]
     assert [m["value"] for m in members] == [user_id]
+
+
+def test_malformed_if_match_is_invalid_vers(scim_for):
+    scim = scim_for("entra")
+    user = scim.post("/Users", ENTRA_USER)
+    answer = scim.patch(
+        f"/Users/{user['id']}",
+        [{"op": "replace", "path": "title", "value": "x"}],
+        expect=400,
+        headers={"If-Match": "three"},
+    )
+    assert answer["scimType"] == "invalidVers"
+
+
+def test_idp_extension_attribute_overrides_the_source_scope(scim_for, api):
+    from scim.schemas import CONNECTOR_USER
+
+    scim = scim_for("entra", True)
+    opted_out = scim.post(
+        "/Users",
+        {
+            **ENTRA_USER,
+            CONNECTOR_USER: {"syncToContact": False},
+            "schemas": [*ENTRA_USER["schemas"], CONNECTOR_USER],
+        },
+    )
+    assert api.get(f"/users/{opted_out['id']}")["contactId"] is None
+    scim.patch(
+        f"/Users/{opted_out['id']}",
+        [{"op": "replace", "path": f"{CONNECTOR_USER}:syncToContact", "value": "True"}],
+    )
+    assert api.get(f"/users/{opted_out['id']}")["contactId"] is not None
+    # A client echoing the user back does not turn the scope into an override.
+    plain = scim.post("/Users", {**ENTRA_USER, "userName": "plain@x", "externalId": "p"})
+    assert CONNECTOR_USER not in plain
+
+
+def test_oversized_scim_body_gets_413(scim_for, settings):
+    scim = scim_for("entra")
+    body = {**ENTRA_USER, "displayName": "x" * (settings.server.max_body_bytes + 1)}
+    answer = scim.post("/Users", body, expect=413)
+    assert answer["status"] == "413"
+    assert scim.get("/Users")["totalResults"] == 0
+
+
+def test_concurrent_patches_of_one_user_lose_no_write(scim_for, app):
+    import threading
+
+    scim = scim_for("entra")
+    user = scim.post("/Users", ENTRA_USER)
+    errors: list[object] = []
+
+    def add_roles(worker: int) -> None:
+        client = ScimClient(app.test_client(), scim.token)
+        try:
+            for i in range(5):
+                client.patch(
+                    f"/Users/{user['id']}",
+                    [{"op": "add", "path": "roles", "value": [{"value": f"r{worker}-{i}"}]}],
+                )
+        except AssertionError as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add_roles, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    roles = {r["value"] for r in scim.get(f"/Users/{user['id']}")["roles"]}
+    assert roles == {f"r{w}-{i}" for w in range(4) for i in range(5)}
