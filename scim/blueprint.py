@@ -61,6 +61,17 @@ def error_body(exc: ScimError) -> dict[str, Any]:
     return body
 
 
+def _complete_list(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A ListResponse holding every item (discovery documents are never paged)."""
+    return {
+        "schemas": [schemas.LIST_RESPONSE],
+        "totalResults": len(items),
+        "startIndex": 1,
+        "itemsPerPage": len(items),
+        "Resources": items,
+    }
+
+
 def _json_body() -> Any:
     if not request.get_data():
         raise ScimError("the request has no body", scim_type="invalidSyntax")
@@ -331,15 +342,7 @@ def create_blueprint(
     @bp.get("/ResourceTypes")
     def resource_types() -> Response:
         items = [rt.to_json(protocol.base_url()) for rt in schemas.RESOURCE_TYPES]
-        return scim_response(
-            {
-                "schemas": [schemas.LIST_RESPONSE],
-                "totalResults": len(items),
-                "startIndex": 1,
-                "itemsPerPage": len(items),
-                "Resources": items,
-            }
-        )
+        return scim_response(_complete_list(items))
 
     @bp.get("/ResourceTypes/<name>")
     def resource_type(name: str) -> Response:
@@ -351,15 +354,7 @@ def create_blueprint(
     @bp.get("/Schemas")
     def schema_list() -> Response:
         items = [s.to_json(protocol.base_url()) for s in schemas.SCHEMAS]
-        return scim_response(
-            {
-                "schemas": [schemas.LIST_RESPONSE],
-                "totalResults": len(items),
-                "startIndex": 1,
-                "itemsPerPage": len(items),
-                "Resources": items,
-            }
-        )
+        return scim_response(_complete_list(items))
 
     @bp.get("/Schemas/<schema_id>")
     def schema(schema_id: str) -> Response:

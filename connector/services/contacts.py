@@ -160,17 +160,7 @@ def delete(session: Session, actor: str, contact_id: str) -> None:
     else:
         # The user stays; its switch goes off so that the contact is not recreated behind
         # the admin's back when the direction is later set back.
-        audit.record(
-            session,
-            actor,
-            "user.sync",
-            "user",
-            user.id,
-            {"syncToContact": user.sync_to_contact},
-            {"syncToContact": False},
-            message="its contact was deleted",
-        )
-        user.sync_to_contact = False
+        linking.set_sync(session, user, False, state, actor, why="its contact was deleted")
 
 
 def representation(

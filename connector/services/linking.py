@@ -199,8 +199,26 @@ def sync_user(session: Session, user: User, state: SyncState, actor: str) -> Non
     link.mapping_version = state.mapping.version
 
 
-def set_sync(session: Session, user: User, enabled: bool, state: SyncState, actor: str) -> None:
+def set_sync(
+    session: Session,
+    user: User,
+    enabled: bool,
+    state: SyncState,
+    actor: str,
+    why: str | None = None,
+) -> None:
     """Turn the sync switch: on resumes (or creates) the link, off pauses it."""
+    if enabled != user.sync_to_contact:
+        audit.record(
+            session,
+            actor,
+            "user.sync",
+            "user",
+            user.id,
+            {"syncToContact": user.sync_to_contact},
+            {"syncToContact": enabled},
+            message=why,
+        )
     user.sync_to_contact = enabled
     link = link_of_user(session, user.id)
     if not enabled:

@@ -182,16 +182,6 @@ def patch(session: Session, actor: str, user_id: str, body: Any) -> User:
     if sync_switch is not None:
         if not isinstance(sync_switch, bool):
             raise InvalidInput("'syncToContact' must be true or false", field="syncToContact")
-        if sync_switch != user.sync_to_contact:
-            audit.record(
-                session,
-                actor,
-                "user.sync",
-                "user",
-                user.id,
-                {"syncToContact": user.sync_to_contact},
-                {"syncToContact": sync_switch},
-            )
         linking.set_sync(session, user, sync_switch, state, actor)
     return user
 

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from connector.db.models import Source, SuppressedUser, User
-from connector.services import audit, groups, linking, sync_scope, users
+from connector.services import groups, linking, sync_scope, users
 from connector.services.context import Context
 from connector.services.tokens import Principal
 from connector.stores.user_filter import to_sql
@@ -199,17 +199,9 @@ def rescope(session: Session, actor: str, affected: list[User]) -> None:
             source, {**resource, CONNECTOR_USER: {"syncToContact": stored_choice}}
         )
         if decision != user.sync_to_contact:
-            audit.record(
-                session,
-                actor,
-                "user.sync",
-                "user",
-                user.id,
-                {"syncToContact": user.sync_to_contact},
-                {"syncToContact": decision},
-                message="decided by the source's sync scope",
+            linking.set_sync(
+                session, user, decision, state, actor, why="decided by the source's sync scope"
             )
-            linking.set_sync(session, user, decision, state, actor)
 
 
 def _batches(items: Any, size: int = 500) -> Any:
