@@ -1,4 +1,4 @@
-"""The ``connector`` command line: serve, db upgrade, tokens, config check, resync."""
+"""The ``connector`` command line: serve, db upgrade, tokens, admins, config check, resync."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ def _context(settings: Settings, upgrade: bool = True):  # type: ignore[no-untyp
     if upgrade:
         ctx.db.upgrade()
     ctx.run(lambda s: ensure_defaults(s, ctx.catalogue))
+    from connector.ldap.runs import register_sources
+
+    register_sources(ctx)
     return ctx
 
 
@@ -33,6 +36,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     app = create_app(settings)
     base = f"http://{host}:{port}"
     print(f"connector serving on {base}")
+    print(f"  console:      {base}/admin/  (account: connector admin create NAME)")
     print(f"  admin API:    {base}/api/v1/  (token: connector token create --admin)")
     print(f"  health check: {base}/healthz")
     print(f"  database:     {settings.database_url.split('@')[-1]}")
@@ -61,6 +65,11 @@ def cmd_config_check(settings: Settings, args: argparse.Namespace) -> int:
         f"  catalogue: {len(catalogue.user_fields)} user fields, "
         f"{len(catalogue.contact_fields)} contact fields"
     )
+    for source in settings.sources.ldap:
+        print(
+            f"  LDAP source {source.name!r} ({source.preset}): {', '.join(source.urls)}, "
+            f"base {source.base_dn}"
+        )
     return 0
 
 
@@ -79,6 +88,33 @@ def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
     what = "admin API token" if args.admin else f"SCIM token for source {args.source!r}"
     print(f"created {what} {name!r}; it is shown only once:", file=sys.stderr)
     print(secret)
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    if not sys.stdin.isatty():
+        print("error: no terminal to prompt on; use --password-stdin", file=sys.stderr)
+        return None
+    first = getpass.getpass(f"password for {args.name}: ")
+    if getpass.getpass("again: ") != first:
+        print("error: the two passwords differ", file=sys.stderr)
+        return None
+    return first
+
+
+def cmd_admin_create(settings: Settings, args: argparse.Namespace) -> int:
+    from connector.services import admins
+
+    password = _read_password(args)
+    if password is None:
+        return 2
+    ctx = _context(settings)
+    ctx.run(lambda s: admins.create(s, "cli", args.name, password))
+    print(f"created admin {args.name!r}; sign in at /admin/")
     return 0
 
 
@@ -107,6 +143,48 @@ def cmd_contacts_resync(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if done.errors == 0 else 1
 
 
+def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
+    """Run LDAP sources now (all configured ones, or --source), or confirm a blocked run."""
+    from connector.ldap import runs
+
+    names = [args.source] if args.source else [s.name for s in settings.sources.ldap]
+    if not names:
+        print("error: no [[sources.ldap]] in the configuration", file=sys.stderr)
+        return 1
+    if args.confirm_deletes is not None and not args.source:
+        print("error: --confirm-deletes needs --source NAME", file=sys.stderr)
+        return 2
+    ctx = _context(settings)
+    failed = False
+    for name in names:
+
+        def progress(counts: dict, name: str = name) -> None:  # type: ignore[type-arg]
+            sys.stderr.write(
+                f"\r{name}: {counts['read']} read, {counts['created']} created, "
+                f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
+                f"{counts['errors']} errors"
+            )
+            sys.stderr.flush()
+
+        if args.confirm_deletes is not None:
+            run = runs.confirm(ctx, name, args.confirm_deletes, "cli", progress=progress)
+        else:
+            run = runs.run_now(ctx, name, "cli", full=args.full, progress=progress)
+        sys.stderr.write("\n")
+        print(
+            f"{name}: run {run['id']} ({run['kind']}) {run['state']}: {run['read']} read, "
+            f"{run['created']} created, {run['updated']} updated, {run['deleted']} deleted, "
+            f"{run['deactivated']} deactivated, {run['unchanged']} unchanged, "
+            f"{run['suppressed']} suppressed, {run['errors']} errors"
+        )
+        if run["message"]:
+            print(f"  {run['message']}")
+        for message in run["errorMessages"][:10]:
+            print(f"  error: {message}")
+        failed = failed or run["state"] != "ok"
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="connector", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,12 +211,35 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", help="a name to recognise the token by")
     create.set_defaults(func=cmd_token_create)
 
+    admin = sub.add_parser("admin", help="admin console accounts").add_subparsers(
+        dest="adm", required=True
+    )
+    admin_create = admin.add_parser("create", help="create an admin who signs in to /admin/")
+    admin_create.add_argument("name")
+    admin_create.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of prompting",
+    )
+    admin_create.set_defaults(func=cmd_admin_create)
+
     contacts = sub.add_parser("contacts", help="contacts module").add_subparsers(
         dest="contacts", required=True
     )
     contacts.add_parser("resync", help='"Update all synchronized users"').set_defaults(
         func=cmd_contacts_resync
     )
+
+    sync = sub.add_parser("sync", help="poll LDAP sources now")
+    sync.add_argument("--source", help="only this LDAP source (default: all)")
+    sync.add_argument("--full", action="store_true", help="a full reconciliation")
+    sync.add_argument(
+        "--confirm-deletes",
+        type=int,
+        metavar="RUN_ID",
+        help="allow the deletions a blocked run found (runs a reconciliation now)",
+    )
+    sync.set_defaults(func=cmd_sync)
     return parser
 
 

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from connector.ldap.settings import SourcesConfig
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = Path("config/connector.toml")
 BUILTIN_CATALOGUE_DIR = PROJECT_ROOT / "config"
@@ -67,6 +69,7 @@ class Settings(_Section):
     jobs: JobsConfig = JobsConfig()
     logging: LoggingConfig = LoggingConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    sources: SourcesConfig = SourcesConfig()
     source_file: Path | None = Field(default=None, exclude=True)
 
     @property
@@ -102,8 +105,23 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any, where: str) -> No
     node[leaf] = value
 
 
-def _describe(error: dict[str, Any]) -> str:
-    key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+def _key(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+    """``sources.ldap[0] (corp).urls``: list items by index, LDAP sources also by name."""
+    key, node = "", data
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("name"), str):
+                key += f" ({node['name']})"
+            continue
+        key += f".{part}" if key else str(part)
+        node = node.get(part) if isinstance(node, dict) else None
+    return key
+
+
+def _describe(error: dict[str, Any], data: dict[str, Any] | None = None) -> str:
+    key = _key(tuple(error["loc"]), data or {}) or "(top level)"
     if error["type"] == "extra_forbidden":
         return f"key '{key}' is not a known setting"
     got = error.get("input")
@@ -134,7 +152,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors())
+        problems = "; ".join(_describe(e, data) for e in exc.errors())
         raise ConfigError(f"{where}: {problems}") from exc
     settings.source_file = source
     return settings

@@ -262,3 +262,67 @@ class AdminAccount(Base):
     locked_until: Mapped[datetime | None] = mapped_column()
     last_sign_in_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncRun(Base):
+    """One poll or reconciliation of an LDAP source, with its numbers.
+
+    States: ``running``, ``ok``, ``error`` (nothing deleted, watermark kept),
+    ``blocked`` (the deletion guard stopped it; ``would_delete`` says how many),
+    ``confirmed`` (an admin allowed a blocked run's deletions; ``confirmed_by_run``
+    names the run that carried them out). The newest ``ok`` run with a
+    ``watermark`` is where the next incremental poll starts.
+    """
+
+    __tablename__ = "sync_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(12), default="running")
+    actor: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    read: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    deleted: Mapped[int] = mapped_column(Integer, default=0)
+    deactivated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    suppressed: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    would_delete: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+    error_messages: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    watermark: Mapped[str | None] = mapped_column(String(100))
+    watermark_server: Mapped[str | None] = mapped_column(String(255))
+    confirms_run: Mapped[int | None] = mapped_column(Integer)
+    confirmed_by_run: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_sync_runs_source", "source_id", "id"),)
+
+
+class LdapEntry(Base):
+    """What the connector last wrote for one directory entry.
+
+    The change marker lets reconciliation skip unchanged entries without reading
+    them; the content hash lets a poll skip entries whose mapped content did not
+    change (logins bump modifyTimestamp); ``seen_run`` marks the entries the
+    current reconciliation found, so the rest are the missing ones.
+    """
+
+    __tablename__ = "ldap_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    entry_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    dn: Mapped[str] = mapped_column(Text)
+    change_marker: Mapped[str] = mapped_column(String(100), default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    gone: Mapped[bool] = mapped_column(Boolean, default=False)
+    seen_run: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        UniqueConstraint("source_id", "entry_id", name="uq_ldap_entries_source_entry"),
+    )

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.db.models import ApiToken, Source, utcnow
-from connector.errors import InvalidInput
+from connector.errors import InvalidInput, NotFound
 from connector.services import audit, sources
 
 ADMIN, SCIM = "admin", "scim"
@@ -84,3 +84,48 @@ def authenticate(session: Session, presented: str, kind: str) -> Principal | Non
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         token.last_used_at = now
     return Principal(kind=kind, name=token.name, source_id=token.source_id)
+
+
+def representation(token: ApiToken, source_name: str | None) -> dict[str, object]:
+    """A token as the admin API shows it: never its secret or hash."""
+    return {
+        "id": token.id,
+        "name": token.name,
+        "kind": token.kind,
+        "source": source_name,
+        "createdAt": token.created_at.isoformat(),
+        "lastUsedAt": token.last_used_at.isoformat() if token.last_used_at else None,
+        "revokedAt": token.revoked_at.isoformat() if token.revoked_at else None,
+    }
+
+
+def listing(session: Session, *, kind: str | None = None) -> list[dict[str, object]]:
+    """Every token (revoked ones too), by name."""
+    query = select(ApiToken).order_by(ApiToken.name, ApiToken.id)
+    if kind:
+        query = query.where(ApiToken.kind == kind)
+    names = dict(session.execute(select(Source.id, Source.name)).all())
+    return [
+        representation(t, names.get(t.source_id) if t.source_id else None)
+        for t in session.scalars(query)
+    ]
+
+
+def revoke(session: Session, actor: str, token_id: int) -> ApiToken:
+    """Revoke a token for good; revoking twice is harmless."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no token with id {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(
+            session,
+            actor,
+            "token.revoke",
+            "token",
+            str(token.id),
+            {"name": token.name, "revoked": False},
+            {"name": token.name, "revoked": True},
+            diff=False,
+        )
+    return token

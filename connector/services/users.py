@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector.db.models import ContactLink, Source, SuppressedUser, User, new_id
-from connector.errors import Conflict, InvalidInput, NotFound
+from connector.errors import Conflict, InvalidInput, NotFound, ServiceError
 from connector.services import audit, linking, mappings, sources, sync_settings
 from connector.services.linking import SyncState
 from scim.errors import ScimError
@@ -291,3 +291,161 @@ def iter_users(session: Session, where: list[Any], batch: int = 1000) -> Iterato
 
 def count(session: Session, where: list[Any]) -> int:
     return session.scalar(select(func.count()).select_from(User).where(*where)) or 0
+
+
+def create_many(
+    session: Session, actor: str, source: Source, items: list[tuple[dict[str, Any], bool]]
+) -> list[User | ServiceError]:
+    """Create many users of one source at once (a directory import), with their contacts.
+
+    Same rules as :func:`create` (validation, unique userName and externalId, audit,
+    contacts for users with the switch on), checked for the whole batch with a few
+    queries and written with one flush. Returns, per item, the user or the error
+    that kept it out; the others are created regardless.
+    """
+    from sqlalchemy import insert
+
+    from connector.db.models import AuditEvent
+
+    results: list[User | ServiceError] = []
+    names: set[str] = set()
+    keys: set[str] = set()
+    candidates: list[tuple[int, User]] = []
+    for resource, sync_to_contact in items:
+        try:
+            data = validated(resource)
+        except ServiceError as exc:
+            results.append(exc)
+            continue
+        user = User(id=new_id(), source_id=source.id, sync_to_contact=sync_to_contact)
+        linking.apply_resource(user, data)
+        user.created_at = user.updated_at
+        if user.user_name_ci in names or (user.external_id and user.external_id in keys):
+            results.append(Conflict(f"userName {user.user_name!r} appears twice in the batch"))
+            continue
+        names.add(user.user_name_ci)
+        if user.external_id:
+            keys.add(user.external_id)
+        candidates.append((len(results), user))
+        results.append(user)
+    taken_names = (
+        set(session.scalars(select(User.user_name_ci).where(User.user_name_ci.in_(names))))
+        if names
+        else set()
+    )
+    taken_keys = (
+        set(
+            session.scalars(
+                select(User.external_id).where(
+                    User.source_id == source.id, User.external_id.in_(keys)
+                )
+            )
+        )
+        if keys
+        else set()
+    )
+    created: list[User] = []
+    for index, user in candidates:
+        if user.user_name_ci in taken_names:
+            results[index] = Conflict(
+                f"userName {user.user_name!r} is already taken", field="userName"
+            )
+        elif user.external_id in taken_keys:
+            results[index] = Conflict(
+                f"externalId {user.external_id!r} is already used in this source",
+                field="externalId",
+            )
+        else:
+            created.append(user)
+    if not created:
+        return results
+    session.add_all(created)
+    _flush(session)
+    events = [
+        audit.event(
+            actor, "user.create", "user", u.id, None, _represent(u, source.name, None), diff=False
+        )
+        for u in created
+    ]
+    session.connection().execute(insert(AuditEvent.__table__), events)
+    linking.create_linked_contacts(session, created, load_state(session), actor)
+    return results
+
+
+def replace_many(
+    session: Session, actor: str, pairs: list[tuple[User, dict[str, Any]]]
+) -> list[User | ServiceError]:
+    """Replace many users' SCIM attributes at once (a directory poll), contacts following.
+
+    Same rules as :func:`replace`, with the uniqueness checks, the mapping state and
+    the audit insert done once for the batch instead of once per user.
+    """
+    from sqlalchemy import insert
+
+    from connector.db.models import AuditEvent
+
+    results: list[User | ServiceError] = []
+    changed: list[tuple[int, User, dict[str, Any]]] = []
+    names: dict[str, str] = {}
+    for user, resource in pairs:
+        try:
+            data = validated(resource)
+        except ServiceError as exc:
+            results.append(exc)
+            continue
+        results.append(user)
+        if data == user.resource:
+            continue
+        name = str(data["userName"]).lower()
+        if names.setdefault(name, user.id) != user.id:
+            results[-1] = Conflict(f"userName {data['userName']!r} appears twice in the batch")
+            continue
+        changed.append((len(results) - 1, user, data))
+    if not changed:
+        return results
+    with session.no_autoflush:
+        owners = dict(
+            session.execute(
+                select(User.user_name_ci, User.id).where(User.user_name_ci.in_(list(names)))
+            ).all()
+        )
+        keys = [(u.source_id, d.get("externalId")) for _, u, d in changed if d.get("externalId")]
+        key_owners = (
+            {
+                (source_id, key): user_id
+                for user_id, source_id, key in session.execute(
+                    select(User.id, User.source_id, User.external_id).where(
+                        User.external_id.in_([k for _, k in keys])
+                    )
+                ).all()
+            }
+            if keys
+            else {}
+        )
+    events = []
+    written: list[User] = []
+    for index, user, data in changed:
+        name = str(data["userName"]).lower()
+        key = (user.source_id, data.get("externalId"))
+        if owners.get(name, user.id) != user.id:
+            results[index] = Conflict(
+                f"userName {data['userName']!r} is already taken", field="userName"
+            )
+            continue
+        if key[1] and key_owners.get(key, user.id) != user.id:
+            results[index] = Conflict(
+                f"externalId {key[1]!r} is already used in this source", field="externalId"
+            )
+            continue
+        before = user.resource
+        linking.apply_resource(user, data)
+        events.append(audit.event(actor, "user.update", "user", user.id, before, user.resource))
+        written.append(user)
+    if not written:
+        return results
+    _flush(session)
+    session.connection().execute(insert(AuditEvent.__table__), events)
+    state = load_state(session)
+    for user in written:
+        linking.sync_user(session, user, state, actor)
+    return results

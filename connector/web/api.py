@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connector import vcard
-from connector.db.models import AuditEvent, Source, User
-from connector.errors import InvalidInput
+from connector.db.models import AuditEvent, Source, SyncRun, User
+from connector.errors import InvalidInput, ServiceError
+from connector.ldap import runs as ldap_runs
 from connector.services import contacts, jobs, mappings, sources, sync_settings, users
 from connector.stores.user_filter import to_sql
 from connector.web.auth import require_admin
@@ -203,13 +204,31 @@ def sync_users() -> Response:
     if body.get("all") is True:
         job = ctx().run(lambda s: jobs.representation(jobs.start(s, actor(), jobs.SYNC_ALL)))
         _runner().submit(job["id"])
-        response = jsonify(job)
+        names = [cfg.name for cfg in ctx().settings.sources.ldap]
+        response = jsonify({**job, "ldapRuns": _poll_ldap(names)})
         response.status_code = 202
         return response
     ids = body.get("ids")
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise InvalidInput("'ids' must be a list of user ids", field="ids")
-    return jsonify(ctx().run(lambda s: users.sync_now(s, actor(), ids)))
+    result = ctx().run(lambda s: users.sync_now(s, actor(), ids))
+    names = ctx().run(lambda s: ldap_runs.sources_of_users(s, ids))
+    return jsonify({**result, "ldapRuns": _poll_ldap(names)})
+
+
+def _poll_ldap(names: list[str]) -> list[dict[str, Any]]:
+    """For LDAP users, "Synchronize users" polls their directory now (in the background)."""
+    started = []
+    for name in names:
+        try:
+            run_id = ldap_runs.queue(ctx(), name, actor())
+        except ServiceError as exc:
+            started.append({"source": name, "run": None, "message": exc.message})
+            continue
+        if not _runner().submit_ldap(name, run_id=run_id):
+            ldap_runs.execute(ctx(), run_id)
+        started.append({"source": name, "run": run_id})
+    return started
 
 
 # ------------------------------------------------------------------ contacts
@@ -335,19 +354,58 @@ def get_job(job_id: str) -> Response:
 # ------------------------------------------------------------------ sources
 
 
-def _source_json(source: Source) -> dict[str, Any]:
-    return {
+def _source_json(source: Source, session: Session | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "name": source.name,
         "kind": source.kind,
         "syncScope": source.sync_scope.get("scope", False),
     }
+    if session is not None and source.kind == ldap_runs.LDAP:
+        body["lastRun"] = ldap_runs.last_run(session, source)
+    return body
 
 
 @api.get("/sources")
 def list_sources() -> Response:
     return jsonify(
-        ctx().run(lambda s: {"items": [_source_json(x) for x in sources.all_sources(s)]})
+        ctx().run(lambda s: {"items": [_source_json(x, s) for x in sources.all_sources(s)]})
     )
+
+
+@api.post("/sources/<name>/sync")
+def sync_source(name: str) -> Response:
+    """Poll (or, with {"full": true}, reconcile) an LDAP source now, in the background."""
+    body = json_body() if request.data else {}
+    if not isinstance(body, dict) or set(body) - {"full"} or not isinstance(
+        body.get("full", False), bool
+    ):
+        raise InvalidInput('send {"full": true | false}', field="full")
+    c = ctx()
+    run_id = ldap_runs.queue(c, name, actor(), full=body.get("full", False))
+    return _start_run(name, run_id)
+
+
+def _start_run(name: str, run_id: int) -> Response:
+    c = ctx()
+    if not _runner().submit_ldap(name, run_id=run_id):
+        ldap_runs.execute(c, run_id)  # no scheduler in this process: run it here
+    run = c.run(lambda s: ldap_runs.representation(s.get(SyncRun, run_id), name))
+    response = jsonify(run)
+    response.status_code = 202
+    response.headers["Location"] = f"/api/v1/sources/{name}/runs"
+    return response
+
+
+@api.get("/sources/<name>/runs")
+def list_source_runs(name: str) -> Response:
+    limit = int_arg("count", 50, minimum=1, maximum=_page_size())
+    return jsonify(ctx().run(lambda s: {"items": ldap_runs.list_runs(s, name, limit)}))
+
+
+@api.post("/sources/<name>/runs/<int:run_id>/confirm")
+def confirm_source_run(name: str, run_id: int) -> Response:
+    """Allow a blocked run's deletions: a reconciliation runs now (synchronously)."""
+    return jsonify(ldap_runs.confirm(ctx(), name, run_id, actor()))
 
 
 @api.patch("/sources/<name>")
@@ -357,7 +415,7 @@ def patch_source(name: str) -> Response:
         raise InvalidInput('send {"syncScope": true | false | "<SCIM filter>"}', field="syncScope")
     return jsonify(
         ctx().run(
-            lambda s: _source_json(sources.set_sync_scope(s, actor(), name, body["syncScope"]))
+            lambda s: _source_json(sources.set_sync_scope(s, actor(), name, body["syncScope"]), s)
         )
     )
 

@@ -9,10 +9,13 @@ from werkzeug.exceptions import HTTPException
 
 from connector.config import Settings
 from connector.errors import ServiceError
+from connector.ldap.runs import register_sources as register_ldap_sources
 from connector.scheduler import JobRunner
 from connector.services.bootstrap import ensure_defaults
 from connector.services.context import Context
 from connector.web.api import api
+from connector.web.api_tokens import api_tokens
+from connector.web.console import views as console_views
 from connector.web.http import error_response
 from connector.web.scim import scim_blueprint
 
@@ -25,6 +28,7 @@ def create_app(settings: Settings, *, upgrade: bool = True, run_jobs: bool = Tru
     if upgrade:
         ctx.db.upgrade()
     ctx.run(lambda s: ensure_defaults(s, ctx.catalogue))
+    register_ldap_sources(ctx)
     runner = JobRunner(ctx, enabled=run_jobs and settings.scheduler.enabled)
     runner.start()
 
@@ -34,6 +38,8 @@ def create_app(settings: Settings, *, upgrade: bool = True, run_jobs: bool = Tru
     app.extensions["connector.context"] = ctx
     app.extensions["connector.runner"] = runner
     app.register_blueprint(api)
+    app.register_blueprint(api_tokens)
+    console_views.init_app(app)
     app.register_blueprint(scim_blueprint(ctx))
 
     @app.get("/healthz")

@@ -210,6 +210,39 @@ class LiveServer:
             )
         return lines[-1].strip()
 
+    def run_cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``connector ARGS`` against this server's database; raise when it fails."""
+        cmd = [sys.executable, "-m", "connector.cli", *args]
+        try:
+            done = subprocess.run(
+                cmd,
+                env=self.env,
+                cwd=self.root,
+                input=input,
+                stdin=None if input is not None else subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=TOKEN_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise LiveServerError(f"`{' '.join(args)}` took over {TOKEN_TIMEOUT:.0f} s") from exc
+        if done.returncode != 0:
+            raise LiveServerError(
+                f"`{' '.join(args)}` exited {done.returncode}\n"
+                f"stdout: {done.stdout}\nstderr: {done.stderr}"
+            )
+        return done
+
+    def create_admin(self, name: str, password: str) -> None:
+        """Create a console admin account with the real CLI (password on stdin)."""
+        self.run_cli("admin", "create", name, "--password-stdin", input=password + "\n")
+
+    def create_admin_token(self, name: str = "e2e") -> str:
+        """Create an admin API token with the real CLI; return the secret."""
+        done = self.run_cli("token", "create", "--admin", "--name", name)
+        return done.stdout.strip().splitlines()[-1].strip()
+
     def stop(self) -> None:
         """SIGTERM, wait up to STOP_TIMEOUT, then SIGKILL; remove the temp folder.
 

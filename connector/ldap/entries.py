@@ -1,0 +1,136 @@
+"""A directory entry → the SCIM User the connector stores, plus its content hash.
+
+Values arrive as bytes (ldap3's raw attributes), so every attribute is decoded
+here the same way whatever schema the server publishes: UTF-8 text, or
+base64 for binary attributes and for values that are not UTF-8. A multi-valued
+attribute mapped to a single-valued SCIM path takes the first value the server
+returns; a missing attribute leaves the path unset.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from connector.ldap import filters
+from connector.ldap.quirks import ad, ds389
+from connector.ldap.settings import LdapSourceConfig
+from scim.paths import parse_path, set_value
+
+# Attributes whose values are binary whatever they happen to contain.
+BINARY = {
+    "objectguid",
+    "objectsid",
+    "jpegphoto",
+    "thumbnailphoto",
+    "photo",
+    "audio",
+    "usercertificate",
+    "cacertificate",
+    "usersmimecertificate",
+    "userpkcs12",
+    "msexchmailboxguid",
+}
+
+
+class EntryError(ValueError):
+    """The entry cannot become a user (no id, no userName, an invalid value)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One search result: its DN and raw values by lower-cased attribute name."""
+
+    dn: str
+    raw: dict[str, list[bytes]]
+
+    def text(self, name: str) -> list[str]:
+        key = name.lower()
+        return [decode(key, v) for v in self.raw.get(key, ())]
+
+
+def decode(name: str, value: bytes) -> str:
+    if name.lower().split(";")[0] in BINARY:
+        return base64.b64encode(value).decode("ascii")
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return base64.b64encode(value).decode("ascii")
+
+
+def entry_id(cfg: LdapSourceConfig, entry: Entry) -> str:
+    """The entry's identity, which survives renames and moves (never the DN)."""
+    values = entry.raw.get(cfg.id_attribute.lower())
+    if not values:
+        raise EntryError(f"{entry.dn}: no {cfg.id_attribute}")
+    try:
+        if cfg.id_attribute == "objectGUID":
+            return ad.guid_to_uuid(values[0])
+        if cfg.id_attribute == "nsUniqueId":
+            return ds389.normalise_unique_id(values[0].decode("ascii"))
+        return values[0].decode("ascii").strip().lower()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise EntryError(f"{entry.dn}: bad {cfg.id_attribute}: {exc}") from exc
+
+
+def marker(cfg: LdapSourceConfig, entry: Entry) -> str:
+    values = entry.text(cfg.change_attribute)
+    return values[0] if values else ""
+
+
+def is_disabled(cfg: LdapSourceConfig, entry: Entry) -> bool:
+    if not cfg.disabled:
+        return False
+    node = filters.parse(cfg.disabled)
+    wanted = filters.attributes(node)
+    return filters.matches(node, {a.lower(): entry.text(a) for a in wanted})
+
+
+def to_user(cfg: LdapSourceConfig, entry: Entry, key: str) -> dict[str, Any]:
+    """The SCIM User for an entry (``externalId`` = the entry's id), before validation."""
+    resource: dict[str, Any] = {}
+    for attribute, path in cfg.attributes.items():
+        values = [v for v in entry.text(attribute) if v.strip()]
+        if values:
+            resource = _put(resource, path, values[0])
+    if not resource.get("userName"):
+        raise EntryError(f"{entry.dn}: no value for userName")
+    resource["externalId"] = key
+    resource["active"] = not is_disabled(cfg, entry)
+    # Not validated here: the user services validate every write (once is enough,
+    # and validation is the largest cost of a large import after ldap3's decoding).
+    return resource
+
+
+def _put(resource: dict[str, Any], path: str, value: str) -> dict[str, Any]:
+    """Set a value at a SCIM path; plain paths in place (set_value copies the resource
+    each time, which costs more than the rest of the mapping on a large import)."""
+    parsed = parse_path(path)
+    if parsed.value_filter is not None:
+        if parsed.uri is not None:
+            return set_value(resource, path, value)
+        # Only the attribute concerned goes through set_value (which copies what it gets).
+        part = {parsed.attr: resource[parsed.attr]} if parsed.attr in resource else {}
+        resource.update(set_value(part, path, value))
+        return resource
+    node = resource.setdefault(parsed.uri, {}) if parsed.uri else resource
+    if parsed.sub is None:
+        node[parsed.attr] = value
+    else:
+        node.setdefault(parsed.attr, {})[parsed.sub] = value
+    return resource
+
+
+def content_hash(resource: dict[str, Any]) -> str:
+    """What decides whether a user is written: a hash of its mapped content."""
+    text = json.dumps(resource, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def map_fingerprint(cfg: LdapSourceConfig) -> str:
+    """Changes when the attribute map or 'disabled' changes: stored entries are then stale."""
+    text = json.dumps([sorted(cfg.attributes.items()), cfg.disabled, cfg.id_attribute])
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -1,0 +1,1 @@
+"""Directory-product specifics, one module each, so the generic code stays generic."""

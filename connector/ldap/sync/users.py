@@ -1,0 +1,402 @@
+"""Directory entries → users, through the user services, one transaction per page.
+
+Why pages as transactions: a page is the unit the directory hands over, so a
+run cut short keeps what it committed, and a re-run finds those entries
+unchanged (content hash) instead of writing them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from connector.db.models import LdapEntry, Source, SuppressedUser, User
+from connector.errors import ServiceError
+from connector.ldap import entries
+from connector.ldap.entries import Entry, EntryError
+from connector.ldap.settings import LdapSourceConfig
+from connector.ldap.sync.base import Counts
+from connector.services import audit, linking, sync_scope, users
+from connector.services.context import Context
+
+
+@dataclass(frozen=True)
+class Mapped:
+    key: str
+    dn: str
+    marker: str
+    resource: dict[str, Any]
+    digest: str
+
+
+class UserSynchroniser:
+    """Writes one source's entries as users; finds and removes the missing ones."""
+
+    def __init__(self, ctx: Context, cfg: LdapSourceConfig, source_id: int, actor: str) -> None:
+        self.ctx, self.cfg, self.source_id, self.actor = ctx, cfg, source_id, actor
+        self.fingerprint = entries.map_fingerprint(cfg)
+
+    # -- reading -------------------------------------------------------------------
+
+    def full_attributes(self) -> list[str]:
+        return self.cfg.read_attributes()
+
+    def marker_attributes(self) -> list[str]:
+        return [self.cfg.id_attribute, self.cfg.change_attribute]
+
+    def stored_marker(self, marker: str) -> str:
+        """Stored with the map's fingerprint: a changed map makes every entry differ."""
+        return f"{self.fingerprint}:{marker}"
+
+    def _map(self, entry: Entry, counts: Counts) -> Mapped | str | None:
+        """The mapped entry; only its key when it cannot be mapped; None without a key."""
+        try:
+            key = entries.entry_id(self.cfg, entry)
+        except EntryError as exc:
+            counts.error(str(exc))
+            return None
+        try:
+            resource = entries.to_user(self.cfg, entry, key)
+        except EntryError as exc:
+            counts.error(str(exc))
+            return key
+        digest = entries.content_hash({"map": self.fingerprint, "user": resource})
+        return Mapped(key, entry.dn, entries.marker(self.cfg, entry), resource, digest)
+
+    # -- comparing (reconciliation) ------------------------------------------------
+
+    def differing(self, page: list[Entry], run_id: int) -> tuple[list[str], Counts]:
+        """Keys whose change marker differs from the stored one; the rest are marked seen."""
+        counts = Counts(read=len(page))
+        markers: dict[str, tuple[str, str]] = {}
+        for entry in page:
+            try:
+                key = entries.entry_id(self.cfg, entry)
+            except EntryError as exc:
+                counts.error(str(exc))
+                continue
+            # A move keeps the marker on some servers (same second): the DN tells.
+            markers[key] = (self.stored_marker(entries.marker(self.cfg, entry)), entry.dn)
+
+        def work(session: Session) -> tuple[list[str], int]:
+            keys = list(markers)
+            stored = {
+                key: (marker, dn)
+                for key, marker, dn in session.execute(
+                    select(LdapEntry.entry_id, LdapEntry.change_marker, LdapEntry.dn).where(
+                        LdapEntry.source_id == self.source_id,
+                        LdapEntry.entry_id.in_(keys),
+                        LdapEntry.gone.is_(False),
+                    )
+                )
+            }
+            same = {k for k in keys if stored.get(k) == markers[k]}
+            self._mark_seen(session, list(same), run_id)
+            suppressed = self._suppressed(session, [k for k in keys if k not in stored])
+            return [k for k in keys if k not in same and k not in suppressed], len(suppressed)
+
+        todo, suppressed = self.ctx.run(work)
+        counts.suppressed += suppressed
+        counts.unchanged += len(markers) - len(todo) - suppressed
+        return todo, counts
+
+    def _mark_seen(self, session: Session, keys: list[str], run_id: int) -> None:
+        if keys:
+            session.execute(
+                update(LdapEntry)
+                .where(LdapEntry.source_id == self.source_id, LdapEntry.entry_id.in_(keys))
+                .values(seen_run=run_id)
+            )
+
+    def _suppressed(self, session: Session, keys: Iterable[str]) -> set[str]:
+        keys = list(keys)
+        if not keys:
+            return set()
+        return set(
+            session.scalars(
+                select(SuppressedUser.external_key).where(
+                    SuppressedUser.source_id == self.source_id,
+                    SuppressedUser.external_key.in_(keys),
+                )
+            )
+        )
+
+    # -- writing -------------------------------------------------------------------
+
+    def write_page(
+        self, page: list[Entry], run_id: int | None, *, count_read: bool = True
+    ) -> Counts:
+        """Write the entries whose content changed, in one transaction; others only touched."""
+        counts = Counts(read=len(page) if count_read else 0)
+        mapped: list[Mapped] = []
+        unmappable: list[str] = []
+        for entry in page:
+            result = self._map(entry, counts)
+            if isinstance(result, Mapped):
+                mapped.append(result)
+            elif isinstance(result, str):
+                unmappable.append(result)
+
+        def work(session: Session) -> Counts:
+            page_counts = Counts()
+            if run_id is not None:  # an entry that exists but cannot be mapped is not missing
+                self._mark_seen(session, unmappable, run_id)
+            self._write(session, mapped, run_id, page_counts)
+            return page_counts
+
+        counts.add(self.ctx.run(work))
+        return counts
+
+    def _write(
+        self, session: Session, mapped: list[Mapped], run_id: int | None, counts: Counts
+    ) -> None:
+        if not mapped:
+            return
+        source = session.get(Source, self.source_id)
+        assert source is not None
+        rows = {
+            r.entry_id: r
+            for r in session.scalars(
+                select(LdapEntry).where(
+                    LdapEntry.source_id == self.source_id,
+                    LdapEntry.entry_id.in_([m.key for m in mapped]),
+                )
+            )
+        }
+        user_ids = [r.user_id for r in rows.values()]
+        by_id = {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))}
+        suppressed = self._suppressed(session, [m.key for m in mapped if m.key not in rows])
+        any_gone = session.scalars(
+            select(LdapEntry.id)
+            .where(LdapEntry.source_id == self.source_id, LdapEntry.gone.is_(True))
+            .limit(1)
+        ).first()
+        fresh: list[Mapped] = []
+        changed: list[tuple[LdapEntry, Mapped]] = []
+        for item in mapped:
+            row = rows.get(item.key)
+            if row is None and item.key in suppressed:
+                counts.suppressed += 1
+                continue
+            if row is None and any_gone is not None:
+                row = self._returning(session, item, by_id)
+            if row is None:
+                fresh.append(item)
+                continue
+            if row.content_hash == item.digest and not row.gone:
+                counts.unchanged += 1
+                self._touch(row, item, run_id)
+            elif row.user_id not in by_id:  # pragma: no cover - deleted meanwhile
+                counts.error(f"{item.dn}: its user was deleted meanwhile")
+            else:
+                changed.append((row, item))
+        self._update_all(session, source, changed, by_id, run_id, counts)
+        self._create_all(session, source, fresh, run_id, counts)
+
+    def _update_all(
+        self,
+        session: Session,
+        source: Source,
+        changed: list[tuple[LdapEntry, Mapped]],
+        by_id: dict[str, User],
+        run_id: int | None,
+        counts: Counts,
+    ) -> None:
+        """Changed entries in one go; if that fails as a whole, one by one."""
+        if not changed:
+            return
+        state = users.load_state(session)
+        pairs = [(by_id[row.user_id], item.resource) for row, item in changed]
+        before = (counts.updated, counts.errors, list(counts.messages))
+        try:
+            with session.begin_nested():
+                results = users.replace_many(session, self.actor, pairs)
+                for (row, item), result in zip(changed, results, strict=True):
+                    if isinstance(result, ServiceError):
+                        counts.error(f"{item.dn}: {result.message}")
+                        continue
+                    self._rescope(session, source, result, item, state)
+                    self._written(row, item, run_id)
+                    counts.updated += 1
+            return
+        except ServiceError:
+            counts.updated, counts.errors, counts.messages = before
+        for row, item in changed:  # pragma: no cover - a concurrent writer won a race
+            try:
+                with session.begin_nested():
+                    self._update(session, source, by_id[row.user_id], item, state)
+                self._written(row, item, run_id)
+                counts.updated += 1
+            except ServiceError as exc:
+                counts.error(f"{item.dn}: {exc.message}")
+
+    def _written(self, row: LdapEntry, item: Mapped, run_id: int | None) -> None:
+        row.content_hash, row.gone = item.digest, False
+        self._touch(row, item, run_id)
+
+    def _touch(self, row: LdapEntry, item: Mapped, run_id: int | None) -> None:
+        row.dn = item.dn
+        row.change_marker = self.stored_marker(item.marker)
+        if run_id is not None:
+            row.seen_run = run_id
+
+    def _create_all(
+        self,
+        session: Session,
+        source: Source,
+        fresh: list[Mapped],
+        run_id: int | None,
+        counts: Counts,
+    ) -> None:
+        """New entries in one go; if that fails as a whole, one by one (to isolate the bad)."""
+        if not fresh:
+            return
+        decisions = [(m.resource, sync_scope.decide(source, m.resource)) for m in fresh]
+        before = (counts.created, counts.errors, list(counts.messages))
+        try:
+            with session.begin_nested():
+                results = users.create_many(session, self.actor, source, decisions)
+                new_rows = []
+                for item, result in zip(fresh, results, strict=True):
+                    if isinstance(result, ServiceError):
+                        counts.error(f"{item.dn}: {result.message}")
+                        continue
+                    new_rows.append(self._row(item, result.id, run_id))
+                    counts.created += 1
+                session.add_all(new_rows)
+                session.flush()
+            return
+        except ServiceError:
+            counts.created, counts.errors, counts.messages = before
+        for item in fresh:  # pragma: no cover - a concurrent writer took a name meanwhile
+            try:
+                with session.begin_nested():
+                    row = self._create(session, source, item)
+                    self._touch(row, item, run_id)
+                    session.flush()
+                counts.created += 1
+            except ServiceError as exc:
+                counts.error(f"{item.dn}: {exc.message}")
+
+    def _row(self, item: Mapped, user_id: str, run_id: int | None) -> LdapEntry:
+        return LdapEntry(
+            source_id=self.source_id,
+            entry_id=item.key,
+            user_id=user_id,
+            dn=item.dn,
+            change_marker=self.stored_marker(item.marker),
+            content_hash=item.digest,
+            seen_run=run_id,
+        )
+
+    def _returning(
+        self, session: Session, item: Mapped, by_id: dict[str, User]
+    ) -> LdapEntry | None:
+        """An entry re-created under a new id for a user deactivated as missing: same user."""
+        row = session.scalars(
+            select(LdapEntry)
+            .join(User, User.id == LdapEntry.user_id)
+            .where(
+                LdapEntry.source_id == self.source_id,
+                LdapEntry.gone.is_(True),
+                User.user_name_ci == str(item.resource["userName"]).lower(),
+            )
+        ).first()
+        if row is not None:
+            row.entry_id = item.key
+            user = session.get(User, row.user_id)
+            if user is not None:
+                by_id[user.id] = user
+        return row
+
+    def _create(self, session: Session, source: Source, item: Mapped) -> LdapEntry:
+        decision = sync_scope.decide(source, item.resource)
+        user = users.create(session, self.actor, source, item.resource, sync_to_contact=decision)
+        row = self._row(item, user.id, None)
+        session.add(row)
+        return row
+
+    def _update(
+        self, session: Session, source: Source, user: User, item: Mapped, state: Any
+    ) -> None:
+        users.replace(session, self.actor, user, item.resource)
+        self._rescope(session, source, user, item, state)
+
+    def _rescope(
+        self, session: Session, source: Source, user: User, item: Mapped, state: Any
+    ) -> None:
+        """The source's sync_to_contact (true, false or a filter) decides again."""
+        decision = sync_scope.decide(source, item.resource)
+        if decision != user.sync_to_contact:
+            audit.record(
+                session,
+                self.actor,
+                "user.sync",
+                "user",
+                user.id,
+                {"syncToContact": user.sync_to_contact},
+                {"syncToContact": decision},
+                message="decided by the source's sync_to_contact",
+            )
+            linking.set_sync(session, user, decision, state, self.actor)
+
+    # -- missing entries (reconciliation) -------------------------------------------
+
+    def _missing(self, run_id: int) -> Any:
+        return and_(
+            LdapEntry.source_id == self.source_id,
+            LdapEntry.gone.is_(False),
+            or_(LdapEntry.seen_run.is_(None), LdapEntry.seen_run != run_id),
+        )
+
+    def count_missing(self, run_id: int) -> tuple[int, int]:
+        """(entries not seen by this run, entries of the source still present)."""
+
+        def work(session: Session) -> tuple[int, int]:
+            missing = session.scalar(select(func.count()).where(self._missing(run_id))) or 0
+            population = (
+                session.scalar(
+                    select(func.count()).where(
+                        LdapEntry.source_id == self.source_id, LdapEntry.gone.is_(False)
+                    )
+                )
+                or 0
+            )
+            return missing, population
+
+        return self.ctx.run(work)
+
+    def remove_missing(self, run_id: int, batch: int = 200) -> Counts:
+        """Delete (or deactivate) the users whose entries this run did not find."""
+        total = Counts()
+        while True:
+
+            def work(session: Session) -> Counts:
+                counts = Counts()
+                rows = session.scalars(
+                    select(LdapEntry)
+                    .where(self._missing(run_id))
+                    .order_by(LdapEntry.id)
+                    .limit(batch)
+                ).all()
+                for row in rows:
+                    if self.cfg.on_missing == "delete":
+                        users.delete(session, self.actor, row.user_id, remember=False)
+                        counts.deleted += 1
+                        continue
+                    user = session.get(User, row.user_id)
+                    if user is not None and user.active:
+                        users.replace(session, self.actor, user, {**user.resource, "active": False})
+                    row.gone, row.content_hash, row.change_marker = True, "", ""
+                    counts.deactivated += 1
+                session.flush()
+                return counts
+
+            counts = self.ctx.run(work)
+            total.add(counts)
+            if counts.deleted + counts.deactivated < batch:
+                return total

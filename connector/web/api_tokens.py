@@ -1,0 +1,75 @@
+"""Admin API for tokens (/api/v1/tokens): list by name and last use, create, revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.db.models import Source
+from connector.errors import InvalidInput
+from connector.services import tokens
+from connector.web.auth import require_admin
+from connector.web.http import actor, ctx, json_body
+
+api_tokens = Blueprint("api_tokens", __name__, url_prefix="/api/v1")
+api_tokens.before_request(require_admin)
+
+
+@api_tokens.get("/tokens")
+def list_tokens() -> Response:
+    kind = request.args.get("kind") or None
+    if kind not in (None, tokens.ADMIN, tokens.SCIM):
+        raise InvalidInput("'kind' must be 'admin' or 'scim'", field="kind")
+    return jsonify(ctx().run(lambda s: {"items": tokens.listing(s, kind=kind)}))
+
+
+@api_tokens.post("/tokens")
+def create_token() -> Response:
+    """``{"kind": "scim", "source": NAME, "name"?: N}`` or ``{"kind": "admin", "name": N}``."""
+    body = json_body()
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object")
+    unknown = set(body) - {"kind", "source", "name"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise InvalidInput(f"unknown key {key!r}", field=key)
+    kind = body.get("kind", tokens.SCIM)
+    source = body.get("source")
+    name = body.get("name") or source
+    if kind == tokens.SCIM and (not isinstance(source, str) or not source.strip()):
+        raise InvalidInput("a SCIM token needs the name of its source", field="source")
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise InvalidInput("a token needs a name of 1 to 100 characters", field="name")
+
+    def work(session: Session) -> dict[str, Any]:
+        if kind == tokens.SCIM:
+            existing = session.scalars(select(Source).where(Source.name == source.strip())).first()
+            if existing is not None and existing.kind != "scim":
+                raise InvalidInput(
+                    f"source {source!r} is a {existing.kind} source, not a SCIM client",
+                    field="source",
+                )
+        token, secret = tokens.create(
+            session,
+            actor(),
+            name=name.strip(),
+            kind=kind,
+            source_name=source.strip() if kind == tokens.SCIM else None,
+        )
+        return {
+            **tokens.representation(token, source if kind == tokens.SCIM else None),
+            "secret": secret,
+        }
+
+    response = jsonify(ctx().run(work))
+    response.status_code = 201
+    return response
+
+
+@api_tokens.delete("/tokens/<int:token_id>")
+def revoke_token(token_id: int) -> tuple[str, int]:
+    ctx().run(lambda s: tokens.revoke(s, actor(), token_id))
+    return "", 204

@@ -1,0 +1,204 @@
+// Shared helpers of the admin console: API calls with the session's CSRF token,
+// small DOM builders, error display next to what caused it, job progress.
+
+const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+export const csrf = csrfMeta ? csrfMeta.content : "";
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || `HTTP ${status}`);
+    this.status = status;
+    this.code = body && body.error;
+    this.field = body && body.field;
+  }
+}
+
+export async function api(method, path, body) {
+  const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+  if (method !== "GET" && method !== "HEAD") options.headers["X-CSRF-Token"] = csrf;
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch("/api/v1" + path, options);
+  } catch (error) {
+    throw new ApiError(0, { message: "the connector does not answer: " + error.message });
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (response.status === 401) {
+    const next = location.pathname + location.search;
+    location.assign("/admin/sign-in?next=" + encodeURIComponent(next));
+  }
+  if (!response.ok) throw new ApiError(response.status, data || { message: response.statusText });
+  return data;
+}
+
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") search.set(key, value);
+  }
+  const text = search.toString();
+  return text ? "?" + text : "";
+}
+
+/** h("tag", {attr: value, onclick: fn, class: "x"}, ...children) */
+export function h(tag, attrs, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on") && typeof value === "function") {
+      element.addEventListener(key.slice(2), value);
+    } else if (key === "class") {
+      element.className = value;
+    } else if (key === "dataset") {
+      Object.assign(element.dataset, value);
+    } else if (value === true) {
+      element.setAttribute(key, "");
+    } else {
+      element.setAttribute(key, String(value));
+    }
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+export function profileIcon(label) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", "profile-icon");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", label);
+  const title = document.createElementNS(SVG, "title");
+  title.textContent = label;
+  const circle = document.createElementNS(SVG, "circle");
+  circle.setAttribute("cx", "12");
+  circle.setAttribute("cy", "8");
+  circle.setAttribute("r", "4");
+  circle.setAttribute("fill", "currentColor");
+  const body = document.createElementNS(SVG, "path");
+  body.setAttribute("d", "M4 21c0-4.4 3.6-7 8-7s8 2.6 8 7z");
+  body.setAttribute("fill", "currentColor");
+  svg.append(title, circle, body);
+  return svg;
+}
+
+/** Show a message in an error element (or hide it when message is empty). */
+export function setError(element, message) {
+  if (!element) return;
+  if (message && !element.hasAttribute("role")) element.setAttribute("role", "alert");
+  element.textContent = message || "";
+  element.hidden = !message;
+}
+
+/** Put an API error next to the input it names (data-error-for), else into fallback. */
+export function showFieldError(scope, error, fallback) {
+  clearErrors(scope);
+  const message = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+  let slot = null;
+  if (error && error.field) {
+    const root = error.field.split(/[.[]/)[0];
+    slot =
+      scope.querySelector(`[data-error-for="${CSS.escape(error.field)}"]`) ||
+      scope.querySelector(`[data-error-for="${CSS.escape(root)}"]`);
+  }
+  const target = slot || fallback;
+  setError(target, message);
+  const input = slot && slot.parentElement && slot.parentElement.querySelector("input, select, textarea");
+  if (input) {
+    input.setAttribute("aria-invalid", "true");
+    if (!slot.id) slot.id = "err-" + Math.random().toString(36).slice(2);
+    input.setAttribute("aria-describedby", slot.id);
+    input.focus();
+  }
+  return target;
+}
+
+export function clearErrors(scope) {
+  for (const slot of scope.querySelectorAll("[data-error-for]")) setError(slot, "");
+  for (const input of scope.querySelectorAll('[aria-invalid="true"]')) input.removeAttribute("aria-invalid");
+}
+
+export function announce(text) {
+  const live = document.getElementById("live");
+  if (live) live.textContent = text;
+}
+
+export function formatTime(iso) {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return String(iso);
+  return date.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Poll /jobs/{id} until it finishes, calling onProgress with each state. */
+export async function followJob(job, onProgress) {
+  let current = job;
+  onProgress(current);
+  while (current.state === "queued" || current.state === "running") {
+    await sleep(250);
+    current = await api("GET", `/jobs/${encodeURIComponent(current.id)}`);
+    onProgress(current);
+  }
+  return current;
+}
+
+/** A pager over {total, startIndex} pages. */
+export function pager(root, onPage) {
+  const prev = root.querySelector("#prev-page");
+  const next = root.querySelector("#next-page");
+  const info = root.querySelector("#page-info");
+  const state = { start: 1, count: 50, total: 0 };
+  prev.addEventListener("click", () => {
+    state.start = Math.max(1, state.start - state.count);
+    onPage(state);
+  });
+  next.addEventListener("click", () => {
+    if (state.start + state.count <= state.total) {
+      state.start += state.count;
+      onPage(state);
+    }
+  });
+  state.update = (total, shown) => {
+    state.total = total;
+    const last = state.start + shown - 1;
+    info.textContent = total ? `${state.start}–${last} of ${total}` : "nothing found";
+    prev.disabled = state.start <= 1;
+    next.disabled = state.start + state.count > total;
+  };
+  return state;
+}
+
+export function sourceBadge(name, kind) {
+  const label = kind === "scim" ? `SCIM: ${name}` : kind === "ldap" ? `LDAP: ${name}` : name || "local";
+  const title = kind === "scim" ? "SCIM client" : kind === "ldap" ? "LDAP source" : "created in the console";
+  return h("span", { class: `badge ${kind || "local"}`, title }, label);
+}
+
+/** Value at a SCIM path such as name.givenName or urn:...:User:department. */
+export function getPath(resource, path) {
+  const urn = path.match(/^(urn:.*):([^:]+)$/);
+  if (urn) return (resource[urn[1]] || {})[urn[2]];
+  return path.split(".").reduce((node, key) => (node == null ? undefined : node[key]), resource);
+}
+
+/** The page has its data: tests wait for this, the benchmark reads the time it took. */
+export function markReady() {
+  document.body.dataset.readyAt = String(Math.round(performance.now()));
+  document.body.dataset.ready = "true";
+}

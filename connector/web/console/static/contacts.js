@@ -1,0 +1,183 @@
+// Contacts: the address book; synchronized contacts are read-only while the user is the source.
+import { api, query, h, setError, showFieldError, clearErrors, announce, pager, profileIcon, markReady } from "./console.js";
+
+const table = document.querySelector("#contacts-table tbody");
+const listError = document.getElementById("list-error");
+const status = document.getElementById("contacts-status");
+const search = document.getElementById("search");
+const managedFilter = document.getElementById("managed-filter");
+const dialog = document.getElementById("contact-dialog");
+const form = document.getElementById("contact-form");
+const formError = document.getElementById("contact-form-error");
+const fieldsBox = document.getElementById("contact-fields");
+let catalogue = [];
+let current = null;
+
+const paging = pager(document, () => load());
+
+function fullName(c) {
+  const f = c.fields;
+  return f.displayName || [f.title, f.firstName, f.lastName].filter(Boolean).join(" ") || f.email || "(no name)";
+}
+
+function isLocked(contact) {
+  return Boolean(contact.managedBy) && contact.managedBy.direction !== "contact_to_user";
+}
+
+async function load() {
+  setError(listError, "");
+  let page;
+  try {
+    page = await api("GET", "/contacts" + query({
+      q: search.value.trim(), managed: managedFilter.value, startIndex: paging.start, count: paging.count,
+    }));
+  } catch (error) {
+    setError(listError, error.message);
+    return;
+  }
+  table.replaceChildren(...(page.items.length ? page.items.map(row) : [
+    h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No contacts found.")),
+  ]));
+  paging.update(page.total, page.items.length);
+}
+
+function userLink(managedBy) {
+  return h("a", { href: `/admin/users?open=${encodeURIComponent(managedBy.userId)}` }, managedBy.userName);
+}
+
+function row(contact) {
+  const locked = isLocked(contact);
+  const reasonId = `reason-${contact.id}`;
+  const name = fullName(contact);
+  const actions = h("td", { class: "actions" },
+    h("button", {
+      type: "button", class: "btn edit", disabled: locked, "aria-describedby": locked ? reasonId : null,
+      "aria-label": `Edit ${name}`, onclick: () => openContact(contact),
+    }, "Edit"), " ",
+    h("button", {
+      type: "button", class: "btn danger delete", disabled: locked, "aria-describedby": locked ? reasonId : null,
+      "aria-label": `Delete ${name}`, onclick: () => confirmDelete(contact, tr),
+    }, "Delete"), " ",
+    h("a", {
+      class: "btn", href: `/api/v1/contacts/${encodeURIComponent(contact.id)}.vcf`, download: `${contact.id}.vcf`,
+      "aria-label": `Download ${name} as vCard`,
+    }, "vCard"),
+  );
+  const nameCell = h("td", {}, name);
+  if (contact.managedBy) {
+    nameCell.append(locked
+      ? h("span", { class: "reason", id: reasonId },
+        "Read-only: synchronized from user ", userLink(contact.managedBy),
+        ", its data source. Edit the user instead, or switch off its synchronization.")
+      : h("span", { class: "reason", id: reasonId },
+        "Synchronized with user ", userLink(contact.managedBy),
+        "; the direction is reversed, so edits here flow back to the user."));
+  }
+  const f = contact.fields;
+  const tr = h("tr", {
+    dataset: { id: contact.id, managed: contact.managedBy ? "true" : "false" },
+    ondblclick: () => { if (!locked) openContact(contact); },
+  },
+    h("td", {}, contact.managedBy ? profileIcon(`Synchronized contact of user ${contact.managedBy.userName}`) : ""),
+    nameCell,
+    h("td", {}, f.email || ""),
+    h("td", {}, f.phone || f.mobile || ""),
+    h("td", {}, [f.company, f.department].filter(Boolean).join(" / ")),
+    actions,
+  );
+  if (!contact.active) tr.append(h("td", {}, h("span", { class: "badge error" }, "inactive")));
+  return tr;
+}
+
+function confirmDelete(contact, tr) {
+  const cell = tr.querySelector(".actions");
+  const errorSlot = h("p", { class: "error", role: "alert", hidden: true });
+  const yes = h("button", {
+    type: "button", class: "btn danger", onclick: async () => {
+      try {
+        await api("DELETE", `/contacts/${encodeURIComponent(contact.id)}`);
+        status.textContent = `Deleted contact ${fullName(contact)}.`;
+        announce(status.textContent);
+        await load();
+      } catch (error) {
+        setError(errorSlot, error.message);
+      }
+    },
+  }, "Delete for good");
+  const no = h("button", { type: "button", class: "btn", onclick: () => load() }, "Keep");
+  cell.replaceChildren(h("span", {}, "Delete this contact? "), yes, " ", no, errorSlot);
+  yes.focus();
+}
+
+function buildFields() {
+  fieldsBox.replaceChildren(...catalogue.map((f) => h("div", { class: "field" },
+    h("label", { for: `c-${f.id}` }, f.label),
+    h("input", { id: `c-${f.id}`, name: f.id, dataset: { field: f.id } }),
+    h("p", { class: "error", "data-error-for": f.id, hidden: true }),
+  )));
+}
+
+function openContact(contact) {
+  current = contact;
+  clearErrors(form);
+  setError(formError, "");
+  for (const input of fieldsBox.querySelectorAll("input")) {
+    input.value = contact ? contact.fields[input.dataset.field] || "" : "";
+  }
+  const note = document.getElementById("contact-note");
+  note.hidden = !(contact && contact.managedBy);
+  note.replaceChildren();
+  if (contact && contact.managedBy) {
+    note.append("Synchronized with user ", userLink(contact.managedBy),
+      " (direction reversed): your changes are written back to the user's mapped fields.");
+  }
+  document.getElementById("contact-dialog-title").textContent = contact ? `Edit ${fullName(contact)}` : "Create contact";
+  dialog.showModal();
+  fieldsBox.querySelector("input").focus();
+}
+
+document.getElementById("create-contact").addEventListener("click", () => openContact(null));
+document.getElementById("contact-cancel").addEventListener("click", () => dialog.close());
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearErrors(form);
+  setError(formError, "");
+  const fields = {};
+  for (const input of fieldsBox.querySelectorAll("input")) {
+    if (input.value.trim()) fields[input.dataset.field] = input.value.trim();
+  }
+  try {
+    const saved = current
+      ? await api("PUT", `/contacts/${encodeURIComponent(current.id)}`, { fields })
+      : await api("POST", "/contacts", { fields });
+    dialog.close();
+    status.textContent = `Saved contact ${fullName(saved)}.`;
+    announce(status.textContent);
+    await load();
+  } catch (error) {
+    showFieldError(form, error, formError);
+  }
+});
+
+document.getElementById("search-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  paging.start = 1;
+  load();
+});
+managedFilter.addEventListener("change", () => { paging.start = 1; load(); });
+
+async function start() {
+  try {
+    catalogue = (await api("GET", "/fields")).contact;
+    buildFields();
+  } catch (error) {
+    setError(listError, error.message);
+  }
+  const params = new URLSearchParams(location.search);
+  if (params.get("q")) search.value = params.get("q");
+  await load();
+  markReady();
+}
+
+start();

@@ -1,0 +1,216 @@
+// Synchronized users: direction and delete toggles, the field mapping, "Update all synchronized users".
+import { api, h, setError, announce, followJob, clearErrors, markReady } from "./console.js";
+
+const body = document.querySelector("#mapping-table tbody");
+const mappingError = document.getElementById("mapping-error");
+const mappingStatus = document.getElementById("mapping-status");
+const settingsStatus = document.getElementById("settings-status");
+const staleCount = document.getElementById("stale-count");
+let fields = { user: [], contact: [] };
+let rows = []; // [{userField, contactField}] being edited
+let settings = {};
+
+// ---------------------------------------------------------------- settings
+
+function showSettings() {
+  document.getElementById("dir-user").checked = settings.direction === "user_to_contact";
+  document.getElementById("dir-contact").checked = settings.direction === "contact_to_user";
+  document.getElementById("deleteContactWithUser").checked = Boolean(settings.deleteContactWithUser);
+  document.getElementById("deleteUserWithContact").checked = Boolean(settings.deleteUserWithContact);
+  const reversed = settings.direction === "contact_to_user";
+  document.getElementById("deleteUserWithContact-row").hidden = !reversed;
+  document.getElementById("direction-warning").classList.toggle("strong", reversed);
+}
+
+async function saveSetting(key, value, control) {
+  const slot = document.querySelector(`[data-error-for="${key}"]`);
+  setError(slot, "");
+  settingsStatus.textContent = "";
+  try {
+    settings = await api("PATCH", "/settings", { [key]: value });
+    settingsStatus.textContent = "Setting saved.";
+    announce("Setting saved.");
+  } catch (error) {
+    setError(slot, error.message);
+    control.focus();
+  }
+  showSettings();
+}
+
+for (const radio of document.querySelectorAll('input[name="direction"]')) {
+  radio.addEventListener("change", () => saveSetting("direction", radio.value, radio));
+}
+for (const key of ["deleteContactWithUser", "deleteUserWithContact"]) {
+  const control = document.getElementById(key);
+  control.addEventListener("change", () => saveSetting(key, control.checked, control));
+}
+
+// ---------------------------------------------------------------- mapping rows
+
+function labelOf(side, id) {
+  const field = fields[side].find((f) => f.id === id);
+  return field ? field.label : id;
+}
+
+function select(side, index) {
+  const key = side === "user" ? "userField" : "contactField";
+  const usedElsewhere = new Set(rows.filter((_, i) => i !== index).map((r) => r[key]));
+  const value = rows[index][key];
+  const control = h("select", {
+    id: `row-${index}-${side}`,
+    "aria-label": `${side === "user" ? "User field" : "Contact field"}, row ${index + 1}`,
+    onchange: (event) => {
+      rows[index][key] = event.target.value;
+      render(`row-${index}-${side}`);
+    },
+  },
+  h("option", { value: "" }, "— choose a field —"),
+  fields[side].map((f) => h("option", {
+    value: f.id, selected: f.id === value, disabled: usedElsewhere.has(f.id),
+  }, f.label + (usedElsewhere.has(f.id) ? " (used in another row)" : ""))));
+  if (value && !fields[side].some((f) => f.id === value)) {
+    control.append(h("option", { value, selected: true }, `${value} (unknown field)`));
+  }
+  return control;
+}
+
+function render(focusId) {
+  if (!rows.length) {
+    body.replaceChildren(h("tr", {}, h("td", { colspan: 3, class: "empty" },
+      "No mappings: nothing is transferred to contacts. Add a row or reset to default.")));
+  } else {
+    body.replaceChildren(...rows.map((r, index) => h("tr", { dataset: { row: index } },
+      h("td", {}, select("user", index)),
+      h("td", {}, select("contact", index), h("p", { class: "error", "data-error-for": `row-${index}`, hidden: true })),
+      h("td", {}, h("button", {
+        type: "button", class: "icon-btn delete-row",
+        "aria-label": `Delete mapping row ${index + 1}: ${labelOf("user", r.userField) || "empty"} → ${labelOf("contact", r.contactField) || "empty"}`,
+        title: "Delete this mapping",
+        onclick: () => {
+          rows.splice(index, 1);
+          mappingStatus.textContent = "Row deleted; Save to apply.";
+          render(rows.length ? `row-${Math.min(index, rows.length - 1)}-user` : "mapping-add");
+        },
+      }, trashIcon())),
+    )));
+  }
+  if (focusId) document.getElementById(focusId)?.focus();
+}
+
+function trashIcon() {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", "M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13M10 11v6M14 11v6");
+  svg.append(path);
+  return svg;
+}
+
+function showMapping(mapping) {
+  rows = mapping.rows.map((r) => ({ userField: r.userField, contactField: r.contactField }));
+  render();
+  showStale(mapping);
+}
+
+function showStale(mapping) {
+  const n = mapping.staleContacts;
+  staleCount.textContent = n
+    ? `${n} synchronized contact${n === 1 ? " was" : "s were"} built with an older mapping (version ${mapping.version} is current).`
+    : `All synchronized contacts use the current mapping (version ${mapping.version}).`;
+  staleCount.dataset.stale = String(n);
+}
+
+document.getElementById("mapping-add").addEventListener("click", () => {
+  rows.push({ userField: "", contactField: "" });
+  render(`row-${rows.length - 1}-user`);
+});
+
+document.getElementById("mapping-clear").addEventListener("click", () => {
+  rows = [];
+  mappingStatus.textContent = "All mappings deleted; Save to apply.";
+  render("mapping-save");
+});
+
+document.getElementById("mapping-save").addEventListener("click", async () => {
+  setError(mappingError, "");
+  clearErrors(body);
+  mappingStatus.textContent = "";
+  const incomplete = rows.findIndex((r) => !r.userField || !r.contactField);
+  if (incomplete >= 0) {
+    const slot = body.querySelector(`[data-error-for="row-${incomplete}"]`);
+    setError(slot, "Choose a field on both sides, or delete the row.");
+    document.getElementById(`row-${incomplete}-${rows[incomplete].userField ? "contact" : "user"}`).focus();
+    return;
+  }
+  try {
+    const saved = await api("PUT", "/mapping", { rows });
+    showMapping(saved);
+    mappingStatus.textContent = `Mapping saved (version ${saved.version}). Run "Update all synchronized users" to apply it to existing contacts.`;
+    announce(mappingStatus.textContent);
+  } catch (error) {
+    const index = error.field ? rows.findIndex((r) => r.userField === error.field || r.contactField === error.field) : -1;
+    const slot = index >= 0 ? body.querySelector(`[data-error-for="row-${index}"]`) : mappingError;
+    setError(slot, error.message);
+  }
+});
+
+document.getElementById("mapping-reset").addEventListener("click", async () => {
+  setError(mappingError, "");
+  try {
+    const saved = await api("POST", "/mapping/reset");
+    showMapping(saved);
+    mappingStatus.textContent = `Default mapping restored and saved (version ${saved.version}).`;
+  } catch (error) {
+    setError(mappingError, error.message);
+  }
+});
+
+// ---------------------------------------------------------------- "Update all synchronized users"
+
+document.getElementById("resync").addEventListener("click", async () => {
+  const button = document.getElementById("resync");
+  const box = document.getElementById("resync-job");
+  const bar = document.getElementById("resync-progress");
+  const text = document.getElementById("resync-text");
+  const errorSlot = document.getElementById("resync-error");
+  setError(errorSlot, "");
+  button.disabled = true;
+  box.hidden = false;
+  try {
+    const job = await api("POST", "/contacts/resync");
+    const done = await followJob(job, (j) => {
+      bar.max = Math.max(j.total, 1);
+      bar.value = j.done;
+      text.textContent = `${j.done}/${j.total} contacts, ${j.changed} changed`;
+    });
+    text.textContent = `${done.state}: ${done.done}/${done.total} contacts checked, ${done.changed} changed, ${done.errors} errors`;
+    box.dataset.state = done.state;
+    if (done.errors) setError(errorSlot, (done.errorMessages || []).join("; "));
+    announce(text.textContent);
+    showStale(await api("GET", "/mapping"));
+  } catch (error) {
+    setError(errorSlot, error.message);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// ---------------------------------------------------------------- start
+
+async function start() {
+  try {
+    const [f, mapping, s] = await Promise.all([
+      api("GET", "/fields"), api("GET", "/mapping"), api("GET", "/settings"),
+    ]);
+    fields = f;
+    settings = s;
+    showSettings();
+    showMapping(mapping);
+  } catch (error) {
+    setError(mappingError, error.message);
+  }
+  markReady();
+}
+
+start();

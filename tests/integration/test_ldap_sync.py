@@ -1,0 +1,507 @@
+"""LDAP sources against a real slapd, on SQLite and PostgreSQL (issue 4)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from connector.db.models import Contact, ContactLink, LdapEntry, Source, SuppressedUser, User
+from connector.ldap import runs
+from connector.services import users
+from connector.services.context import Context
+from tests.integration.ldap_support import (
+    PASSWORD_ENV,
+    Directory,
+    context,
+    source_config,
+    with_sources,
+)
+from tests.support.slapd import SlapdServer, free_port
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+@pytest.fixture(autouse=True)
+def _password(monkeypatch: pytest.MonkeyPatch, slapd: SlapdServer) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, slapd.admin_password)
+
+
+@pytest.fixture
+def directory(slapd: SlapdServer, people_dn: str) -> Directory:
+    return Directory(slapd, people_dn)
+
+
+_open_contexts: list[Context] = []
+
+
+@pytest.fixture(autouse=True)
+def _dispose_contexts() -> Any:
+    yield
+    while _open_contexts:
+        _open_contexts.pop().db.dispose()
+
+
+def make_ctx(settings: Any, server: SlapdServer, base: str, **overrides: Any) -> Context:
+    ctx = context(with_sources(settings, source_config(server, base, **overrides)))
+    _open_contexts.append(ctx)
+    return ctx
+
+
+def ldap_users(ctx: Context) -> dict[str, User]:
+    def work(session: Any) -> dict[str, User]:
+        source = session.scalars(select(Source).where(Source.name == "corp")).one()
+        return {
+            u.user_name: u for u in session.scalars(select(User).where(User.source_id == source.id))
+        }
+
+    return ctx.run(work)
+
+
+def contact_of(ctx: Context, user_id: str) -> Contact | None:
+    def work(session: Any) -> Contact | None:
+        link = session.scalars(select(ContactLink).where(ContactLink.user_id == user_id)).first()
+        return session.get(Contact, link.contact_id) if link else None
+
+    return ctx.run(work)
+
+
+def sync(ctx: Context, *, full: bool = False, **kw: Any) -> dict[str, Any]:
+    return runs.run_now(ctx, "corp", "test", full=full, **kw)
+
+
+# ------------------------------------------------------------------ add, modify, hash
+
+
+def test_first_run_imports_everything_then_polls_write_only_changes(settings, directory, slapd):
+    for uid in ("ann", "bob", "cem", "dan"):
+        directory.add(uid, givenName=uid.title(), mail=f"{uid}@example.org")
+    ctx = make_ctx(settings, slapd, directory.base)
+
+    first = sync(ctx)
+    assert (first["kind"], first["state"]) == ("full", "ok")
+    assert (first["read"], first["created"], first["errors"]) == (4, 4, 0)
+    found = ldap_users(ctx)
+    assert sorted(found) == ["ann", "bob", "cem", "dan"]
+    ann = found["ann"]
+    assert ann.resource["name"]["givenName"] == "Ann"
+    assert ann.resource["emails"] == [{"type": "work", "value": "ann@example.org"}]
+    assert ann.external_id and len(ann.external_id) == 36  # entryUUID, not the DN
+    assert contact_of(ctx, ann.id) is not None  # sync_to_contact = true
+
+    again = sync(ctx)
+    assert (again["kind"], again["state"]) == ("poll", "ok")
+    assert (again["created"], again["updated"]) == (0, 0)
+    assert again["unchanged"] == again["read"]  # re-read within the overlap, nothing written
+
+    directory.modify("bob", givenName="Robert")
+    directory.modify("cem", description="login bumped modifyTimestamp only")  # not mapped
+    polled = sync(ctx)
+    assert (polled["updated"], polled["created"], polled["deleted"]) == (1, 0, 0)
+    bob = ldap_users(ctx)["bob"]
+    assert bob.resource["name"]["givenName"] == "Robert"
+    assert contact_of(ctx, bob.id).fields["firstName"] == "Robert"
+    assert ldap_users(ctx)["cem"].version == found["cem"].version  # not rewritten
+
+
+def test_rename_and_move_inside_the_base_keep_identity(settings, directory, slapd):
+    directory.add("old", givenName="Olga")
+    sub = directory.sub_ou("moved")
+    ctx = make_ctx(settings, slapd, directory.base)
+    sync(ctx)
+    before = ldap_users(ctx)["old"]
+
+    directory.rename("old", "new")
+    renamed = sync(ctx)
+    assert (renamed["updated"], renamed["created"], renamed["deleted"]) == (1, 0, 0)
+    after = ldap_users(ctx)
+    assert list(after) == ["new"] and after["new"].id == before.id
+
+    with directory.conn() as conn:
+        assert conn.modify_dn(directory.dn("new"), "uid=new", new_superior=sub), conn.result
+    moved = sync(ctx, full=True)
+    assert (moved["state"], moved["deleted"], moved["created"]) == ("ok", 0, 0)
+    assert ldap_users(ctx)["new"].id == before.id
+    dn = ctx.run(lambda s: s.scalars(select(LdapEntry.dn)).one())
+    assert dn.startswith("uid=new,ou=moved,")
+
+
+def test_move_out_of_base_and_leaving_the_filter_remove_at_reconciliation(
+    settings, directory, slapd, people_dn
+):
+    for uid in ("stay1", "stay2", "stay3", "leaver", "filtered"):
+        directory.add(uid, employeeType="staff")
+    ctx = make_ctx(
+        settings,
+        slapd,
+        directory.base,
+        filter="(&(objectClass=inetOrgPerson)(employeeType=staff))",
+        delete_guard={"max_count": 10, "max_percent": 50},
+    )
+    sync(ctx)
+    leaver_id = ldap_users(ctx)["leaver"].id
+    contact = contact_of(ctx, leaver_id)
+    assert contact is not None
+
+    outside = Directory(slapd, people_dn)
+    directory.move("leaver", outside.base)
+    directory.modify("filtered", employeeType="contractor")
+    polled = sync(ctx)  # an incremental poll cannot see entries that left: nothing removed
+    assert polled["deleted"] == 0 and len(ldap_users(ctx)) == 5
+
+    full = sync(ctx, full=True)
+    assert (full["state"], full["deleted"], full["created"]) == ("ok", 2, 0)
+    assert sorted(ldap_users(ctx)) == ["stay1", "stay2", "stay3"]
+    # "Delete contact when user is deleted" is off by default: the contact stays, unlinked.
+    kept = ctx.run(lambda s: s.get(Contact, contact.id))
+    assert kept is not None
+    assert ctx.run(lambda s: s.scalars(select(SuppressedUser)).all()) == []
+
+
+def test_disabled_account_marks_user_and_contact_inactive(settings, directory, slapd):
+    directory.add("dora")
+    ctx = make_ctx(settings, slapd, directory.base, disabled="(description=disabled)")
+    sync(ctx)
+    dora = ldap_users(ctx)["dora"]
+    assert dora.active is True
+
+    directory.modify("dora", description="disabled")
+    assert sync(ctx)["updated"] == 1
+    dora = ldap_users(ctx)["dora"]
+    assert dora.active is False and dora.resource["active"] is False
+    assert contact_of(ctx, dora.id).active is False  # onDeactivate default: mark inactive
+
+
+def test_deleted_entry_is_deleted_or_deactivated_per_source_setting(settings, directory, slapd):
+    for uid in ("e1", "e2", "e3", "e4", "e5"):
+        directory.add(uid)
+    ctx = make_ctx(settings, slapd, directory.base)
+    sync(ctx)
+    directory.delete("e1")
+    result = sync(ctx, full=True)
+    assert (result["deleted"], result["state"]) == (1, "ok")
+    assert sorted(ldap_users(ctx)) == ["e2", "e3", "e4", "e5"]
+
+    ctx2 = make_ctx(
+        settings,
+        slapd,
+        directory.base,
+        on_missing="deactivate",
+        delete_guard={"max_count": 5, "max_percent": 50},
+    )
+    directory.delete("e2")
+    result = sync(ctx2, full=True)
+    assert (result["deactivated"], result["deleted"]) == (1, 0)
+    assert ldap_users(ctx2)["e2"].active is False
+    # Already deactivated: the next reconciliation does not count it again.
+    assert sync(ctx2, full=True)["deactivated"] == 0
+    # It comes back: active again, same user.
+    kept_id = ldap_users(ctx2)["e2"].id
+    directory.add("e2")
+    assert sync(ctx2, full=True)["updated"] == 1
+    assert ldap_users(ctx2)["e2"].active is True and ldap_users(ctx2)["e2"].id == kept_id
+
+
+def test_user_deleted_by_admin_is_reported_suppressed_not_revived(settings, directory, slapd):
+    directory.add("gone")
+    directory.add("kept")
+    ctx = make_ctx(settings, slapd, directory.base)
+    sync(ctx)
+    ctx.run(lambda s: users.delete(s, "admin", ldap_users(ctx)["gone"].id))
+
+    directory.modify("gone", givenName="Changed")
+    polled = sync(ctx)
+    assert (polled["suppressed"], polled["created"]) == (1, 0)
+    full = sync(ctx, full=True)
+    assert (full["suppressed"], full["created"], full["deleted"]) == (1, 0, 0)
+    assert list(ldap_users(ctx)) == ["kept"]
+
+
+# ------------------------------------------------------------------ entries of every shape
+
+
+def test_missing_multi_valued_non_ascii_and_binary_attributes(settings, directory, slapd):
+    photo = bytes(range(256))
+    directory.add("plain")  # no mail, no givenName
+    directory.add(
+        "multi",
+        mail=["first@example.org", "second@example.org"],
+        telephoneNumber=["+49 1", "+49 2"],
+    )
+    directory.add("jurgen", givenName="Jürgen", sn="Šťastný-Øster", cn="Jürgen Š")
+    directory.add("pic", jpegPhoto=photo)
+    with directory.conn() as conn:  # no uid: it cannot become a user
+        assert conn.add(f"cn=noname,{directory.base}", ["inetOrgPerson"], {"cn": "n", "sn": "n"})
+    attributes = {
+        "uid": "userName",
+        "givenName": "name.givenName",
+        "sn": "name.familyName",
+        "mail": 'emails[type eq "work"].value',
+        "telephoneNumber": 'phoneNumbers[type eq "work"].value',
+        "jpegPhoto": f"{ENTERPRISE}:employeeNumber",
+    }
+    ctx = make_ctx(settings, slapd, directory.base, attributes=attributes)
+    result = sync(ctx)
+    assert (result["created"], result["errors"]) == (4, 1)
+    assert "no value for userName" in result["errorMessages"][0]
+    found = ldap_users(ctx)
+    assert "emails" not in found["plain"].resource
+    assert "givenName" not in found["plain"].resource["name"]
+    assert found["multi"].resource["emails"] == [{"type": "work", "value": "first@example.org"}]
+    assert found["multi"].resource["phoneNumbers"][0]["value"] == "+49 1"
+    assert found["jurgen"].resource["name"] == {
+        "givenName": "Jürgen",
+        "familyName": "Šťastný-Øster",
+    }
+    stored = found["pic"].resource[ENTERPRISE]["employeeNumber"]
+    assert base64.b64decode(stored) == photo
+    # The unmappable entry exists: a reconciliation must not count it as missing.
+    assert sync(ctx, full=True)["deleted"] == 0
+
+
+# ------------------------------------------------------------------ failures delete nothing
+
+
+def test_server_down_before_the_run_and_failover_to_the_next_url(settings, directory, slapd):
+    directory.add("f1")
+    closed = f"ldap://127.0.0.1:{free_port()}"
+    ctx = make_ctx(settings, slapd, directory.base, urls=[closed])
+    failed = sync(ctx)
+    assert failed["state"] == "error" and closed in failed["message"]
+    assert ldap_users(ctx) == {}
+
+    ctx = make_ctx(settings, slapd, directory.base, urls=[closed, slapd.url])
+    assert sync(ctx)["state"] == "ok"
+    assert list(ldap_users(ctx)) == ["f1"]
+
+
+def test_wrong_password_fails_the_run_without_leaking_it(settings, directory, slapd, monkeypatch):
+    ctx = make_ctx(settings, slapd, directory.base)
+    monkeypatch.setenv(PASSWORD_ENV, "not-the-secret-xyz")
+    failed = sync(ctx)
+    assert failed["state"] == "error" and "invalid credentials" in failed["message"]
+    assert "not-the-secret-xyz" not in repr(failed)
+    monkeypatch.delenv(PASSWORD_ENV)
+    assert PASSWORD_ENV in sync(ctx)["message"]
+
+
+@pytest.fixture
+def private_slapd() -> Any:
+    """A second slapd that a test may stop (the session's one is shared)."""
+    server = SlapdServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_server_lost_in_the_middle_of_a_reconciliation_deletes_nothing(
+    settings, private_slapd, monkeypatch
+):
+    monkeypatch.setenv(PASSWORD_ENV, private_slapd.admin_password)
+    directory = Directory(private_slapd)
+    for i in range(12):
+        directory.add(f"m{i:02d}")
+    ctx = make_ctx(settings, private_slapd, directory.base)
+    first = sync(ctx)
+    assert first["created"] == 12
+    directory.delete("m00")
+
+    pages: list[int] = []
+
+    def kill_after_first_page(counts: dict[str, Any]) -> None:
+        pages.append(counts["read"])
+        if len(pages) == 1:
+            private_slapd.stop()
+
+    failed = sync(ctx, full=True, progress=kill_after_first_page)
+    assert failed["state"] == "error" and failed["deleted"] == 0
+    assert failed["watermark"] is None
+    assert len(ldap_users(ctx)) == 12  # m00 is missing, but the read was cut short
+    assert len(pages) == 1
+
+
+def test_server_lost_in_the_middle_of_a_poll_keeps_the_watermark(
+    settings, private_slapd, monkeypatch
+):
+    monkeypatch.setenv(PASSWORD_ENV, private_slapd.admin_password)
+    directory = Directory(private_slapd)
+    for i in range(9):
+        directory.add(f"p{i}")
+    ctx = make_ctx(settings, private_slapd, directory.base)
+    first = sync(ctx)
+
+    calls: list[int] = []
+
+    def kill(counts: dict[str, Any]) -> None:
+        calls.append(1)
+        private_slapd.stop()
+
+    failed = sync(ctx, progress=kill)
+    assert failed["state"] == "error" and len(calls) == 1
+    runs_now = ctx.run(lambda s: runs.list_runs(s, "corp"))
+    newest_ok = next(r for r in runs_now if r["state"] == "ok")
+    assert newest_ok["id"] == first["id"]  # the next poll starts from the old watermark
+
+
+def test_a_page_refused_by_the_server_fails_the_run(settings, private_slapd, monkeypatch):
+    """A real server-side limit (olcLimits size.prtotal) refuses the second page."""
+    from tests.support.slapd import ssha
+
+    directory = Directory(private_slapd)
+    reader = f"cn=reader,{private_slapd.base_dn}"
+    with directory.conn() as conn:
+        assert conn.add(
+            reader,
+            ["simpleSecurityObject", "organizationalRole"],
+            {"cn": "reader", "userPassword": ssha("reader-pw")},
+        )
+    for i in range(8):
+        directory.add(f"r{i}")
+    monkeypatch.setenv(PASSWORD_ENV, "reader-pw")
+    ctx = make_ctx(settings, private_slapd, directory.base, bind_dn=reader)
+    assert sync(ctx)["created"] == 8
+    directory.delete("r0")
+
+    config = private_slapd.connection(private_slapd.config_admin_dn, private_slapd.admin_password)
+    try:
+        limit = f'dn.exact="{reader}" size.prtotal=4'
+        assert config.modify(
+            "olcDatabase={2}mdb,cn=config", {"olcLimits": [("MODIFY_ADD", [limit])]}
+        )
+    finally:
+        config.unbind()
+    failed = sync(ctx, full=True)
+    assert failed["state"] == "error" and "sizeLimitExceeded" in failed["message"]
+    assert failed["deleted"] == 0 and len(ldap_users(ctx)) == 8
+
+
+# ------------------------------------------------------------------ the deletion guard
+
+
+def test_a_base_that_returns_nothing_trips_the_guard_until_confirmed(settings, directory, slapd):
+    for i in range(6):
+        directory.add(f"g{i}")
+    ctx = make_ctx(settings, slapd, directory.base)
+    sync(ctx)
+    empty = directory.sub_ou("empty")
+    ctx = make_ctx(settings, slapd, empty)
+
+    blocked = sync(ctx, full=True)
+    assert (blocked["state"], blocked["wouldDelete"], blocked["deleted"]) == ("blocked", 6, 0)
+    assert f"--confirm-deletes {blocked['id']}" in blocked["message"]
+    assert len(ldap_users(ctx)) == 6
+
+    done = runs.confirm(ctx, "corp", blocked["id"], "admin")
+    assert (done["state"], done["deleted"], done["confirmsRun"]) == ("ok", 6, blocked["id"])
+    assert ldap_users(ctx) == {}
+    listed = {r["id"]: r for r in ctx.run(lambda s: runs.list_runs(s, "corp"))}
+    assert listed[blocked["id"]]["state"] == "confirmed"
+    assert listed[blocked["id"]]["confirmedByRun"] == done["id"]
+
+
+def test_guard_by_percentage(settings, directory, slapd):
+    for i in range(10):
+        directory.add(f"q{i}")
+    ctx = make_ctx(
+        settings, slapd, directory.base, delete_guard={"max_count": 100, "max_percent": 20}
+    )
+    sync(ctx)
+    for i in range(3):
+        directory.delete(f"q{i}")
+    assert sync(ctx, full=True)["state"] == "blocked"  # 30% > 20%
+    looser = make_ctx(
+        settings, slapd, directory.base, delete_guard={"max_count": 100, "max_percent": 30}
+    )
+    assert sync(looser, full=True)["deleted"] == 3  # 30%: allowed
+
+
+def test_a_second_run_of_the_same_source_is_refused_while_one_is_running(
+    settings, directory, slapd
+):
+    directory.add("x")
+    ctx = make_ctx(settings, slapd, directory.base)
+    run_id = runs.queue(ctx, "corp", "test")
+    with pytest.raises(runs.RunInProgress):
+        runs.queue(ctx, "corp", "test")
+    assert runs.execute(ctx, run_id)["state"] == "ok"
+
+
+def test_a_username_taken_by_another_source_is_an_error_for_that_entry_only(
+    settings, directory, slapd
+):
+    directory.add("taken")
+    directory.add("free")
+    ctx = make_ctx(settings, slapd, directory.base)
+
+    def local_user(session: Any) -> None:
+        local = session.scalars(select(Source).where(Source.name == "local")).one()
+        users.create(session, "admin", local, {"userName": "TAKEN"})
+
+    ctx.run(local_user)
+    result = sync(ctx)
+    assert (result["created"], result["errors"]) == (1, 1)
+    assert "already taken" in result["errorMessages"][0]
+    assert list(ldap_users(ctx)) == ["free"]
+    assert sync(ctx, full=True)["deleted"] == 0
+
+
+def test_a_run_left_running_by_a_dead_process(settings, directory, slapd):
+    """PostgreSQL: nobody holds the advisory lock, so the next run closes it and goes on.
+    SQLite: another process may be running it, so it is refused until its time is up."""
+    from connector.db.models import SyncRun
+
+    directory.add("z")
+    ctx = make_ctx(settings, slapd, directory.base)
+    dead = runs.queue(ctx, "corp", "test")
+
+    def mark_running(session: Any) -> None:
+        session.get(SyncRun, dead).state = "running"
+
+    ctx.run(mark_running)
+    if ctx.db.dialect == "postgresql":
+        assert sync(ctx)["state"] == "ok"
+        old = next(r for r in ctx.run(lambda s: runs.list_runs(s, "corp")) if r["id"] == dead)
+        assert old["state"] == "error" and "interrupted" in old["message"]
+    else:
+        with pytest.raises(runs.RunInProgress):
+            runs.queue(ctx, "corp", "test")
+
+
+def test_an_update_to_a_taken_username_is_an_error_and_changes_nothing(settings, directory, slapd):
+    directory.add("mover", givenName="M")
+    directory.add("other")
+    ctx = make_ctx(settings, slapd, directory.base)
+    sync(ctx)
+    before = ldap_users(ctx)["mover"]
+
+    def local_user(session: Any) -> None:
+        local = session.scalars(select(Source).where(Source.name == "local")).one()
+        users.create(session, "admin", local, {"userName": "clash"})
+
+    ctx.run(local_user)
+    directory.rename("mover", "clash")
+    directory.modify("other", givenName="Changed")
+    result = sync(ctx)
+    assert (result["updated"], result["errors"]) == (1, 1)
+    assert "already taken" in result["errorMessages"][0]
+    after = ldap_users(ctx)
+    assert after["mover"].version == before.version
+    assert after["other"].resource["name"]["givenName"] == "Changed"
+
+
+def test_sync_to_contact_as_a_scim_filter_decides_per_user(settings, directory, slapd):
+    directory.add("staff1", title="Staff")
+    directory.add("guest1", title="Guest")
+    ctx = make_ctx(settings, slapd, directory.base, sync_to_contact='title eq "Staff"')
+    sync(ctx)
+    found = ldap_users(ctx)
+    assert found["staff1"].sync_to_contact and contact_of(ctx, found["staff1"].id)
+    assert not found["guest1"].sync_to_contact and contact_of(ctx, found["guest1"].id) is None
+
+    directory.modify("guest1", title="Staff")
+    assert sync(ctx)["updated"] == 1
+    promoted = ldap_users(ctx)["guest1"]
+    assert promoted.sync_to_contact and contact_of(ctx, promoted.id) is not None
