@@ -12,41 +12,29 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.db.models import LdapEntry, Source, SyncRun, User, utcnow
+from connector.db.models import Source, SyncRun, User, utcnow
 from connector.errors import Conflict, NotFound
-from connector.ldap import entries, locks, markers
-from connector.ldap.client import LdapClient, LdapUnavailable, SearchAborted
-from connector.ldap.filters import escape
-from connector.ldap.quirks import ad
-from connector.ldap.settings import LdapSettingError, LdapSourceConfig
+from connector.ldap import locks
+from connector.ldap.execution import Execution, Progress
+from connector.ldap.records import FULL, POLL, UNFINISHED, finish, representation
+from connector.ldap.settings import LdapSourceConfig
 from connector.ldap.sync.base import Counts
-from connector.ldap.sync.users import UserSynchroniser
 from connector.services import audit, sources
 from connector.services.context import Context
 
 log = logging.getLogger(__name__)
 
 LDAP = "ldap"
-POLL, FULL = "poll", "full"
-UNFINISHED = ("queued", "running")
-WATERMARK_STATES = ("ok", "blocked", "confirmed")
 QUEUE_TIMEOUT = 300
-Progress = Callable[[dict[str, Any]], None]
 
 
 class RunInProgress(Conflict):
     """Another run of the same source is queued or running."""
-
-
-class _Stopped(Exception):
-    pass
 
 
 # ------------------------------------------------------------------ configuration → sources table
@@ -76,32 +64,6 @@ def config_of(ctx: Context, name: str) -> LdapSourceConfig:
 
 
 # ------------------------------------------------------------------ representation and listing
-
-
-def representation(run: SyncRun, source_name: str | None = None) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "source": source_name,
-        "kind": run.kind,
-        "state": run.state,
-        "actor": run.actor,
-        "start": run.started_at.isoformat(),
-        "end": run.finished_at.isoformat() if run.finished_at else None,
-        "read": run.read,
-        "created": run.created,
-        "updated": run.updated,
-        "deleted": run.deleted,
-        "deactivated": run.deactivated,
-        "unchanged": run.unchanged,
-        "suppressed": run.suppressed,
-        "errors": run.errors,
-        "wouldDelete": run.would_delete,
-        "message": run.message,
-        "errorMessages": run.error_messages.get("messages", []),
-        "watermark": run.watermark,
-        "confirmsRun": run.confirms_run,
-        "confirmedByRun": run.confirmed_by_run,
-    }
 
 
 def _source(session: Session, name: str) -> Source:
@@ -246,229 +208,7 @@ def execute(
     cfg = config_of(ctx, name)
     with locks.source_lock(ctx.db, name) as got:
         if not got:
-            return _finish(
+            return finish(
                 ctx, run_id, name, "skipped", Counts(), "another process runs this source"
             )
-        return _Execution(ctx, cfg, run, name, progress, stop).go()
-
-
-class _Execution:
-    """One run's state while it executes (under the lock)."""
-
-    def __init__(
-        self,
-        ctx: Context,
-        cfg: LdapSourceConfig,
-        run: SyncRun,
-        name: str,
-        progress: Progress | None,
-        stop: threading.Event | None,
-    ) -> None:
-        self.ctx, self.cfg, self.run, self.name = ctx, cfg, run, name
-        self.progress, self.stop = progress, stop
-        self.counts = Counts()
-        self.sync = UserSynchroniser(ctx, cfg, run.source_id, f"ldap:{name}")
-        self.watermark: str | None = None
-
-    def go(self) -> dict[str, Any]:
-        previous = self.ctx.run(self._begin)
-        if self.run.state != "running":  # someone finished or skipped it meanwhile
-            return self.ctx.run(lambda s: representation(s.get(SyncRun, self.run.id), self.name))
-        try:
-            with LdapClient(self.cfg) as client:
-                self.server = client.server_id
-                if self.run.kind == POLL and previous is not None:
-                    self._poll(client, previous)
-                    return self._done("ok")
-                if self.run.kind == POLL:  # no watermark yet: the first run reads everything
-                    self.ctx.run(lambda s: setattr(s.get(SyncRun, self.run.id), "kind", FULL))
-                return self._full(client)
-        except (LdapUnavailable, SearchAborted, LdapSettingError, _Stopped) as exc:
-            log.warning("LDAP source %s: run %d failed: %s", self.name, self.run.id, exc)
-            return self._done("error", str(exc))
-        except Exception as exc:
-            log.exception("LDAP source %s: run %d failed", self.name, self.run.id)
-            return self._done("error", f"internal error: {type(exc).__name__}: {exc}")
-
-    def _begin(self, session: Session) -> SyncRun | None:
-        """Mark the run running, close runs a dead process left behind, find the watermark."""
-        for stale in session.scalars(
-            select(SyncRun).where(
-                SyncRun.source_id == self.run.source_id,
-                SyncRun.state.in_(UNFINISHED),
-                SyncRun.id != self.run.id,
-            )
-        ):
-            stale.state, stale.finished_at = "error", utcnow()
-            stale.message = "interrupted: the process running it stopped"
-        run = session.get(SyncRun, self.run.id)
-        assert run is not None
-        if run.state == "queued":
-            run.state, run.started_at = "running", utcnow()
-        self.run = run
-        return session.scalars(
-            select(SyncRun)
-            .where(
-                SyncRun.source_id == run.source_id,
-                SyncRun.state.in_(WATERMARK_STATES),
-                SyncRun.watermark.is_not(None),
-            )
-            .order_by(SyncRun.id.desc())
-            .limit(1)
-        ).first()
-
-    def _tick(self, page: list[Any], counts: Counts) -> None:
-        self.counts.add(counts)
-        for entry in page:
-            self.watermark = markers.newest(
-                self.cfg.change_attribute, self.watermark, entries.marker(self.cfg, entry) or None
-            )
-        if self.progress is not None:
-            self.progress({"state": "running", **asdict(self.counts)})
-        if self.stop is not None and self.stop.is_set():
-            raise _Stopped("stopped: the connector is shutting down")
-
-    def _poll(self, client: LdapClient, previous: SyncRun) -> None:
-        attr = self.cfg.change_attribute
-        assert previous.watermark is not None
-        self.watermark = previous.watermark
-        if attr == "uSNChanged" and not ad.usn_watermark_valid(
-            previous.watermark_server, self.server
-        ):
-            search = self.cfg.filter  # another DC: its numbers mean nothing here, read all
-            self.watermark = None
-        else:
-            since = markers.since(attr, previous.watermark, self.cfg.overlap_seconds)
-            search = f"(&{self.cfg.filter}({attr}>={escape(since)}))"
-        for page in client.pages(search, self.sync.full_attributes()):
-            self._tick(page, self.sync.write_page(page, None))
-
-    def _full(self, client: LdapClient) -> dict[str, Any]:
-        run_id = self.run.id
-        known = self.ctx.run(
-            lambda s: s.scalars(
-                select(LdapEntry.id).where(LdapEntry.source_id == self.run.source_id).limit(1)
-            ).first()
-        )
-        if known is None:  # first import: nothing to compare with, read entries in full
-            for page in client.pages(self.cfg.filter, self.sync.full_attributes()):
-                self._tick(page, self.sync.write_page(page, run_id))
-        else:  # ids and change markers first; full entries only for what differs
-            for page in client.pages(self.cfg.filter, self.sync.marker_attributes()):
-                todo, counts = self.sync.differing(page, run_id)
-                if todo:
-                    fetched = client.by_ids(todo, self.sync.full_attributes())
-                    counts.add(self.sync.write_page(fetched, run_id, count_read=False))
-                self._tick(page, counts)
-        missing, population = self.sync.count_missing(run_id)
-        allowance = self.ctx.run(self._allowance)
-        if (
-            missing
-            and missing > allowance
-            and not self.cfg.delete_guard.allows(missing, population)
-        ):
-            guard = self.cfg.delete_guard
-            return self._done(
-                "blocked",
-                f"{missing} of {population} users would be removed; the delete guard allows "
-                f"{guard.max_count} and {guard.max_percent:g}%. Nothing was removed; confirm "
-                f"with: connector sync --source {self.name} --confirm-deletes {run_id}",
-                would_delete=missing,
-            )
-        if missing:
-            self.counts.add(self.sync.remove_missing(run_id))
-        return self._done("ok")
-
-    def _allowance(self, session: Session) -> int:
-        if self.run.confirms_run is None:
-            return 0
-        confirmed = session.get(SyncRun, self.run.confirms_run)
-        return confirmed.would_delete if confirmed is not None else 0
-
-    def _done(
-        self, state: str, message: str | None = None, would_delete: int = 0
-    ) -> dict[str, Any]:
-        watermark = self.watermark if state != "error" else None
-        return _finish(
-            self.ctx,
-            self.run.id,
-            self.name,
-            state,
-            self.counts,
-            message,
-            watermark=watermark,
-            server=getattr(self, "server", None),
-            would_delete=would_delete,
-        )
-
-
-def _finish(
-    ctx: Context,
-    run_id: int,
-    name: str,
-    state: str,
-    counts: Counts,
-    message: str | None,
-    *,
-    watermark: str | None = None,
-    server: str | None = None,
-    would_delete: int = 0,
-) -> dict[str, Any]:
-    def work(session: Session) -> dict[str, Any]:
-        run = session.get(SyncRun, run_id)
-        assert run is not None
-        for key, value in asdict(counts).items():
-            if key == "messages":
-                run.error_messages = {"messages": value}
-            else:
-                setattr(run, key, value)
-        run.state, run.message, run.finished_at = state, message, utcnow()
-        run.would_delete = would_delete
-        run.watermark = watermark
-        run.watermark_server = server if watermark else None
-        if run.confirms_run is not None and state == "ok":
-            confirmed = session.get(SyncRun, run.confirms_run)
-            if confirmed is not None and confirmed.state == "blocked":
-                confirmed.state, confirmed.confirmed_by_run = "confirmed", run.id
-        result = representation(run, name)
-        audit.record(
-            session,
-            run.actor,
-            "ldap.run",
-            "source",
-            name,
-            None,
-            {
-                k: result[k]
-                for k in (
-                    "id",
-                    "kind",
-                    "state",
-                    "read",
-                    "created",
-                    "updated",
-                    "deleted",
-                    "deactivated",
-                    "suppressed",
-                    "errors",
-                )
-            },
-            outcome="ok" if state in ("ok", "skipped") else state,
-            message=message,
-            diff=False,
-        )
-        return result
-
-    result = ctx.run(work)
-    log.info(
-        "LDAP source %s: run %d %s (%s read, %s created, %s updated, %s deleted, %s errors)",
-        name,
-        run_id,
-        state,
-        result["read"],
-        result["created"],
-        result["updated"],
-        result["deleted"],
-        result["errors"],
-    )
-    return result
+        return Execution(ctx, cfg, run, name, progress, stop).go()
