@@ -114,6 +114,8 @@ def _floor(spec: dict) -> dict:
     with LdapClient(cfg) as client:
         assert client._main is not None
         conn, cookie = client._main, None
+        # The floor is bare ldap3: drop the client's raw-only entry decoder (its own work).
+        vars(conn.strategy).pop("decode_response_fast", None)
         while True:  # bare ldap3: no mapping, no database
             conn.search(
                 cfg.base_dn,

@@ -22,6 +22,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="pyasn1")
     import ldap3
     from ldap3.core.exceptions import LDAPException, LDAPInvalidCredentialsResult
+    from ldap3.utils.conv import to_unicode
 
 from connector.ldap.entries import Entry
 from connector.ldap.filters import escape
@@ -110,6 +111,7 @@ class LdapClient:
         except BaseException:
             _close(conn)
             raise
+        _raw_entries_only(conn)
         return conn
 
     def connect(self) -> None:
@@ -234,10 +236,49 @@ class LdapClient:
 
 def _entries(response: list[dict[str, Any]]) -> list[Entry]:
     return [
-        Entry(item["dn"], {k.lower(): list(v) for k, v in item["raw_attributes"].items()})
+        Entry(
+            item["dn"],
+            item["raw_attributes"]
+            if item.get("lowered")
+            else {k.lower(): list(v) for k, v in item["raw_attributes"].items()},
+        )
         for item in response
         if item.get("type") == "searchResEntry"
     ]
+
+
+def _raw_entries_only(conn: ldap3.Connection) -> None:
+    """Search entries keep only their DN and raw values (all this module reads).
+
+    Why: ldap3 also formats every value into ``attributes`` (a case-insensitive
+    dict, a config lookup and a unicode conversion per value), which costs about
+    a third of a large read; entries here are decoded from ``raw_attributes`` by
+    :mod:`connector.ldap.entries`. Ranged attributes (AD, over 1,500 values) keep
+    ldap3's own decoding, which its range handling relies on.
+    """
+    strategy = conn.strategy
+    original = strategy.decode_response_fast
+
+    def decode(message: dict[str, Any]) -> dict[str, Any]:
+        if message["protocolOp"] != 4:  # not a searchResEntry
+            return original(message)
+        payload = message["payload"]
+        raw: dict[str, list[bytes]] = {}
+        for attribute in payload[1][3]:
+            name = bytes(attribute[3][0][3]).decode("utf-8", "replace")
+            if ";range=" in name:
+                return original(message)
+            raw[name.lower()] = [bytes(value[3]) for value in attribute[3][1][3]]
+        return {
+            "raw_dn": payload[0][3],
+            "dn": to_unicode(payload[0][3], from_server=True),
+            "raw_attributes": raw,
+            "attributes": {},
+            "type": "searchResEntry",
+            "lowered": True,  # raw_attributes: lower-cased names, lists of bytes
+        }
+
+    strategy.decode_response_fast = decode
 
 
 def _close(conn: ldap3.Connection) -> None:

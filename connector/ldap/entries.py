@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from connector.ldap import filters
@@ -84,9 +85,15 @@ def marker(cfg: LdapSourceConfig, entry: Entry) -> str:
 def is_disabled(cfg: LdapSourceConfig, entry: Entry) -> bool:
     if not cfg.disabled:
         return False
-    node = filters.parse(cfg.disabled)
-    wanted = filters.attributes(node)
+    node, wanted = _disabled_filter(cfg.disabled)
     return filters.matches(node, {a.lower(): entry.text(a) for a in wanted})
+
+
+@lru_cache(maxsize=64)
+def _disabled_filter(text: str) -> tuple[Any, tuple[str, ...]]:
+    """Parsed once per filter text, not once per entry."""
+    node = filters.parse(text)
+    return node, tuple(filters.attributes(node))
 
 
 def to_user(cfg: LdapSourceConfig, entry: Entry, key: str) -> dict[str, Any]:
@@ -112,6 +119,9 @@ def _put(resource: dict[str, Any], path: str, value: str) -> dict[str, Any]:
     if parsed.value_filter is not None:
         if parsed.uri is not None:
             return set_value(resource, path, value)
+        if parsed.attr not in resource:  # the common case: set_value's result, cached
+            resource.update(_fill(_filtered_template(path), value))
+            return resource
         # Only the attribute concerned goes through set_value (which copies what it gets).
         part = {parsed.attr: resource[parsed.attr]} if parsed.attr in resource else {}
         resource.update(set_value(part, path, value))
@@ -122,6 +132,27 @@ def _put(resource: dict[str, Any], path: str, value: str) -> dict[str, Any]:
     else:
         node.setdefault(parsed.attr, {})[parsed.sub] = value
     return resource
+
+
+_SLOT = object()
+
+
+@lru_cache(maxsize=256)
+def _filtered_template(path: str) -> Any:
+    """What set_value makes of ``{}`` for a value-filter path, with a slot for the value
+    (set_value stores the value without looking at it, so only the slot differs)."""
+    return set_value({}, path, _SLOT)
+
+
+def _fill(node: Any, value: str) -> Any:
+    """A fresh copy of a template with its slot filled."""
+    if node is _SLOT:
+        return value
+    if isinstance(node, dict):
+        return {k: _fill(v, value) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_fill(v, value) for v in node]
+    return node
 
 
 def content_hash(resource: dict[str, Any]) -> str:

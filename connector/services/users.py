@@ -303,8 +303,6 @@ def create_many(
     queries and written with one flush. Returns, per item, the user or the error
     that kept it out; the others are created regardless.
     """
-    from sqlalchemy import insert
-
     from connector.db.models import AuditEvent
 
     results: list[User | ServiceError] = []
@@ -359,17 +357,54 @@ def create_many(
             created.append(user)
     if not created:
         return results
-    session.add_all(created)
-    _flush(session)
+    _insert_users(session, created)
     events = [
         audit.event(
             actor, "user.create", "user", u.id, None, _represent(u, source.name, None), diff=False
         )
         for u in created
     ]
-    session.connection().execute(insert(AuditEvent.__table__), events)
+    linking.bulk_insert(session.connection(), AuditEvent.__table__, events)
     linking.create_linked_contacts(session, created, load_state(session), actor)
     return results
+
+
+def _insert_users(session: Session, created: list[User]) -> None:
+    """New users in one Core executemany, with their user_emails rows.
+
+    Why not the unit of work: for a page of a directory import its per-object
+    bookkeeping costs several times the insert itself. The users stay transient
+    (only their ids and values are used afterwards); the flush listener of
+    user_emails does not see Core inserts, so those rows are written here.
+    """
+    from connector.db.models import UserEmail
+    from connector.stores import user_emails
+
+    rows = [
+        {
+            "id": u.id,
+            "source_id": u.source_id,
+            "user_name": u.user_name,
+            "user_name_ci": u.user_name_ci,
+            "external_id": u.external_id,
+            "active": u.active,
+            "resource": u.resource,
+            "sync_to_contact": u.sync_to_contact,
+            "sync_direction": u.sync_direction,
+            "version": 1,
+            "created_at": u.created_at,
+            "updated_at": u.updated_at,
+        }
+        for u in created
+    ]
+    session.flush()  # pending ORM changes first, as a flush of the users would do
+    connection = session.connection()
+    try:
+        linking.bulk_insert(connection, User.__table__, rows)
+    except IntegrityError as exc:  # a concurrent insert won the race
+        raise Conflict("userName or externalId is already taken") from exc
+    emails = user_emails.rows_for((u.id, u.resource) for u in created)
+    linking.bulk_insert(connection, UserEmail.__table__, emails)
 
 
 def replace_many(

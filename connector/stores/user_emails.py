@@ -51,6 +51,16 @@ def _users(objects: Iterable[Any]) -> list[User]:
     return [obj for obj in objects if isinstance(obj, User)]
 
 
+def rows_for(users: Iterable[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of new users written with a Core insert (which the listener below
+    does not see), from ``(user id, resource)`` pairs; the caller inserts them."""
+    return [
+        {"user_id": user_id, "value_ci": key}
+        for user_id, resource in users
+        for key in email_keys(resource)
+    ]
+
+
 @event.listens_for(Session, "after_flush")
 def _sync_user_emails(session: Session, _context: UOWTransaction) -> None:
     # In after_flush, new/dirty/deleted and attribute history still describe the

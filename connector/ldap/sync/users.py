@@ -89,25 +89,78 @@ class UserSynchroniser:
 
         def work(session: Session) -> tuple[list[str], int]:
             keys = list(markers)
-            stored = {
-                key: (marker, dn)
-                for key, marker, dn in session.execute(
-                    select(LdapEntry.entry_id, LdapEntry.change_marker, LdapEntry.dn).where(
-                        LdapEntry.source_id == self.source_id,
-                        LdapEntry.entry_id.in_(keys),
-                        LdapEntry.gone.is_(False),
+            # One statement marks the entries whose stored marker and DN are the same;
+            # only the few others are looked up (stored or new, suppressed).
+            same, stored = self._mark_same(session, markers, run_id)
+            others = [k for k in keys if k not in same]
+            if stored is None:
+                stored = (
+                    set(
+                        session.scalars(
+                            select(LdapEntry.entry_id).where(
+                                LdapEntry.source_id == self.source_id,
+                                LdapEntry.entry_id.in_(others),
+                                LdapEntry.gone.is_(False),
+                            )
+                        )
                     )
+                    if others
+                    else set()
                 )
-            }
-            same = {k for k in keys if stored.get(k) == markers[k]}
-            self._mark_seen(session, list(same), run_id)
-            suppressed = self._suppressed(session, [k for k in keys if k not in stored])
-            return [k for k in keys if k not in same and k not in suppressed], len(suppressed)
+            suppressed = self._suppressed(session, [k for k in others if k not in stored])
+            return [k for k in others if k not in suppressed], len(suppressed)
 
         todo, suppressed = self.ctx.run(work)
         counts.suppressed += suppressed
         counts.unchanged += len(markers) - len(todo) - suppressed
         return todo, counts
+
+    def _mark_same(
+        self, session: Session, markers: dict[str, tuple[str, str]], run_id: int
+    ) -> tuple[set[str], set[str] | None]:
+        """Mark seen the present entries whose stored (marker, DN) equals the read one:
+        their keys, and the keys stored at all when that was learnt on the way.
+
+        Why one statement on PostgreSQL: reconciliation compares every entry of the
+        directory, and a lookup plus an update per page (two round trips with a
+        thousand parameters each) cost more than reading the page.
+        """
+        if not markers:
+            return set(), set()
+        connection = session.connection()
+        if self.ctx.db.dialect == "postgresql":
+            rows = connection.execute(
+                text(
+                    "UPDATE ldap_entries AS e SET seen_run = :run "
+                    "FROM unnest(CAST(:keys AS text[]), CAST(:markers AS text[]), "
+                    "CAST(:dns AS text[])) AS v(k, m, d) "
+                    "WHERE e.source_id = :source AND e.gone = false AND e.entry_id = v.k "
+                    "AND e.change_marker = v.m AND e.dn = v.d RETURNING e.entry_id"
+                ),
+                {
+                    "run": run_id,
+                    "source": self.source_id,
+                    "keys": list(markers),
+                    "markers": [m for m, _ in markers.values()],
+                    "dns": [d for _, d in markers.values()],
+                },
+            )
+            return set(rows.scalars()), None
+        # SQLite (in process, no round trips): a lookup, then one update of the same ones.
+        table = LdapEntry.__table__
+        stored = {
+            key: (marker, dn)
+            for key, marker, dn in connection.execute(
+                select(table.c.entry_id, table.c.change_marker, table.c.dn).where(
+                    table.c.source_id == self.source_id,
+                    table.c.entry_id.in_(list(markers)),
+                    table.c.gone.is_(False),
+                )
+            )
+        }
+        same = {key for key, value in stored.items() if markers[key] == value}
+        self._mark_seen(session, list(same), run_id)
+        return same, set(stored)
 
     def _mark_seen(self, session: Session, keys: list[str], run_id: int) -> None:
         if keys:
@@ -283,10 +336,11 @@ class UserSynchroniser:
                     if isinstance(result, ServiceError):
                         counts.error(f"{item.dn}: {result.message}")
                         continue
-                    new_rows.append(self._row(item, result.id, run_id))
+                    new_rows.append(self._row_values(item, result.id, run_id))
                     counts.created += 1
-                session.add_all(new_rows)
-                session.flush()
+                if new_rows:  # one Core executemany (the users went in the same way)
+                    session.flush()
+                    linking.bulk_insert(session.connection(), LdapEntry.__table__, new_rows)
             return
         except ServiceError:
             counts.created, counts.errors, counts.messages = before
@@ -299,6 +353,18 @@ class UserSynchroniser:
                 counts.created += 1
             except ServiceError as exc:
                 counts.error(f"{item.dn}: {exc.message}")
+
+    def _row_values(self, item: Mapped, user_id: str, run_id: int | None) -> dict[str, Any]:
+        return {
+            "source_id": self.source_id,
+            "entry_id": item.key,
+            "user_id": user_id,
+            "dn": item.dn,
+            "change_marker": self.stored_marker(item.marker),
+            "content_hash": item.digest,
+            "gone": False,
+            "seen_run": run_id,
+        }
 
     def _row(self, item: Mapped, user_id: str, run_id: int | None) -> LdapEntry:
         return LdapEntry(
