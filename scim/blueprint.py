@@ -72,6 +72,12 @@ def _complete_list(items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _discovery_document(found: Any, what: str, base_url: str) -> Response:
+    if found is None:
+        raise ScimError(f"no {what}", status=404)
+    return scim_response(found.to_json(base_url))
+
+
 def _json_body() -> Any:
     if not request.get_data():
         raise ScimError("the request has no body", scim_type="invalidSyntax")
@@ -346,10 +352,8 @@ def create_blueprint(
 
     @bp.get("/ResourceTypes/<name>")
     def resource_type(name: str) -> Response:
-        for rt in schemas.RESOURCE_TYPES:
-            if rt.name == name:
-                return scim_response(rt.to_json(protocol.base_url()))
-        raise ScimError(f"no resource type {name!r}", status=404)
+        found = next((rt for rt in schemas.RESOURCE_TYPES if rt.name == name), None)
+        return _discovery_document(found, f"resource type {name!r}", protocol.base_url())
 
     @bp.get("/Schemas")
     def schema_list() -> Response:
@@ -358,10 +362,8 @@ def create_blueprint(
 
     @bp.get("/Schemas/<schema_id>")
     def schema(schema_id: str) -> Response:
-        for s in schemas.SCHEMAS:
-            if s.id == schema_id:
-                return scim_response(s.to_json(protocol.base_url()))
-        raise ScimError(f"no schema {schema_id!r}", status=404)
+        found = next((x for x in schemas.SCHEMAS if x.id == schema_id), None)
+        return _discovery_document(found, f"schema {schema_id!r}", protocol.base_url())
 
     @bp.post("/.search")
     def search_root() -> Response:

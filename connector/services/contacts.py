@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from connector.catalogue import Catalogue
 from connector.db.models import Contact, ContactLink, User, utcnow
 from connector.errors import InvalidInput, NotFound, ReadOnlyContact
-from connector.services import audit, linking
+from connector.services import audit, linking, sync_settings
 from connector.services import users as user_service
 from connector.services.linking import CONTACT_TO_USER, contact_json, search_text
 
@@ -197,7 +197,7 @@ def representations(session: Session, contacts: list[Contact]) -> list[dict[str,
         else []
     )
     by_contact = {link.contact_id: (link, user) for link, user in rows}
-    direction = user_service.load_state(session).settings.direction
+    direction = sync_settings.load(session).direction
     return [
         representation(c, *by_contact.get(c.id, (None, None)), default_direction=direction)
         for c in contacts

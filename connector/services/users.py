@@ -276,17 +276,25 @@ class Page:
     total: int
 
 
-def iter_users(session: Session, where: list[Any], batch: int = 1000) -> Iterator[User]:
-    """Stream users in id order without holding them all."""
+def iter_user_pages(session: Session, where: list[Any], batch: int = 1000) -> Iterator[list[User]]:
+    """Users in id order, a page at a time, without holding them all."""
     last = ""
     while True:
-        rows = session.scalars(
-            select(User).where(User.id > last, *where).order_by(User.id).limit(batch)
-        ).all()
+        rows = list(
+            session.scalars(
+                select(User).where(User.id > last, *where).order_by(User.id).limit(batch)
+            )
+        )
         if not rows:
             return
-        yield from rows
+        yield rows
         last = rows[-1].id
+
+
+def iter_users(session: Session, where: list[Any], batch: int = 1000) -> Iterator[User]:
+    """Stream users in id order without holding them all."""
+    for page in iter_user_pages(session, where, batch):
+        yield from page
 
 
 def count(session: Session, where: list[Any]) -> int:

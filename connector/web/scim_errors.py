@@ -7,10 +7,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+from sqlalchemy.orm import Session
+
+from connector.db.models import Group, User
 from connector.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, ServiceError
+from connector.services.tokens import Principal
 from scim.errors import ScimError
 
 F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", User, Group)
 UNIQUE_FIELDS = {"userName", "externalId", "displayName"}
 
 
@@ -56,3 +61,17 @@ def check_if_match(if_match: str | None, version: int) -> None:
     current = f'W/"{version}"'
     if current not in offered and current.removeprefix("W/") not in offered:
         raise PreconditionFailed(f"the resource has version {current}, not {if_match}")
+
+
+def owned(
+    session: Session, model: type[M], resource_id: str, caller: Principal, *, lock: bool = False
+) -> M:
+    """The caller's own user or group; another source's is as absent as a missing one.
+
+    Writers lock the row (PostgreSQL), so concurrent PATCHes of one resource queue
+    up instead of racing; the version check stays as the safety net.
+    """
+    found = session.get(model, resource_id, with_for_update=lock)
+    if found is None or found.source_id != caller.source_id:
+        raise ScimError(f"no {model.__name__.lower()} with id {resource_id!r}", status=404)
+    return found

@@ -11,9 +11,8 @@ from connector.db.models import Group, GroupMember, User
 from connector.services import groups
 from connector.services.context import Context
 from connector.services.tokens import Principal
-from connector.web.scim_errors import check_if_match, scim_errors
+from connector.web.scim_errors import check_if_match, owned, scim_errors
 from connector.web.scim_users import rescope
-from scim.errors import ScimError
 from scim.filter import Compare, Expr, matches
 from scim.schemas import CORE_GROUP
 from scim.store import Page, Query, Resource, Transform
@@ -97,10 +96,7 @@ class ScimGroupStore:
 
     @staticmethod
     def _group(session: Session, caller: Principal, group_id: str, *, lock: bool = False) -> Group:
-        group = session.get(Group, group_id, with_for_update=lock)
-        if group is None or group.source_id != caller.source_id:
-            raise ScimError(f"no group with id {group_id!r}", status=404)
-        return group
+        return owned(session, Group, group_id, caller, lock=lock)
 
     @scim_errors
     def search(self, caller: Principal, query: Query) -> Page:

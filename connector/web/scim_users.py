@@ -12,7 +12,7 @@ from connector.services import groups, linking, sync_scope, users
 from connector.services.context import Context
 from connector.services.tokens import Principal
 from connector.stores.user_filter import to_sql
-from connector.web.scim_errors import check_if_match, scim_errors
+from connector.web.scim_errors import check_if_match, owned, scim_errors
 from scim.errors import ScimError
 from scim.filter import matches
 from scim.schemas import CONNECTOR_USER, USER
@@ -85,12 +85,7 @@ class ScimUserStore:
 
     @staticmethod
     def _user(session: Session, caller: Principal, user_id: str, *, lock: bool = False) -> User:
-        # Writers lock the row (PostgreSQL): concurrent PATCHes of one user queue up
-        # instead of racing; the version check stays as the safety net.
-        user = session.get(User, user_id, with_for_update=lock)
-        if user is None or user.source_id != caller.source_id:
-            raise ScimError(f"no user with id {user_id!r}", status=404)
-        return user
+        return owned(session, User, user_id, caller, lock=lock)
 
     @scim_errors
     def search(self, caller: Principal, query: Query) -> Page:
@@ -105,15 +100,9 @@ class ScimUserStore:
 
         def work(session: Session) -> Page:
             if leftover is not None:
-                hits = [
-                    r
-                    for r in (
-                        represent_all(session, list(batch))
-                        for batch in _batches(users.iter_users(session, where))
-                    )
-                    for r in r
-                    if matches(leftover, r)
-                ]
+                hits = []
+                for page in users.iter_user_pages(session, where, 500):
+                    hits += [r for r in represent_all(session, page) if matches(leftover, r)]
                 ordered = sorted(
                     hits, key=lambda r: r["userName"].lower(), reverse=query.descending
                 )
@@ -202,14 +191,3 @@ def rescope(session: Session, actor: str, affected: list[User]) -> None:
             linking.set_sync(
                 session, user, decision, state, actor, why="decided by the source's sync scope"
             )
-
-
-def _batches(items: Any, size: int = 500) -> Any:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -157,6 +157,10 @@ def test_entra_group_lifecycle_and_scope_by_group(scim_for, api):
     assert api.get(f"/users/{user['id']}")["syncToContact"] is True
     assert _contact_of(api, user["id"])["fields"]["lastName"] == "familyName"
     assert scim.get(f"/Users/{user['id']}")["groups"][0]["display"] == "Staff"
+    # A filter on the read-only groups attribute (answered by the evaluator).
+    staff = scim.get("/Users", filter='groups.display eq "Staff"')
+    assert [r["id"] for r in staff["Resources"]] == [user["id"]]
+    assert scim.get("/Users", filter='groups.display eq "Other"')["totalResults"] == 0
     scim.patch(
         f"/Groups/{group['id']}",
         [{"op": "Remove", "path": "members", "value": [{"$ref": None, "value": user["id"]}]}],
@@ -456,3 +460,18 @@ def test_concurrent_patches_of_one_user_lose_no_write(scim_for, app):
     assert not errors, errors
     roles = {r["value"] for r in scim.get(f"/Users/{user['id']}")["roles"]}
     assert roles == {f"r{w}-{i}" for w in range(4) for i in range(5)}
+
+
+def test_idp_post_recreates_a_user_an_admin_deleted(scim_for, api, ctx):
+    from sqlalchemy import select
+
+    from connector.db.models import SuppressedUser
+
+    scim = scim_for("entra")
+    user = scim.post("/Users", ENTRA_USER)
+    api.delete(f"/users/{user['id']}", expect=204)
+    remembered = ctx.run(lambda s: s.scalars(select(SuppressedUser.external_key)).all())
+    assert remembered == [ENTRA_USER["externalId"]]
+    again = scim.post("/Users", ENTRA_USER)
+    assert again["id"] != user["id"]
+    assert ctx.run(lambda s: s.scalars(select(SuppressedUser.external_key)).all()) == []

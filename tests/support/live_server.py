@@ -35,6 +35,8 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from tests.support.processes import stop_process
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0
@@ -249,13 +251,7 @@ class LiveServer:
         Safe to call more than once.
         """
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=STOP_TIMEOUT)
+        stop_process(proc, STOP_TIMEOUT)
         self.port = None
         tmp, self._tmp = self._tmp, None
         if tmp is not None:

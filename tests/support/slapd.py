@@ -31,6 +31,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tests.support.processes import stop_process
+
 with warnings.catch_warnings():
     # pyasn1 >= 0.6.1 deprecates tagMap/typeMap, which ldap3 2.9.1 imports. The
     # message ("tagMap is deprecated. Please use TAG_MAP instead.") does not say
@@ -180,13 +182,7 @@ class SlapdServer:
         Safe to call more than once; also registered with atexit.
         """
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=STOP_TIMEOUT)
+        stop_process(proc, STOP_TIMEOUT)
         self._port = None
         root, self._root = self._root, None
         if root is not None:
