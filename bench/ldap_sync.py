@@ -106,17 +106,23 @@ def phase(args: argparse.Namespace) -> None:
 
 
 def _floor(spec: dict) -> dict:
-    from connector.ldap.client import LdapClient
+    """Bare ldap3, as its documentation shows it: no mapping, no database, none of
+    the connector's own decoding (connector.ldap.ber)."""
+    import ldap3
+
     from connector.ldap.settings import LdapSourceConfig
 
     cfg = LdapSourceConfig.model_validate(spec["source"])
-    count = 0
-    with LdapClient(cfg) as client:
-        assert client._main is not None
-        conn, cookie = client._main, None
-        # The floor is bare ldap3: drop the client's raw-only entry decoder (its own work).
-        vars(conn.strategy).pop("decode_response_fast", None)
-        while True:  # bare ldap3: no mapping, no database
+    count, cookie = 0, None
+    conn = ldap3.Connection(
+        ldap3.Server(cfg.urls[0], get_info=ldap3.NONE),
+        user=cfg.bind_dn,
+        password=cfg.password(),
+        auto_bind=True,
+        read_only=True,
+    )
+    with conn:
+        while True:
             conn.search(
                 cfg.base_dn,
                 cfg.filter,

@@ -22,8 +22,8 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="pyasn1")
     import ldap3
     from ldap3.core.exceptions import LDAPException, LDAPInvalidCredentialsResult
-    from ldap3.utils.conv import to_unicode
 
+from connector.ldap import ber
 from connector.ldap.entries import Entry
 from connector.ldap.filters import escape
 from connector.ldap.quirks import ad
@@ -111,7 +111,10 @@ class LdapClient:
         except BaseException:
             _close(conn)
             raise
-        _raw_entries_only(conn)
+        # Search entries skip ldap3's decoder (see connector.ldap.ber); each search
+        # empties this list first and takes what it collected.
+        conn.diverted = []  # type: ignore[attr-defined]
+        ber.divert_entries(conn.strategy, conn.diverted)  # type: ignore[attr-defined]
         return conn
 
     def connect(self) -> None:
@@ -139,13 +142,15 @@ class LdapClient:
         """Which server the watermark belongs to (matters for AD's per-DC uSNChanged)."""
         if self.cfg.change_attribute != "uSNChanged" or self._main is None:
             return url
-        ok = self._main.search(
+        conn = self._main
+        conn.diverted.clear()  # type: ignore[attr-defined]
+        ok = conn.search(
             "", "(objectClass=*)", ldap3.BASE, attributes=["dsServiceName", "dnsHostName"]
         )
-        if not ok or not self._main.response:
+        found = _collect(conn)
+        if not ok or not found:
             return url
-        raw = self._main.response[0].get("raw_attributes", {})
-        root = {k.lower(): [v.decode("utf-8", "replace") for v in vs] for k, vs in raw.items()}
+        root = {k: [v.decode("utf-8", "replace") for v in vs] for k, vs in found[0].raw.items()}
         return ad.server_identity(root, url)
 
     def _side_connection(self) -> ldap3.Connection:
@@ -170,9 +175,12 @@ class LdapClient:
         if time.monotonic() > self.deadline:
             raise SearchAborted(f"the run took longer than {self.cfg.timeouts.run:.0f}s")
 
-    def _search(self, conn: ldap3.Connection, search_filter: str, attrs: list[str], **kw: Any):
+    def _search(
+        self, conn: ldap3.Connection, search_filter: str, attrs: list[str], **kw: Any
+    ) -> list[Entry]:
         """One search request; a busy/unavailable answer is retried with backoff."""
         for attempt in range(self.cfg.retries + 1):
+            conn.diverted.clear()  # type: ignore[attr-defined]
             try:
                 conn.search(
                     self.cfg.base_dn,
@@ -182,7 +190,7 @@ class LdapClient:
                     dereference_aliases=ldap3.DEREF_NEVER,
                     **kw,
                 )
-            except (LDAPException, OSError) as exc:
+            except (LDAPException, OSError, ber.MalformedMessage) as exc:
                 raise SearchAborted(f"{self.url}: {type(exc).__name__}: {exc}") from exc
             if conn.result.get("result") not in TRANSIENT_CODES or attempt == self.cfg.retries:
                 break
@@ -195,7 +203,7 @@ class LdapClient:
             raise SearchAborted(
                 f"{self.url}: search ended with {conn.result.get('description')} ({code})"
             )
-        return conn.response or []
+        return _collect(conn)
 
     def pages(self, search_filter: str, attributes: list[str]) -> Iterator[list[Entry]]:
         """Every entry under the base that matches, one list per page."""
@@ -211,7 +219,7 @@ class LdapClient:
                 paged_size=self.cfg.page_size,
                 paged_cookie=cookie,
             )
-            yield _entries(response)
+            yield response
             control = (self._main.result.get("controls") or {}).get(PAGED_RESULTS)
             cookie = control["value"]["cookie"] if control else None
             if not cookie:
@@ -225,7 +233,7 @@ class LdapClient:
             self._check_time()
             chunk = ids[start : start + ID_CHUNK]
             terms = "".join(f"({self.cfg.id_attribute}={self._id_value(i)})" for i in chunk)
-            found += _entries(self._search(conn, f"(&{self.cfg.filter}(|{terms}))", attributes))
+            found += self._search(conn, f"(&{self.cfg.filter}(|{terms}))", attributes)
         return found
 
     def _id_value(self, key: str) -> str:
@@ -234,51 +242,18 @@ class LdapClient:
         return escape(key)
 
 
-def _entries(response: list[dict[str, Any]]) -> list[Entry]:
-    return [
-        Entry(
-            item["dn"],
-            item["raw_attributes"]
-            if item.get("lowered")
-            else {k.lower(): list(v) for k, v in item["raw_attributes"].items()},
-        )
-        for item in response
+def _collect(conn: ldap3.Connection) -> list[Entry]:
+    """The last search's entries: those read from their bytes, then those ldap3
+    decoded itself (entries with ranged attributes)."""
+    diverted: list[tuple[str, dict[str, list[bytes]]]] = conn.diverted  # type: ignore[attr-defined]
+    found = [Entry(dn, raw) for dn, raw in diverted]
+    diverted.clear()
+    found += [
+        Entry(item["dn"], {k.lower(): list(v) for k, v in item["raw_attributes"].items()})
+        for item in conn.response or []
         if item.get("type") == "searchResEntry"
     ]
-
-
-def _raw_entries_only(conn: ldap3.Connection) -> None:
-    """Search entries keep only their DN and raw values (all this module reads).
-
-    Why: ldap3 also formats every value into ``attributes`` (a case-insensitive
-    dict, a config lookup and a unicode conversion per value), which costs about
-    a third of a large read; entries here are decoded from ``raw_attributes`` by
-    :mod:`connector.ldap.entries`. Ranged attributes (AD, over 1,500 values) keep
-    ldap3's own decoding, which its range handling relies on.
-    """
-    strategy = conn.strategy
-    original = strategy.decode_response_fast
-
-    def decode(message: dict[str, Any]) -> dict[str, Any]:
-        if message["protocolOp"] != 4:  # not a searchResEntry
-            return original(message)
-        payload = message["payload"]
-        raw: dict[str, list[bytes]] = {}
-        for attribute in payload[1][3]:
-            name = bytes(attribute[3][0][3]).decode("utf-8", "replace")
-            if ";range=" in name:
-                return original(message)
-            raw[name.lower()] = [bytes(value[3]) for value in attribute[3][1][3]]
-        return {
-            "raw_dn": payload[0][3],
-            "dn": to_unicode(payload[0][3], from_server=True),
-            "raw_attributes": raw,
-            "attributes": {},
-            "type": "searchResEntry",
-            "lowered": True,  # raw_attributes: lower-cased names, lists of bytes
-        }
-
-    strategy.decode_response_fast = decode
+    return found
 
 
 def _close(conn: ldap3.Connection) -> None:

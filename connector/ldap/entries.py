@@ -96,17 +96,33 @@ def _disabled_filter(text: str) -> tuple[Any, tuple[str, ...]]:
     return node, tuple(filters.attributes(node))
 
 
-def to_user(cfg: LdapSourceConfig, entry: Entry, key: str) -> dict[str, Any]:
-    """The SCIM User for an entry (``externalId`` = the entry's id), before validation."""
-    resource: dict[str, Any] = {}
+def to_user(
+    cfg: LdapSourceConfig, entry: Entry, key: str, *, active: bool | None = None
+) -> dict[str, Any]:
+    """The SCIM User for an entry (``externalId`` = the entry's id), before validation;
+    ``active`` as given, else from the source's ``disabled`` filter."""
+    found: list[tuple[str, str]] = []
     for attribute, path in cfg.attributes.items():
         values = [v for v in entry.text(attribute) if v.strip()]
         if values:
-            resource = _put(resource, path, values[0])
+            found.append((path, values[0]))
+    if active is None:
+        active = not is_disabled(cfg, entry)
+    try:
+        return user_resource(found, key, active)
+    except EntryError as exc:
+        raise EntryError(f"{entry.dn}: {exc}") from exc
+
+
+def user_resource(found: list[tuple[str, str]], key: str, active: bool) -> dict[str, Any]:
+    """The user made of (SCIM path, value) pairs, in map order (a later path wins)."""
+    resource: dict[str, Any] = {}
+    for path, value in found:
+        resource = _put(resource, path, value)
     if not resource.get("userName"):
-        raise EntryError(f"{entry.dn}: no value for userName")
+        raise EntryError("no value for userName")
     resource["externalId"] = key
-    resource["active"] = not is_disabled(cfg, entry)
+    resource["active"] = active
     # Not validated here: the user services validate every write (once is enough,
     # and validation is the largest cost of a large import after ldap3's decoding).
     return resource

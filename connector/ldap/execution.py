@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 from connector.db.models import LdapEntry, SyncRun, utcnow
 from connector.ldap import entries, markers
 from connector.ldap.client import LdapClient, LdapUnavailable, SearchAborted
+from connector.ldap.entries import Entry
 from connector.ldap.filters import escape
 from connector.ldap.quirks import ad
+from connector.ldap.readahead import read_ahead
 from connector.ldap.records import FULL, POLL, UNFINISHED, WATERMARK_STATES, finish, representation
 from connector.ldap.settings import LdapSettingError, LdapSourceConfig
 from connector.ldap.sync.base import Counts
-from connector.ldap.sync.users import UserSynchroniser
+from connector.ldap.sync.users import MappedPage, UserSynchroniser
 from connector.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -132,16 +134,25 @@ class Execution:
                 select(LdapEntry.id).where(LdapEntry.source_id == self.run.source_id).limit(1)
             ).first()
         )
+        # A full run reads the next page while this one is written (see readahead).
         if known is None:  # first import: nothing to compare with, read entries in full
-            for page in client.pages(self.cfg.filter, self.sync.full_attributes()):
-                self._tick(page, self.sync.write_page(page, run_id))
+
+            def mapped_pages() -> Iterator[tuple[list[Entry], MappedPage]]:
+                for page in client.pages(self.cfg.filter, self.sync.full_attributes()):
+                    yield page, self.sync.map_page(page)
+
+            with read_ahead(mapped_pages) as pages:
+                for page, mapped in pages:
+                    self._tick(page, self.sync.write_mapped(mapped, run_id))
         else:  # ids and change markers first; full entries only for what differs
-            for page in client.pages(self.cfg.filter, self.sync.marker_attributes()):
-                todo, counts = self.sync.differing(page, run_id)
-                if todo:
-                    fetched = client.by_ids(todo, self.sync.full_attributes())
-                    counts.add(self.sync.write_page(fetched, run_id, count_read=False))
-                self._tick(page, counts)
+            markers = self.sync.marker_attributes()
+            with read_ahead(lambda: client.pages(self.cfg.filter, markers)) as marker_pages:
+                for page in marker_pages:
+                    todo, counts = self.sync.differing(page, run_id)
+                    if todo:
+                        fetched = client.by_ids(todo, self.sync.full_attributes())
+                        counts.add(self.sync.write_page(fetched, run_id, count_read=False))
+                    self._tick(page, counts)
         missing, population = self.sync.count_missing(run_id)
         allowance = self.ctx.run(self._allowance)
         if (

@@ -301,8 +301,17 @@ def count(session: Session, where: list[Any]) -> int:
     return session.scalar(select(func.count()).select_from(User).where(*where)) or 0
 
 
+@dataclass(frozen=True)
+class NewUser:
+    """One user of a :func:`create_many` batch."""
+
+    resource: dict[str, Any]
+    sync_to_contact: bool
+    validated: bool = False  # the resource is already what validated() returns for it
+
+
 def create_many(
-    session: Session, actor: str, source: Source, items: list[tuple[dict[str, Any], bool]]
+    session: Session, actor: str, source: Source, items: list[NewUser]
 ) -> list[User | ServiceError]:
     """Create many users of one source at once (a directory import), with their contacts.
 
@@ -317,13 +326,13 @@ def create_many(
     names: set[str] = set()
     keys: set[str] = set()
     candidates: list[tuple[int, User]] = []
-    for resource, sync_to_contact in items:
+    for item in items:
         try:
-            data = validated(resource)
+            data = item.resource if item.validated else validated(item.resource)
         except ServiceError as exc:
             results.append(exc)
             continue
-        user = User(id=new_id(), source_id=source.id, sync_to_contact=sync_to_contact)
+        user = User(id=new_id(), source_id=source.id, sync_to_contact=item.sync_to_contact)
         linking.apply_resource(user, data)
         user.created_at = user.updated_at
         if user.user_name_ci in names or (user.external_id and user.external_id in keys):

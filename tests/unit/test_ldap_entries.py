@@ -123,13 +123,6 @@ def test_entries_without_id_or_username_are_errors() -> None:
         entries.to_user(cfg, Entry("CN=x", {"objectguid": [GUID.bytes_le]}), str(GUID))
 
 
-def test_content_hash_ignores_key_order_and_sees_values() -> None:
-    a = entries.content_hash({"userName": "a", "name": {"givenName": "A", "familyName": "B"}})
-    b = entries.content_hash({"name": {"familyName": "B", "givenName": "A"}, "userName": "a"})
-    c = entries.content_hash({"userName": "a", "name": {"givenName": "Ä", "familyName": "B"}})
-    assert a == b != c
-
-
 class TestFilters:
     def test_escape_every_special_character(self) -> None:
         assert filters.escape("a*b(c)\\d\0") == "a\\2ab\\28c\\29\\5cd\\00"

@@ -8,7 +8,7 @@ unchanged (content hash) instead of writing them again.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, text, update
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from connector.db.models import LdapEntry, Source, SuppressedUser, User
 from connector.errors import ServiceError
 from connector.ldap import entries
+from connector.ldap.builder import UserBuilder
 from connector.ldap.entries import Entry, EntryError
 from connector.ldap.settings import LdapSourceConfig
 from connector.ldap.sync.base import Counts
@@ -34,7 +35,18 @@ class Mapped:
     dn: str
     marker: str
     resource: dict[str, Any]
+    validated: bool  # the resource is already what the user services' validation returns
     digest: str
+
+
+@dataclass
+class MappedPage:
+    """One page made into users: what to write, and the keys of entries that could
+    not become users (present all the same, so not missing)."""
+
+    counts: Counts
+    users: list[Mapped] = field(default_factory=list)
+    unmappable: list[str] = field(default_factory=list)
 
 
 class UserSynchroniser:
@@ -43,6 +55,7 @@ class UserSynchroniser:
     def __init__(self, ctx: Context, cfg: LdapSourceConfig, source_id: int, actor: str) -> None:
         self.ctx, self.cfg, self.source_id, self.actor = ctx, cfg, source_id, actor
         self.fingerprint = entries.map_fingerprint(cfg)
+        self.builder = UserBuilder(cfg)
         self._grown = 0
 
     # -- reading -------------------------------------------------------------------
@@ -65,12 +78,12 @@ class UserSynchroniser:
             counts.error(str(exc))
             return None
         try:
-            resource = entries.to_user(self.cfg, entry, key)
+            user = self.builder.build(entry, key)
         except EntryError as exc:
             counts.error(str(exc))
             return key
-        digest = entries.content_hash({"map": self.fingerprint, "user": resource})
-        return Mapped(key, entry.dn, entries.marker(self.cfg, entry), resource, digest)
+        marker = entries.marker(self.cfg, entry)
+        return Mapped(key, entry.dn, marker, user.resource, user.validated, user.digest)
 
     # -- comparing (reconciliation) ------------------------------------------------
 
@@ -185,25 +198,32 @@ class UserSynchroniser:
 
     # -- writing -------------------------------------------------------------------
 
+    def map_page(self, page: list[Entry], *, count_read: bool = True) -> MappedPage:
+        """The page's entries as users (no database: a reader thread may do this)."""
+        mapped = MappedPage(Counts(read=len(page) if count_read else 0))
+        for entry in page:
+            result = self._map(entry, mapped.counts)
+            if isinstance(result, Mapped):
+                mapped.users.append(result)
+            elif isinstance(result, str):
+                mapped.unmappable.append(result)
+        return mapped
+
     def write_page(
         self, page: list[Entry], run_id: int | None, *, count_read: bool = True
     ) -> Counts:
-        """Write the entries whose content changed, in one transaction; others only touched."""
-        counts = Counts(read=len(page) if count_read else 0)
-        mapped: list[Mapped] = []
-        unmappable: list[str] = []
-        for entry in page:
-            result = self._map(entry, counts)
-            if isinstance(result, Mapped):
-                mapped.append(result)
-            elif isinstance(result, str):
-                unmappable.append(result)
+        return self.write_mapped(self.map_page(page, count_read=count_read), run_id)
+
+    def write_mapped(self, page: MappedPage, run_id: int | None) -> Counts:
+        """Write the users whose content changed, in one transaction; others only touched."""
+        counts = Counts()
+        counts.add(page.counts)
 
         def work(session: Session) -> Counts:
             page_counts = Counts()
             if run_id is not None:  # an entry that exists but cannot be mapped is not missing
-                self._mark_seen(session, unmappable, run_id)
-            self._write(session, mapped, run_id, page_counts)
+                self._mark_seen(session, page.unmappable, run_id)
+            self._write(session, page.users, run_id, page_counts)
             return page_counts
 
         counts.add(self.ctx.run(work))
@@ -326,7 +346,10 @@ class UserSynchroniser:
         """New entries in one go; if that fails as a whole, one by one (to isolate the bad)."""
         if not fresh:
             return
-        decisions = [(m.resource, sync_scope.decide(source, m.resource)) for m in fresh]
+        decisions = [
+            users.NewUser(m.resource, sync_scope.decide(source, m.resource), m.validated)
+            for m in fresh
+        ]
         before = (counts.created, counts.errors, list(counts.messages))
         try:
             with session.begin_nested():
