@@ -114,6 +114,16 @@ def apply(user: Mapping[str, Any], rows: Iterable[MappingRow]) -> dict[str, str]
     return fields
 
 
+SORT_FIELDS = ("lastName", "firstName", "displayName", "company", "email")
+
+
+def search_text(fields: Mapping[str, Any]) -> str:
+    """Lower-cased values for search; name fields first so that it also sorts the book."""
+    first = [fields.get(k) for k in SORT_FIELDS]
+    rest = [v for k, v in fields.items() if k not in SORT_FIELDS]
+    return " ".join(str(v) for v in (*first, *rest) if v).lower()
+
+
 def invert(
     contact_fields: Mapping[str, Any], rows: Iterable[MappingRow], user: Mapping[str, Any]
 ) -> dict[str, Any]:

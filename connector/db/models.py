@@ -144,8 +144,9 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(50), index=True)
     object_type: Mapped[str] = mapped_column(String(20))
     object_id: Mapped[str | None] = mapped_column(String(100))
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # json, not jsonb, on PostgreSQL: written once, read rarely (see migration 0007).
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     outcome: Mapped[str] = mapped_column(String(20), default="ok")
     message: Mapped[str | None] = mapped_column(Text)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,8 @@ from scim.errors import ScimError
 from scim.user_schema import validate_user
 
 MARK = "\x00"
+_TOKEN = re.compile(r'"\\u0000(\d+)\\u0000"')  # a placeholder inside json.dumps's text
+_encode = json.encoder.encode_basestring_ascii  # how json.dumps writes a str
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,24 @@ class BuiltUser:
     resource: dict[str, Any]
     validated: bool  # True: ``resource`` is what validate_user returns for it
     digest: str  # changes exactly when the mapped content changes
+    resource_json: str | None = None  # json.dumps(resource), when made on the way
+
+
+@dataclass(frozen=True)
+class _Template:
+    """A validated shape as JSON text cut at its slots: filling it is a join of
+    JSON-encoded values (json.dumps's own string encoder), and json.loads of the
+    result is the user (cheaper than copying nested dicts)."""
+
+    parts: tuple[str, ...]  # len(slots) + 1 pieces of JSON text
+    slots: tuple[int, ...]  # which value goes between parts[i] and parts[i + 1]
+
+    def fill(self, values: list[str]) -> str:
+        pieces = [self.parts[0]]
+        for slot, part in zip(self.slots, self.parts[1:], strict=True):
+            pieces.append(_encode(values[slot]))
+            pieces.append(part)
+        return "".join(pieces)
 
 
 @dataclass(frozen=True)
@@ -76,10 +97,11 @@ class UserBuilder:
         if all(v == v.strip() and MARK not in v for v in values):
             template = self._template(tuple(i for i, _ in found), active)
             if template is not None:
-                return BuiltUser(_fill(template, values), True, digest)
+                text = template.fill(values)
+                return BuiltUser(json.loads(text), True, digest, text)
         return BuiltUser(entries.to_user(self.cfg, entry, key), False, digest)
 
-    def _template(self, shape: tuple[int, ...], active: bool) -> Any:
+    def _template(self, shape: tuple[int, ...], active: bool) -> _Template | None:
         """The validated user of this shape with slots for its values; None when
         the shape cannot be validated once for all (or does not validate)."""
         cache_key = (shape, active)
@@ -87,7 +109,7 @@ class UserBuilder:
             self._templates[cache_key] = self._certify(shape, active)
         return self._templates[cache_key]
 
-    def _certify(self, shape: tuple[int, ...], active: bool) -> Any:
+    def _certify(self, shape: tuple[int, ...], active: bool) -> _Template | None:
         placeholders = [f"{MARK}{slot}{MARK}" for slot in range(len(shape) + 1)]
         found = [
             (self._pairs[index][1], placeholders[slot + 1]) for slot, index in enumerate(shape)
@@ -101,7 +123,10 @@ class UserBuilder:
         template = _slots(validated, {p: slot for slot, p in enumerate(placeholders)}, seen)
         if template is None or len(seen) != len(set(seen)):
             return None
-        return template
+        # Each placeholder is a whole string value, once: in the JSON text it is the
+        # token json.dumps makes of it, and nothing else there looks like one.
+        pieces = _TOKEN.split(json.dumps(validated))
+        return _Template(tuple(pieces[0::2]), tuple(int(i) for i in pieces[1::2]))
 
 
 def _slots(node: Any, slots: dict[str, int], seen: list[int]) -> Any:
@@ -125,16 +150,6 @@ def _slots(node: Any, slots: dict[str, int], seen: list[int]) -> Any:
             return None
         seen.append(slots[node])
         return _Slot(slots[node])
-    return node
-
-
-def _fill(node: Any, values: list[str]) -> Any:
-    if isinstance(node, _Slot):
-        return values[node.index]
-    if isinstance(node, dict):
-        return {k: _fill(v, values) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_fill(v, values) for v in node]
     return node
 
 

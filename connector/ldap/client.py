@@ -55,8 +55,11 @@ class LdapClient:
         *,
         deadline: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        password: str | None = None,
     ) -> None:
         self.cfg = cfg
+        # Given when resolved elsewhere (a reader process gets it from its parent).
+        self._password = password
         self.deadline = deadline or (time.monotonic() + cfg.timeouts.run)
         self._sleep = sleep
         self._main: ldap3.Connection | None = None
@@ -119,7 +122,7 @@ class LdapClient:
 
     def connect(self) -> None:
         """Bind to the first URL that answers, in order; retry the list with backoff."""
-        password = self.cfg.password()
+        password = self._bind_password()
         failures: list[str] = []
         for attempt in range(self.cfg.retries + 1):
             for url in self.cfg.urls:
@@ -137,6 +140,9 @@ class LdapClient:
             if attempt < self.cfg.retries:
                 self._sleep(min(30.0, 0.5 * 2**attempt))
         raise LdapUnavailable("; ".join(failures[-len(self.cfg.urls) :]))
+
+    def _bind_password(self) -> str:
+        return self._password if self._password is not None else self.cfg.password()
 
     def _identity(self, url: str) -> str:
         """Which server the watermark belongs to (matters for AD's per-DC uSNChanged)."""
@@ -158,7 +164,7 @@ class LdapClient:
         if self._side is None:
             assert self.url is not None
             try:
-                self._side = self._open(self.url, self.cfg.password())
+                self._side = self._open(self.url, self._bind_password())
             except (LDAPException, OSError) as exc:
                 raise SearchAborted(f"{self.url}: second connection failed: {exc}") from exc
         return self._side

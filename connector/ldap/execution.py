@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -16,16 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.db.models import LdapEntry, SyncRun, utcnow
-from connector.ldap import entries, markers
+from connector.ldap import markers, reader_process
 from connector.ldap.client import LdapClient, LdapUnavailable, SearchAborted
-from connector.ldap.entries import Entry
 from connector.ldap.filters import escape
 from connector.ldap.quirks import ad
-from connector.ldap.readahead import read_ahead
 from connector.ldap.records import FULL, POLL, UNFINISHED, WATERMARK_STATES, finish, representation
 from connector.ldap.settings import LdapSettingError, LdapSourceConfig
 from connector.ldap.sync.base import Counts
-from connector.ldap.sync.users import MappedPage, UserSynchroniser
+from connector.ldap.sync.import_plan import PlanBasis
+from connector.ldap.sync.users import UserSynchroniser
 from connector.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -67,7 +66,13 @@ class Execution:
                 if self.run.kind == POLL:  # no watermark yet: the first run reads everything
                     self.ctx.run(lambda s: setattr(s.get(SyncRun, self.run.id), "kind", FULL))
                 return self._full(client)
-        except (LdapUnavailable, SearchAborted, LdapSettingError, _Stopped) as exc:
+        except (
+            LdapUnavailable,
+            SearchAborted,
+            LdapSettingError,
+            reader_process.ReaderFailed,
+            _Stopped,
+        ) as exc:
             log.warning("LDAP source %s: run %d failed: %s", self.name, self.run.id, exc)
             return self._done("error", str(exc))
         except Exception as exc:
@@ -101,11 +106,12 @@ class Execution:
             .limit(1)
         ).first()
 
-    def _tick(self, page: list[Any], counts: Counts) -> None:
+    def _tick(self, page_markers: list[str], counts: Counts) -> None:
+        """A page is written: count it, move the watermark, report, stop if asked."""
         self.counts.add(counts)
-        for entry in page:
+        for marker in page_markers:
             self.watermark = markers.newest(
-                self.cfg.change_attribute, self.watermark, entries.marker(self.cfg, entry) or None
+                self.cfg.change_attribute, self.watermark, marker or None
             )
         if self.progress is not None:
             self.progress({"state": "running", **asdict(self.counts)})
@@ -125,7 +131,8 @@ class Execution:
             since = markers.since(attr, previous.watermark, self.cfg.overlap_seconds)
             search = f"(&{self.cfg.filter}({attr}>={escape(since)}))"
         for page in client.pages(search, self.sync.full_attributes()):
-            self._tick(page, self.sync.write_page(page, None))
+            mapped = self.sync.map_page(page)
+            self._tick(mapped.markers, self.sync.write_mapped(mapped, None))
 
     def _full(self, client: LdapClient) -> dict[str, Any]:
         run_id = self.run.id
@@ -134,25 +141,10 @@ class Execution:
                 select(LdapEntry.id).where(LdapEntry.source_id == self.run.source_id).limit(1)
             ).first()
         )
-        # A full run reads the next page while this one is written (see readahead).
         if known is None:  # first import: nothing to compare with, read entries in full
-
-            def mapped_pages() -> Iterator[tuple[list[Entry], MappedPage]]:
-                for page in client.pages(self.cfg.filter, self.sync.full_attributes()):
-                    yield page, self.sync.map_page(page)
-
-            with read_ahead(mapped_pages) as pages:
-                for page, mapped in pages:
-                    self._tick(page, self.sync.write_mapped(mapped, run_id))
+            self._first_import(client, run_id)
         else:  # ids and change markers first; full entries only for what differs
-            markers = self.sync.marker_attributes()
-            with read_ahead(lambda: client.pages(self.cfg.filter, markers)) as marker_pages:
-                for page in marker_pages:
-                    todo, counts = self.sync.differing(page, run_id)
-                    if todo:
-                        fetched = client.by_ids(todo, self.sync.full_attributes())
-                        counts.add(self.sync.write_page(fetched, run_id, count_read=False))
-                    self._tick(page, counts)
+            self._reconcile(client, run_id)
         missing, population = self.sync.count_missing(run_id)
         allowance = self.ctx.run(self._allowance)
         if (
@@ -171,6 +163,42 @@ class Execution:
         if missing:
             self.counts.add(self.sync.remove_missing(run_id))
         return self._done("ok")
+
+    def _first_import(self, client: LdapClient, run_id: int) -> None:
+        """Read and map in a reader process while this one writes (see reader_process)."""
+        sync = self.sync
+        dialect = self.ctx.db.engine.dialect
+        basis = self.ctx.run(
+            lambda s: PlanBasis.load(
+                s,
+                f"{dialect.name}+{dialect.driver}",
+                self.run.source_id,
+                sync.actor,
+                run_id,
+                sync.fingerprint,
+            )
+        )
+        with reader_process.planned_pages(
+            self.cfg, sync.full_attributes(), client.deadline, basis
+        ) as (server, pages):
+            self.server = server
+            for mapped, plan, planned in pages:
+                counts = sync.write_planned(mapped, plan, planned, basis, run_id)
+                self._tick(mapped.markers, counts)
+
+    def _reconcile(self, client: LdapClient, run_id: int) -> None:
+        """Ids and markers read by a reader process while this one compares them;
+        full entries only for what differs, read here on a second connection."""
+        with reader_process.marker_pages(
+            self.cfg, self.sync.marker_attributes(), client.deadline
+        ) as (server, pages):
+            self.server = server
+            for page in pages:
+                todo, counts = self.sync.differing(page, run_id)
+                if todo:
+                    fetched = client.by_ids(todo, self.sync.full_attributes())
+                    counts.add(self.sync.write_page(fetched, run_id, count_read=False))
+                self._tick(page.markers, counts)
 
     def _allowance(self, session: Session) -> int:
         if self.run.confirms_run is None:

@@ -6,17 +6,21 @@ jobs) ends up here, so the behaviour contract lives in one place.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector import mapping as engine
 from connector.db.models import Contact, ContactLink, User, new_id, utcnow
+from connector.mapping import search_text
+from connector.prepared import Prepared
 from connector.services import audit
 from connector.services.mappings import CurrentMapping
 from connector.services.sync_settings import SyncSettings
+from connector.stores import bulk
 
 USER_TO_CONTACT = "user_to_contact"
 CONTACT_TO_USER = "contact_to_user"
@@ -30,21 +34,11 @@ class SyncState:
     settings: SyncSettings
 
 
-SORT_FIELDS = ("lastName", "firstName", "displayName", "company", "email")
-
-
-def search_text(fields: dict[str, Any]) -> str:
-    """Lower-cased values for search; name fields first so that it also sorts the book."""
-    first = [fields.get(k) for k in SORT_FIELDS]
-    rest = [v for k, v in fields.items() if k not in SORT_FIELDS]
-    return " ".join(str(v) for v in (*first, *rest) if v).lower()
-
-
 def effective_direction(user: User, settings: SyncSettings) -> str:
     return user.sync_direction or settings.direction
 
 
-def contact_active(user: User, settings: SyncSettings) -> bool:
+def contact_active(user: User | NewUser, settings: SyncSettings) -> bool:
     return user.active or settings.onDeactivate == "keep"
 
 
@@ -288,104 +282,101 @@ def user_deleted(session: Session, user: User, state: SyncState, actor: str) -> 
         )
 
 
-def bulk_insert(connection: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows of one table (same keys in every row) in the caller's transaction.
+class NewUser(Protocol):
+    """What contact creation reads of a new user (an ORM User or a bulk-written one)."""
 
-    Why: a directory import writes six rows per user. PostgreSQL gets them by COPY,
-    with each value bound exactly as SQLAlchemy's insert would bind it (its types'
-    bind processors: JSON, UTC datetimes); psycopg's executemany sends one statement
-    per row, which cost more than reading the directory. Elsewhere: an executemany.
-    A constraint violation is raised as SQLAlchemy's IntegrityError either way.
-    """
-    from sqlalchemy import exc, insert
-
-    if not rows:
-        return
-    dialect = connection.dialect
-    if dialect.name != "postgresql":
-        connection.execute(insert(table), rows)
-        return
-    import psycopg
-    from psycopg import sql
-
-    columns = list(rows[0])
-    processors = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
-    ]
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    raw = connection.connection.driver_connection
-    try:
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(
-                    [
-                        process(row[name]) if process else row[name]
-                        for name, process in zip(columns, processors, strict=True)
-                    ]
-                )
-    except psycopg.IntegrityError as error:
-        raise exc.IntegrityError(str(statement), None, error) from error
+    id: str
+    user_name: str
+    resource: dict[str, Any]
+    sync_to_contact: bool
+    active: bool
 
 
 def create_linked_contacts(
-    session: Session, users: list[User], state: SyncState, actor: str
+    session: Session, users: Sequence[NewUser], state: SyncState, actor: str
 ) -> None:
     """Bulk form of sync_user for new users with the switch on (no link exists yet).
 
     Why: a directory's first import creates tens of thousands of users; one flush
     and one audit insert per batch instead of per user keeps it near read speed.
     """
-    from connector.db.models import AuditEvent
+    rows = contact_rows(users, state, actor)
+    if rows.contacts:
+        session.flush()
+        write_contacts(session.connection(), rows)
 
-    wanted = [
-        u
-        for u in users
-        if u.sync_to_contact and (u.active or state.settings.onDeactivate != "delete")
-    ]
-    if not wanted:
-        return
-    # Core inserts (the users may be transient: create_many writes them with Core too).
-    contacts: list[dict[str, Any]] = []
-    links: list[dict[str, Any]] = []
-    events = []
-    for user in wanted:
-        fields = engine.apply(user.resource, state.mapping.rows)
+
+@dataclass(frozen=True)
+class ContactRows:
+    """The rows new users' contacts make: contacts, links, one audit event each."""
+
+    contacts: list[dict[str, Any]]
+    links: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+
+def contact_rows(users: Sequence[NewUser], state: SyncState, actor: str) -> ContactRows:
+    """Needs no database: a first import's reader process makes these too. Users
+    ``prepared`` under the current mapping version bring their fields along."""
+    rows = ContactRows([], [], [])
+    version = state.mapping.version
+    for user in users:
+        if not user.sync_to_contact or not (user.active or state.settings.onDeactivate != "delete"):
+            continue
+        prepared: Prepared | None = getattr(user, "prepared", None)
+        if prepared is not None and prepared.mapping_version == version:
+            fields, contact_id = prepared.fields, prepared.contact_id
+            fields_value: Any = bulk.JSONText(prepared.fields_json)
+            text = prepared.search_text
+        else:
+            fields = engine.apply(user.resource, state.mapping.rows)
+            contact_id, fields_value, text = new_id(), fields, search_text(fields)
         now = utcnow()
-        contact = {
-            "id": new_id(),
-            "fields": fields,
-            "search_text": search_text(fields),
-            "active": contact_active(user, state.settings),
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-        }
-        contacts.append(contact)
-        links.append(
+        active = contact_active(user, state.settings)
+        rows.contacts.append(
+            {
+                "id": contact_id,
+                "fields": fields_value,
+                "search_text": text,
+                "active": active,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        rows.links.append(
             {
                 "user_id": user.id,
-                "contact_id": contact["id"],
+                "contact_id": contact_id,
                 "state": "active",
-                "mapping_version": state.mapping.version,
+                "mapping_version": version,
                 "created_at": now,
             }
         )
-        events.append(
+        rows.events.append(
             audit.event(
                 actor,
                 "contact.create",
                 "contact",
-                contact["id"],
+                contact_id,
                 None,
-                {"fields": dict(fields), "active": contact["active"]},
+                {"fields": dict(fields), "active": active},
                 message=f"synchronised from user {user.user_name}",
                 diff=False,
             )
         )
-    session.flush()
-    connection = session.connection()
-    bulk_insert(connection, Contact.__table__, contacts)
-    bulk_insert(connection, ContactLink.__table__, links)
-    bulk_insert(connection, AuditEvent.__table__, events)
+    return rows
+
+
+def contact_tables() -> tuple[Any, Any, Any]:
+    """The tables of :class:`ContactRows`, in its order."""
+    from connector.db.models import AuditEvent
+
+    return Contact.__table__, ContactLink.__table__, AuditEvent.__table__
+
+
+def write_contacts(connection: Any, rows: ContactRows) -> None:
+    for table, table_rows in zip(
+        contact_tables(), (rows.contacts, rows.links, rows.events), strict=True
+    ):
+        bulk.insert_rows(connection, table, table_rows)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from connector.db.models import ContactLink, Source, SuppressedUser, User, new_id
+from connector.db.among import among
+from connector.db.models import ContactLink, Source, SuppressedUser, User, new_id, utcnow
 from connector.errors import Conflict, InvalidInput, NotFound, ServiceError
+from connector.prepared import Prepared
 from connector.services import audit, linking, mappings, sources, sync_settings
 from connector.services.linking import SyncState
+from connector.stores import bulk
 from scim.errors import ScimError
 from scim.user_schema import validate_user
 
@@ -253,7 +257,9 @@ def representations(session: Session, users: list[User]) -> list[dict[str, Any]]
     return [_represent(u, names.get(u.source_id), links.get(u.id)) for u in users]
 
 
-def _represent(user: User, source: str | None, contact_id: str | None) -> dict[str, Any]:
+def _represent(
+    user: User | CreatedUser, source: str | None, contact_id: str | None
+) -> dict[str, Any]:
     return {
         "id": user.id,
         **user.resource,
@@ -308,33 +314,88 @@ class NewUser:
     resource: dict[str, Any]
     sync_to_contact: bool
     validated: bool = False  # the resource is already what validated() returns for it
+    prepared: Prepared | None = None  # work done ahead (only for a validated resource)
+
+
+@dataclass
+class CreatedUser:
+    """A user :func:`create_many` wrote with a Core insert: its column values.
+
+    Why not an ORM ``User``: for a page of a directory import, the ORM's per-object
+    bookkeeping cost several times the insert itself, and nothing reads these
+    users back through the session. Has the attributes the contact and audit
+    code read of a ``User``.
+    """
+
+    id: str
+    source_id: int
+    sync_to_contact: bool
+    resource: dict[str, Any]
+    user_name: str
+    user_name_ci: str
+    external_id: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    sync_direction: str | None = None
+    version: int = 1
+    prepared: Prepared | None = None
+
+    @classmethod
+    def of(
+        cls,
+        source_id: int,
+        sync_to_contact: bool,
+        data: dict[str, Any],
+        prepared: Prepared | None = None,
+    ) -> CreatedUser:
+        now = utcnow()
+        return cls(
+            id=prepared.user_id if prepared else new_id(),
+            source_id=source_id,
+            sync_to_contact=sync_to_contact,
+            resource=data,
+            user_name=data["userName"],
+            user_name_ci=data["userName"].lower(),
+            external_id=data.get("externalId"),
+            active=bool(data.get("active", True)),
+            created_at=now,
+            updated_at=now,
+            prepared=prepared,
+        )
+
+    def row(self) -> dict[str, Any]:
+        row = {name: getattr(self, name) for name in _COLUMNS}
+        if self.prepared is not None:
+            row["resource"] = bulk.JSONText(self.prepared.resource_json)
+        return row
+
+
+_COLUMNS = tuple(f.name for f in fields(CreatedUser) if f.name != "prepared")
 
 
 def create_many(
     session: Session, actor: str, source: Source, items: list[NewUser]
-) -> list[User | ServiceError]:
+) -> list[CreatedUser | ServiceError]:
     """Create many users of one source at once (a directory import), with their contacts.
 
     Same rules as :func:`create` (validation, unique userName and externalId, audit,
     contacts for users with the switch on), checked for the whole batch with a few
-    queries and written with one flush. Returns, per item, the user or the error
+    queries and written with Core inserts. Returns, per item, the user or the error
     that kept it out; the others are created regardless.
     """
-    from connector.db.models import AuditEvent
-
-    results: list[User | ServiceError] = []
+    results: list[CreatedUser | ServiceError] = []
     names: set[str] = set()
     keys: set[str] = set()
-    candidates: list[tuple[int, User]] = []
+    candidates: list[tuple[int, CreatedUser]] = []
     for item in items:
         try:
             data = item.resource if item.validated else validated(item.resource)
         except ServiceError as exc:
             results.append(exc)
             continue
-        user = User(id=new_id(), source_id=source.id, sync_to_contact=item.sync_to_contact)
-        linking.apply_resource(user, data)
-        user.created_at = user.updated_at
+        prepared = item.prepared if item.validated else None
+        user = CreatedUser.of(source.id, item.sync_to_contact, data, prepared)
         if user.user_name_ci in names or (user.external_id and user.external_id in keys):
             results.append(Conflict(f"userName {user.user_name!r} appears twice in the batch"))
             continue
@@ -344,7 +405,7 @@ def create_many(
         candidates.append((len(results), user))
         results.append(user)
     taken_names = (
-        set(session.scalars(select(User.user_name_ci).where(User.user_name_ci.in_(names))))
+        set(session.scalars(select(User.user_name_ci).where(among(User.user_name_ci, names))))
         if names
         else set()
     )
@@ -352,14 +413,14 @@ def create_many(
         set(
             session.scalars(
                 select(User.external_id).where(
-                    User.source_id == source.id, User.external_id.in_(keys)
+                    User.source_id == source.id, among(User.external_id, keys)
                 )
             )
         )
         if keys
         else set()
     )
-    created: list[User] = []
+    created: list[CreatedUser] = []
     for index, user in candidates:
         if user.user_name_ci in taken_names:
             results[index] = Conflict(
@@ -374,54 +435,60 @@ def create_many(
             created.append(user)
     if not created:
         return results
-    _insert_users(session, created)
-    events = [
-        audit.event(
-            actor, "user.create", "user", u.id, None, _represent(u, source.name, None), diff=False
-        )
-        for u in created
-    ]
-    linking.bulk_insert(session.connection(), AuditEvent.__table__, events)
+    rows = creation_rows(created, source.name, actor)
+    session.flush()  # pending ORM changes first, as a flush of the users would do
+    try:
+        write_creation(session.connection(), rows)
+    except IntegrityError as exc:  # a concurrent insert won the race
+        raise Conflict("userName or externalId is already taken") from exc
     linking.create_linked_contacts(session, created, load_state(session), actor)
     return results
 
 
-def _insert_users(session: Session, created: list[User]) -> None:
-    """New users in one Core executemany, with their user_emails rows.
+@dataclass(frozen=True)
+class CreationRows:
+    """The rows new users make: users, their user_emails rows (the flush listener of
+    user_emails does not see bulk inserts) and one audit event each."""
 
-    Why not the unit of work: for a page of a directory import its per-object
-    bookkeeping costs several times the insert itself. The users stay transient
-    (only their ids and values are used afterwards); the flush listener of
-    user_emails does not see Core inserts, so those rows are written here.
-    """
-    from connector.db.models import UserEmail
+    users: list[dict[str, Any]]
+    emails: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+
+def creation_rows(created: Sequence[CreatedUser], source_name: str, actor: str) -> CreationRows:
+    """Needs no database: a first import's reader process makes these too."""
     from connector.stores import user_emails
 
-    rows = [
-        {
-            "id": u.id,
-            "source_id": u.source_id,
-            "user_name": u.user_name,
-            "user_name_ci": u.user_name_ci,
-            "external_id": u.external_id,
-            "active": u.active,
-            "resource": u.resource,
-            "sync_to_contact": u.sync_to_contact,
-            "sync_direction": u.sync_direction,
-            "version": 1,
-            "created_at": u.created_at,
-            "updated_at": u.updated_at,
-        }
-        for u in created
-    ]
-    session.flush()  # pending ORM changes first, as a flush of the users would do
-    connection = session.connection()
-    try:
-        linking.bulk_insert(connection, User.__table__, rows)
-    except IntegrityError as exc:  # a concurrent insert won the race
-        raise Conflict("userName or externalId is already taken") from exc
-    emails = user_emails.rows_for((u.id, u.resource) for u in created)
-    linking.bulk_insert(connection, UserEmail.__table__, emails)
+    return CreationRows(
+        users=[u.row() for u in created],
+        emails=user_emails.rows_for((u.id, u.resource) for u in created),
+        events=[
+            audit.event(
+                actor,
+                "user.create",
+                "user",
+                u.id,
+                None,
+                _represent(u, source_name, None),
+                diff=False,
+            )
+            for u in created
+        ],
+    )
+
+
+def creation_tables() -> tuple[Any, Any, Any]:
+    """The tables of :class:`CreationRows`, in its order."""
+    from connector.db.models import AuditEvent, UserEmail
+
+    return User.__table__, UserEmail.__table__, AuditEvent.__table__
+
+
+def write_creation(connection: Any, rows: CreationRows) -> None:
+    for table, table_rows in zip(
+        creation_tables(), (rows.users, rows.emails, rows.events), strict=True
+    ):
+        bulk.insert_rows(connection, table, table_rows)
 
 
 def replace_many(

@@ -8,45 +8,33 @@ unchanged (content hash) instead of writing them again.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from connector.db.among import among
 from connector.db.models import LdapEntry, Source, SuppressedUser, User
 from connector.errors import ServiceError
 from connector.ldap import entries
 from connector.ldap.builder import UserBuilder
-from connector.ldap.entries import Entry, EntryError
+from connector.ldap.entries import Entry
+from connector.ldap.pages import Mapped, MappedPage, MarkerPage, map_page
 from connector.ldap.settings import LdapSourceConfig
 from connector.ldap.sync.base import Counts
+from connector.ldap.sync.import_plan import ImportPlan, PlanBasis, plan_page, write_plan
 from connector.services import audit, linking, sync_scope, users
 from connector.services.context import Context
+from connector.stores import bulk
 
-# Users created between two refreshes of PostgreSQL's planner statistics.
-ANALYZE_EVERY = 10_000
+# PostgreSQL's planner statistics are refreshed when a run has created this many
+# users, then each time that number grows eightfold. The first refresh is the one
+# that matters (plans made for empty tables); after it the planner scales its
+# row estimates by the tables' current size on its own.
+ANALYZE_FIRST = 10_000
+ANALYZE_GROWTH = 8
 GROWING_TABLES = ("users", "ldap_entries", "contacts", "contact_links", "user_emails")
-
-
-@dataclass(frozen=True)
-class Mapped:
-    key: str
-    dn: str
-    marker: str
-    resource: dict[str, Any]
-    validated: bool  # the resource is already what the user services' validation returns
-    digest: str
-
-
-@dataclass
-class MappedPage:
-    """One page made into users: what to write, and the keys of entries that could
-    not become users (present all the same, so not missing)."""
-
-    counts: Counts
-    users: list[Mapped] = field(default_factory=list)
-    unmappable: list[str] = field(default_factory=list)
 
 
 class UserSynchroniser:
@@ -56,7 +44,8 @@ class UserSynchroniser:
         self.ctx, self.cfg, self.source_id, self.actor = ctx, cfg, source_id, actor
         self.fingerprint = entries.map_fingerprint(cfg)
         self.builder = UserBuilder(cfg)
-        self._grown = 0
+        self._created = 0
+        self._analyze_at = ANALYZE_FIRST
 
     # -- reading -------------------------------------------------------------------
 
@@ -67,38 +56,16 @@ class UserSynchroniser:
         return [self.cfg.id_attribute, self.cfg.change_attribute]
 
     def stored_marker(self, marker: str) -> str:
-        """Stored with the map's fingerprint: a changed map makes every entry differ."""
+        """As :func:`connector.ldap.pages.stored_marker`, with the fingerprint kept."""
         return f"{self.fingerprint}:{marker}"
-
-    def _map(self, entry: Entry, counts: Counts) -> Mapped | str | None:
-        """The mapped entry; only its key when it cannot be mapped; None without a key."""
-        try:
-            key = entries.entry_id(self.cfg, entry)
-        except EntryError as exc:
-            counts.error(str(exc))
-            return None
-        try:
-            user = self.builder.build(entry, key)
-        except EntryError as exc:
-            counts.error(str(exc))
-            return key
-        marker = entries.marker(self.cfg, entry)
-        return Mapped(key, entry.dn, marker, user.resource, user.validated, user.digest)
 
     # -- comparing (reconciliation) ------------------------------------------------
 
-    def differing(self, page: list[Entry], run_id: int) -> tuple[list[str], Counts]:
+    def differing(self, page: MarkerPage, run_id: int) -> tuple[list[str], Counts]:
         """Keys whose change marker differs from the stored one; the rest are marked seen."""
-        counts = Counts(read=len(page))
-        markers: dict[str, tuple[str, str]] = {}
-        for entry in page:
-            try:
-                key = entries.entry_id(self.cfg, entry)
-            except EntryError as exc:
-                counts.error(str(exc))
-                continue
-            # A move keeps the marker on some servers (same second): the DN tells.
-            markers[key] = (self.stored_marker(entries.marker(self.cfg, entry)), entry.dn)
+        counts = Counts()
+        counts.add(page.counts)
+        markers = page.stored
 
         def work(session: Session) -> tuple[list[str], int]:
             keys = list(markers)
@@ -112,7 +79,7 @@ class UserSynchroniser:
                         session.scalars(
                             select(LdapEntry.entry_id).where(
                                 LdapEntry.source_id == self.source_id,
-                                LdapEntry.entry_id.in_(others),
+                                among(LdapEntry.entry_id, others),
                                 LdapEntry.gone.is_(False),
                             )
                         )
@@ -191,7 +158,7 @@ class UserSynchroniser:
             session.scalars(
                 select(SuppressedUser.external_key).where(
                     SuppressedUser.source_id == self.source_id,
-                    SuppressedUser.external_key.in_(keys),
+                    among(SuppressedUser.external_key, keys),
                 )
             )
         )
@@ -199,15 +166,7 @@ class UserSynchroniser:
     # -- writing -------------------------------------------------------------------
 
     def map_page(self, page: list[Entry], *, count_read: bool = True) -> MappedPage:
-        """The page's entries as users (no database: a reader thread may do this)."""
-        mapped = MappedPage(Counts(read=len(page) if count_read else 0))
-        for entry in page:
-            result = self._map(entry, mapped.counts)
-            if isinstance(result, Mapped):
-                mapped.users.append(result)
-            elif isinstance(result, str):
-                mapped.unmappable.append(result)
-        return mapped
+        return map_page(self.builder, page, count_read=count_read)
 
     def write_page(
         self, page: list[Entry], run_id: int | None, *, count_read: bool = True
@@ -227,11 +186,48 @@ class UserSynchroniser:
             return page_counts
 
         counts.add(self.ctx.run(work))
-        self._grown += counts.created
-        if self._grown >= ANALYZE_EVERY:
-            self._grown = 0
-            self._refresh_statistics()
+        self._grew(counts)
         return counts
+
+    def write_planned(
+        self,
+        page: MappedPage,
+        plan: ImportPlan | None,
+        planned: bool,
+        basis: PlanBasis,
+        run_id: int,
+    ) -> Counts:
+        """A first import's page: its plan if what it assumed holds, else as any page.
+        Planned here when the reader did not (``planned``); the page may come packed
+        (see :meth:`MappedPage.packed`)."""
+        if not planned:
+            page = page.unpacked()
+            plan = plan_page(basis, page)
+        if plan is None:
+            return self.write_mapped(page.unpacked(), run_id)
+
+        def work(session: Session) -> bool:
+            try:
+                with session.begin_nested():
+                    if not write_plan(session, basis, plan):
+                        return False
+            except IntegrityError:  # a concurrent writer took a name: decide one by one
+                return False
+            self._mark_seen(session, page.unmappable, run_id)
+            return True
+
+        if not self.ctx.run(work):
+            return self.write_mapped(page.unpacked(), run_id)
+        counts = Counts(created=plan.created)
+        counts.add(page.counts)
+        self._grew(counts)
+        return counts
+
+    def _grew(self, counts: Counts) -> None:
+        self._created += counts.created
+        if self._created >= self._analyze_at:
+            self._analyze_at *= ANALYZE_GROWTH
+            self._refresh_statistics()
 
     def _refresh_statistics(self) -> None:
         """PostgreSQL plans lookups on tables that grew from empty as if they were still
@@ -254,12 +250,12 @@ class UserSynchroniser:
             for r in session.scalars(
                 select(LdapEntry).where(
                     LdapEntry.source_id == self.source_id,
-                    LdapEntry.entry_id.in_([m.key for m in mapped]),
+                    among(LdapEntry.entry_id, [m.key for m in mapped]),
                 )
             )
         }
         user_ids = [r.user_id for r in rows.values()]
-        by_id = {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))}
+        by_id = {u.id: u for u in session.scalars(select(User).where(among(User.id, user_ids)))}
         suppressed = self._suppressed(session, [m.key for m in mapped if m.key not in rows])
         any_gone = session.scalars(
             select(LdapEntry.id)
@@ -347,7 +343,9 @@ class UserSynchroniser:
         if not fresh:
             return
         decisions = [
-            users.NewUser(m.resource, sync_scope.decide(source, m.resource), m.validated)
+            users.NewUser(
+                m.resource, sync_scope.decide(source, m.resource), m.validated, m.prepared
+            )
             for m in fresh
         ]
         before = (counts.created, counts.errors, list(counts.messages))
@@ -363,7 +361,7 @@ class UserSynchroniser:
                     counts.created += 1
                 if new_rows:  # one Core executemany (the users went in the same way)
                     session.flush()
-                    linking.bulk_insert(session.connection(), LdapEntry.__table__, new_rows)
+                    bulk.insert_rows(session.connection(), LdapEntry.__table__, new_rows)
             return
         except ServiceError:
             counts.created, counts.errors, counts.messages = before

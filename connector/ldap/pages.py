@@ -1,0 +1,157 @@
+"""A page of entries made into users, without the database.
+
+Why its own module: a first import does this in a reader process
+(:mod:`connector.ldap.reader_process`), which must not need the database layer.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from connector import mapping as engine
+from connector.ldap import entries
+from connector.ldap.builder import UserBuilder
+from connector.ldap.entries import Entry, EntryError
+from connector.ldap.settings import LdapSourceConfig
+from connector.ldap.sync.base import Counts
+from connector.prepared import Prepared
+
+
+@dataclass(frozen=True)
+class ContactMapping:
+    """The attribute map to contacts as it was when a first import began."""
+
+    version: int
+    rows: tuple[engine.MappingRow, ...]
+
+
+@dataclass(frozen=True)
+class Mapped:
+    key: str
+    dn: str
+    marker: str
+    resource: dict[str, Any]
+    validated: bool  # the resource is already what the user services' validation returns
+    digest: str
+    prepared: Prepared | None = None
+
+
+@dataclass
+class MappedPage:
+    """One page made into users: what to write, the keys of entries that could not
+    become users (present all the same, so not missing), and every entry's change
+    marker (the run's watermark is the newest of them)."""
+
+    counts: Counts
+    users: list[Mapped] = field(default_factory=list)
+    unmappable: list[str] = field(default_factory=list)
+    markers: list[str] = field(default_factory=list)
+
+    def packed(self) -> MappedPage:
+        """For sending to another process: prepared users keep their resource and
+        contact fields only as JSON text (strings cross a pipe far cheaper than
+        nested dicts); :meth:`unpacked` restores them."""
+        return replace(self, users=[_pack(m) for m in self.users])
+
+    def unpacked(self) -> MappedPage:
+        return replace(self, users=[_unpack(m) for m in self.users])
+
+
+def _pack(user: Mapped) -> Mapped:
+    if user.prepared is None:
+        return user
+    return replace(user, resource={}, prepared=replace(user.prepared, fields={}))
+
+
+def _unpack(user: Mapped) -> Mapped:
+    if user.prepared is None or user.resource:
+        return user
+    prepared = user.prepared
+    return replace(
+        user,
+        resource=json.loads(prepared.resource_json),
+        prepared=replace(prepared, fields=json.loads(prepared.fields_json)),
+    )
+
+
+@dataclass
+class MarkerPage:
+    """One page of ids and change markers (a reconciliation's first read): per key,
+    the marker as stored (with the map's fingerprint) and the DN; every entry's
+    raw marker for the watermark."""
+
+    counts: Counts
+    stored: dict[str, tuple[str, str]] = field(default_factory=dict)
+    markers: list[str] = field(default_factory=list)
+
+
+def stored_marker(cfg: LdapSourceConfig, marker: str) -> str:
+    """Stored with the map's fingerprint: a changed map makes every entry differ."""
+    return f"{entries.map_fingerprint(cfg)}:{marker}"
+
+
+def marker_page(cfg: LdapSourceConfig, page: list[Entry]) -> MarkerPage:
+    found = MarkerPage(Counts(read=len(page)))
+    prefix = stored_marker(cfg, "")
+    for entry in page:
+        marker = entries.marker(cfg, entry)
+        found.markers.append(marker)
+        try:
+            key = entries.entry_id(cfg, entry)
+        except EntryError as exc:
+            found.counts.error(str(exc))
+            continue
+        # A move keeps the marker on some servers (same second): the DN tells.
+        found.stored[key] = (prefix + marker, entry.dn)
+    return found
+
+
+def map_page(
+    builder: UserBuilder,
+    page: list[Entry],
+    *,
+    count_read: bool = True,
+    contacts: ContactMapping | None = None,
+) -> MappedPage:
+    """Users of a page; with ``contacts``, validated users also come ``prepared``."""
+    cfg = builder.cfg
+    mapped = MappedPage(Counts(read=len(page) if count_read else 0))
+    for entry in page:
+        marker = entries.marker(cfg, entry)
+        mapped.markers.append(marker)
+        try:
+            key = entries.entry_id(cfg, entry)
+        except EntryError as exc:
+            mapped.counts.error(str(exc))
+            continue
+        try:
+            user = builder.build(entry, key)
+        except EntryError as exc:
+            mapped.counts.error(str(exc))
+            mapped.unmappable.append(key)
+            continue
+        prepared = None
+        if contacts is not None and user.validated:
+            prepared = prepare(user.resource, contacts, user.resource_json)
+        mapped.users.append(
+            Mapped(key, entry.dn, marker, user.resource, user.validated, user.digest, prepared)
+        )
+    return mapped
+
+
+def prepare(
+    resource: dict[str, Any], contacts: ContactMapping, resource_json: str | None = None
+) -> Prepared:
+    fields = engine.apply(resource, contacts.rows)
+    return Prepared(
+        user_id=str(uuid.uuid4()),
+        resource_json=resource_json if resource_json is not None else json.dumps(resource),
+        mapping_version=contacts.version,
+        contact_id=str(uuid.uuid4()),
+        fields=fields,
+        fields_json=json.dumps(fields),
+        search_text=engine.search_text(fields),
+    )

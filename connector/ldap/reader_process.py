@@ -1,0 +1,193 @@
+"""A full run's directory reading, in a process of its own.
+
+Why: a full run is CPU-bound on both sides: reading (and, on a first import,
+mapping) entries on one, comparing or writing them on the other; Python runs
+one thread at a time. A reader thread made it slower (each database round trip
+then waits for the reader to hand the interpreter back). A child process uses
+the machine's second core: it reads page N+1 while this process handles page N.
+
+The child does only what needs no database: connect (with the password handed
+over the pipe, never on a command line), read pages, make users of them or
+take their ids and change markers (:mod:`connector.ldap.pages`). It sends each
+page as it is done; a full pipe makes it wait, so it is never more than about a
+page ahead. Its failures come
+back as the same exceptions a reader in this process would raise, where its
+page would have come, so a run cut short stops before deciding anything about
+missing entries. The children come from a fork server started once, so they
+start quickly and never inherit this process's threads or locks.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from multiprocessing.connection import Connection
+from typing import Any
+
+from connector.ldap.client import LdapClient, LdapUnavailable, SearchAborted
+from connector.ldap.pages import MappedPage, MarkerPage
+from connector.ldap.settings import LdapSettingError, LdapSourceConfig
+from connector.ldap.sync.import_plan import ImportPlan, PlanBasis
+
+log = logging.getLogger(__name__)
+
+JOIN_SECONDS = 5.0
+WAIT_SECONDS = 1.0
+_FAILURES: dict[str, type[Exception]] = {
+    "unavailable": LdapUnavailable,
+    "aborted": SearchAborted,
+    "setting": LdapSettingError,
+}
+
+
+class ReaderFailed(Exception):
+    """The reader process failed in a way a reader in this process would not have."""
+
+
+def _context() -> Any:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__, "connector.ldap.sync.import_plan"])
+    return context
+
+
+@contextmanager
+def planned_pages(
+    cfg: LdapSourceConfig, attributes: list[str], deadline: float, basis: PlanBasis
+) -> Iterator[tuple[str, Iterator[tuple[MappedPage, ImportPlan | None, bool]]]]:
+    """(the server's identity, every page made into users, with its plan and whether
+    the child made one: see :meth:`PlanBasis.plans_in_reader`), read by a child."""
+    with _reading(cfg, attributes, deadline, basis) as result:
+        yield result
+
+
+@contextmanager
+def marker_pages(
+    cfg: LdapSourceConfig, attributes: list[str], deadline: float
+) -> Iterator[tuple[str, Iterator[MarkerPage]]]:
+    """(the server's identity, every entry's id and change marker), read by a child."""
+    with _reading(cfg, attributes, deadline, None) as result:
+        yield result
+
+
+@contextmanager
+def _reading(
+    cfg: LdapSourceConfig, attributes: list[str], deadline: float, basis: PlanBasis | None
+) -> Iterator[tuple[str, Iterator[Any]]]:
+    """Pages planned when ``basis`` is given, otherwise ids and change markers."""
+    context = _context()
+    ours, theirs = context.Pipe(duplex=True)
+    process = context.Process(
+        target=_child,
+        args=(theirs, cfg, attributes, deadline, basis),
+        name=f"ldap-reader-{cfg.name}",
+        daemon=True,
+    )
+    process.start()
+    theirs.close()
+    try:
+        ours.send(cfg.password())
+        server = _receive(ours, process)
+        if server[0] != "server":  # it failed before the first page
+            _raise(server)
+        yield server[1], _pages(ours, process)
+    finally:
+        ours.close()  # a child still sending gets a broken pipe and ends
+        process.join(JOIN_SECONDS)
+        if process.is_alive():
+            process.terminate()
+            process.join(JOIN_SECONDS)
+
+
+def _receive(conn: Connection, process: Any) -> tuple[Any, ...]:
+    """The child's next message; its log records are logged here on the way."""
+    while True:
+        while not conn.poll(WAIT_SECONDS) and process.is_alive():
+            pass
+        try:
+            message = conn.recv()
+        except EOFError:
+            process.join(JOIN_SECONDS)
+            raise ReaderFailed(
+                f"the directory reader process ended unexpectedly (exit code {process.exitcode})"
+            ) from None
+        if message[0] != "log":
+            return message
+        log.log(message[1], "%s", message[2])
+
+
+def _pages(conn: Connection, process: Any) -> Iterator[Any]:
+    while True:
+        message = _receive(conn, process)
+        if message[0] == "end":
+            return
+        if message[0] != "page":
+            _raise(message)
+        yield message[1]
+
+
+def _raise(message: tuple[Any, ...]) -> None:
+    kind, text = message[1], message[2]
+    raise _FAILURES.get(kind, ReaderFailed)(text)
+
+
+# ------------------------------------------------------------------ in the child
+
+
+class _PipeLog(logging.Handler):
+    """The child's log records go to the parent, which logs them as its own."""
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(logging.INFO)
+        self.conn = conn
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with suppress(OSError, ValueError):  # the parent is gone: nothing to tell
+            self.conn.send(("log", record.levelno, self.format(record)))
+
+
+def _child(
+    conn: Connection,
+    cfg: LdapSourceConfig,
+    attributes: list[str],
+    deadline: float,
+    basis: PlanBasis | None,
+) -> None:
+    from connector.ldap.builder import UserBuilder
+    from connector.ldap.pages import ContactMapping, map_page, marker_page
+    from connector.ldap.sync.import_plan import plan_page
+
+    root = logging.getLogger("connector")
+    root.addHandler(_PipeLog(conn))
+    root.setLevel(logging.INFO)
+    try:
+        password = conn.recv()
+        builder = UserBuilder(cfg)
+        contacts = basis and ContactMapping(basis.mapping_version, basis.mapping_rows)
+        with LdapClient(cfg, deadline=deadline, password=password) as client:
+            conn.send(("server", client.server_id))
+            for number, page in enumerate(client.pages(cfg.filter, attributes)):
+                if basis is None:
+                    conn.send(("page", marker_page(cfg, page)))
+                    continue
+                mapped = map_page(builder, page, contacts=contacts)
+                planned = basis.plans_in_reader(number)
+                plan = plan_page(basis, mapped) if planned else None
+                conn.send(("page", (mapped.packed(), plan, planned)))
+        conn.send(("end",))
+    except (BrokenPipeError, EOFError):  # the parent stopped reading: just end
+        return
+    except LdapUnavailable as exc:
+        _send_failure(conn, "unavailable", exc)
+    except SearchAborted as exc:
+        _send_failure(conn, "aborted", exc)
+    except LdapSettingError as exc:
+        _send_failure(conn, "setting", exc)
+    except Exception as exc:  # reported to the parent, which fails the run with it
+        _send_failure(conn, "internal", f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _send_failure(conn: Connection, kind: str, error: Exception | str) -> None:
+    with suppress(OSError, ValueError):
+        conn.send(("error", kind, str(error)))
