@@ -61,6 +61,8 @@ def search_entry(message: bytes) -> tuple[str, dict[str, list[bytes]]] | None:
         dn = message[dn_start:at].decode("utf-8", "replace")
         at, attributes_end = _header(message, at, SEQUENCE)
         raw: dict[str, list[bytes]] = {}
+        # The loop below is _header inlined for the short and one-, two-octet length
+        # forms (all a directory sends but huge values); it runs for every value.
         while at < attributes_end:
             attribute_start, attribute_end = _header(message, at, SEQUENCE)
             name_start, at = _header(message, attribute_start, OCTET_STRING)
@@ -70,8 +72,25 @@ def search_entry(message: bytes) -> tuple[str, dict[str, list[bytes]]] | None:
             at, values_end = _header(message, at, SET)
             values = raw.setdefault(name, [])
             while at < values_end:
-                value_start, at = _header(message, at, OCTET_STRING)
-                values.append(message[value_start:at])
+                if message[at] != OCTET_STRING:
+                    raise MalformedMessage(
+                        f"expected tag 0x{OCTET_STRING:02x} at {at}, found 0x{message[at]:02x}"
+                    )
+                first = message[at + 1]
+                if first < 0x80:
+                    start = at + 2
+                    at = start + first
+                elif first == 0x81:
+                    start = at + 3
+                    at = start + message[at + 2]
+                elif first == 0x82:
+                    start = at + 4
+                    at = start + (message[at + 2] << 8 | message[at + 3])
+                else:
+                    start, at = _header(message, at, OCTET_STRING)
+                if at > values_end:
+                    raise MalformedMessage(f"a value at {start} runs past its attribute")
+                values.append(message[start:at])
             if at != attribute_end:
                 raise MalformedMessage(f"attribute {name!r} does not end where its length says")
         if attributes_end > end:
