@@ -33,10 +33,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from connector import mapping
 from connector.ldap import entries
 from connector.ldap.entries import Entry, EntryError
 from connector.ldap.settings import LdapSourceConfig
+from connector.mapping import MappingRow
 from scim.errors import ScimError
+from scim.filter import And, Compare, Not, Or, Present
+from scim.paths import parse_path
 from scim.user_schema import validate_user
 
 MARK = "\x00"
@@ -50,6 +54,8 @@ class BuiltUser:
     validated: bool  # True: ``resource`` is what validate_user returns for it
     digest: str  # changes exactly when the mapped content changes
     resource_json: str | None = None  # json.dumps(resource), when made on the way
+    template: Any = None  # the shape's template and the slot values, when validated
+    values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,9 @@ class _Template:
 
     parts: tuple[str, ...]  # len(slots) + 1 pieces of JSON text
     slots: tuple[int, ...]  # which value goes between parts[i] and parts[i + 1]
+    # Where each slot sits in the user: keys from the top, "*" for a list's items.
+    paths: tuple[tuple[int, tuple[str, ...]], ...]
+    sample: str  # the template filled with the placeholders (JSON text)
 
     def fill(self, values: list[str]) -> str:
         pieces = [self.parts[0]]
@@ -67,11 +76,6 @@ class _Template:
             pieces.append(_encode(values[slot]))
             pieces.append(part)
         return "".join(pieces)
-
-
-@dataclass(frozen=True)
-class _Slot:
-    index: int
 
 
 class UserBuilder:
@@ -82,6 +86,8 @@ class UserBuilder:
         self.fingerprint = entries.map_fingerprint(cfg)
         self._pairs = [(attribute.lower(), path) for attribute, path in cfg.attributes.items()]
         self._templates: dict[tuple[tuple[int, ...], bool], Any] = {}
+        self._contact_rows: tuple[MappingRow, ...] | None = None
+        self._contact_plans: dict[int, Any] = {}
 
     def build(self, entry: Entry, key: str) -> BuiltUser:
         found: list[tuple[int, str]] = []
@@ -92,13 +98,16 @@ class UserBuilder:
                     found.append((index, value))
                     break
         active = not entries.is_disabled(self.cfg, entry)
-        digest = _digest([self.fingerprint, key, active, found])
         values = [key, *(value for _, value in found)]
         if all(v == v.strip() and MARK not in v for v in values):
             template = self._template(tuple(i for i, _ in found), active)
             if template is not None:
+                # The validated user's JSON text is itself a function of the mapped
+                # content (shape, values, key, active): the digest is taken of it.
                 text = template.fill(values)
-                return BuiltUser(json.loads(text), True, digest, text)
+                digest = _text_digest(f"{self.fingerprint}\n{text}")
+                return BuiltUser(json.loads(text), True, digest, text, template, tuple(values))
+        digest = _digest([self.fingerprint, key, active, found])
         return BuiltUser(entries.to_user(self.cfg, entry, key), False, digest)
 
     def _template(self, shape: tuple[int, ...], active: bool) -> _Template | None:
@@ -119,40 +128,113 @@ class UserBuilder:
             validated = validate_user(resource)
         except (EntryError, ScimError):
             return None
-        seen: list[int] = []
-        template = _slots(validated, {p: slot for slot, p in enumerate(placeholders)}, seen)
-        if template is None or len(seen) != len(set(seen)):
+        paths: list[tuple[int, tuple[str, ...]]] = []
+        if not _slots(validated, {p: slot for slot, p in enumerate(placeholders)}, (), paths):
+            return None
+        if len(paths) != len({slot for slot, _ in paths}):
             return None
         # Each placeholder is a whole string value, once: in the JSON text it is the
         # token json.dumps makes of it, and nothing else there looks like one.
-        pieces = _TOKEN.split(json.dumps(validated))
-        return _Template(tuple(pieces[0::2]), tuple(int(i) for i in pieces[1::2]))
+        sample = json.dumps(validated)
+        pieces = _TOKEN.split(sample)
+        return _Template(
+            tuple(pieces[0::2]), tuple(int(i) for i in pieces[1::2]), tuple(paths), sample
+        )
+
+    def contact_fields(
+        self, user: BuiltUser, rows: tuple[MappingRow, ...]
+    ) -> dict[str, str] | None:
+        """The contact fields the mapping ``rows`` make of a validated user, from its
+        shape's plan; None when the shape has no plan (then: mapping.apply)."""
+        if user.template is None:
+            return None
+        if rows is not self._contact_rows:  # plans hold for one mapping
+            self._contact_rows, self._contact_plans = rows, {}
+        key = id(user.template)  # templates live as long as the builder
+        if key not in self._contact_plans:
+            self._contact_plans[key] = _contact_plan(user.template, rows)
+        plan = self._contact_plans[key]
+        if plan is None:
+            return None
+        values = user.values
+        return {field: values[slot] if slot >= 0 else text for field, slot, text in plan}
 
 
-def _slots(node: Any, slots: dict[str, int], seen: list[int]) -> Any:
-    """The validated sample with each placeholder replaced by its slot; None when a
-    placeholder was changed rather than kept whole."""
+def _slots(
+    node: Any,
+    slots: dict[str, int],
+    path: tuple[str, ...],
+    found: list[tuple[int, tuple[str, ...]]],
+) -> bool:
+    """Record where each placeholder sits in the validated sample; False when one
+    was changed rather than kept whole (or ended up in a key)."""
     if isinstance(node, dict):
-        out = {}
-        for k, v in node.items():
-            if MARK in k:
-                return None
-            filled = _slots(v, slots, seen)
-            if filled is None:
-                return None
-            out[k] = filled
-        return out
+        return all(
+            MARK not in k and _slots(v, slots, (*path, k.lower()), found) for k, v in node.items()
+        )
     if isinstance(node, list):
-        items = [_slots(v, slots, seen) for v in node]
-        return None if any(i is None for i in items) else items
+        return all(_slots(v, slots, (*path, "*"), found) for v in node)
     if isinstance(node, str) and MARK in node:
         if node not in slots:
+            return False
+        found.append((slots[node], path))
+    return True
+
+
+def _contact_plan(
+    template: _Template, rows: tuple[MappingRow, ...]
+) -> tuple[tuple[str, int, str], ...] | None:
+    """(contact field, slot or -1, constant text) per field the mapping makes of
+    users of this shape; None when a field could depend on a value in another way
+    than being it.
+
+    Why this is what mapping.apply gives for every user of the shape: a mapping row
+    reads along its path, and the only value it looks at on the way is the one a
+    value filter tests (``emails[type eq "work"]`` reads each item's ``type``;
+    ``primary`` is compared with true, which a string never is). So no slot may be
+    an attribute a row's filter tests; then the rows pick the same places for every
+    user, and a field is either a slot's value (a non-blank string, kept as it is)
+    or a constant of the template.
+    """
+    tested: set[tuple[str, ...]] = set()
+    for row in rows:
+        parsed = parse_path(row.user_field)
+        if parsed.value_filter is None:
+            continue
+        names = _filter_attributes(parsed.value_filter)
+        if names is None:
             return None
-        seen.append(slots[node])
-        return _Slot(slots[node])
-    return node
+        base = ((parsed.uri.lower(),) if parsed.uri else ()) + (parsed.attr.lower(), "*")
+        tested |= {(*base, name) for name in names}
+    if any(path in tested for _, path in template.paths):
+        return None
+    placeholders = {f"{MARK}{slot}{MARK}": slot for slot, _ in template.paths}
+    plan = []
+    for field, text in mapping.apply(json.loads(template.sample), rows).items():
+        if text in placeholders:
+            plan.append((field, placeholders[text], ""))
+        elif MARK in text:
+            return None
+        else:
+            plan.append((field, -1, text))
+    return tuple(plan)
+
+
+def _filter_attributes(expr: Any) -> set[str] | None:
+    """Lower-cased attribute names a value filter tests; None for forms not known here."""
+    if isinstance(expr, Compare | Present):
+        return {expr.ref.attr.lower()}
+    if isinstance(expr, And | Or):
+        left, right = _filter_attributes(expr.left), _filter_attributes(expr.right)
+        return None if left is None or right is None else left | right
+    if isinstance(expr, Not):
+        return _filter_attributes(expr.expr)
+    return None
 
 
 def _digest(content: list[Any]) -> str:
-    text = json.dumps(content, separators=(",", ":"), ensure_ascii=False)
+    return _text_digest(json.dumps(content, separators=(",", ":"), ensure_ascii=False))
+
+
+def _text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

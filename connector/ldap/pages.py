@@ -135,7 +135,8 @@ def map_page(
             continue
         prepared = None
         if contacts is not None and user.validated:
-            prepared = prepare(user.resource, contacts, user.resource_json)
+            fields = builder.contact_fields(user, contacts.rows)
+            prepared = prepare(user.resource, contacts, user.resource_json, fields)
         mapped.users.append(
             Mapped(key, entry.dn, marker, user.resource, user.validated, user.digest, prepared)
         )
@@ -143,9 +144,15 @@ def map_page(
 
 
 def prepare(
-    resource: dict[str, Any], contacts: ContactMapping, resource_json: str | None = None
+    resource: dict[str, Any],
+    contacts: ContactMapping,
+    resource_json: str | None = None,
+    fields: dict[str, str] | None = None,
 ) -> Prepared:
-    fields = engine.apply(resource, contacts.rows)
+    """The work for a new user done ahead; ``resource_json`` and the contact
+    ``fields``, when known, are what json.dumps and mapping.apply would make."""
+    if fields is None:
+        fields = engine.apply(resource, contacts.rows)
     return Prepared(
         user_id=str(uuid.uuid4()),
         resource_json=resource_json if resource_json is not None else json.dumps(resource),

@@ -6,6 +6,7 @@ jobs) ends up here, so the behaviour contract lives in one place.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -324,15 +325,20 @@ def contact_rows(users: Sequence[NewUser], state: SyncState, actor: str) -> Cont
         if not user.sync_to_contact or not (user.active or state.settings.onDeactivate != "delete"):
             continue
         prepared: Prepared | None = getattr(user, "prepared", None)
+        active = contact_active(user, state.settings)
         if prepared is not None and prepared.mapping_version == version:
             fields, contact_id = prepared.fields, prepared.contact_id
             fields_value: Any = bulk.JSONText(prepared.fields_json)
             text = prepared.search_text
+            # What json.dumps makes of {"fields": fields, "active": active}.
+            after: Any = bulk.JSONText(
+                f'{{"fields": {prepared.fields_json}, "active": {json.dumps(active)}}}'
+            )
         else:
             fields = engine.apply(user.resource, state.mapping.rows)
             contact_id, fields_value, text = new_id(), fields, search_text(fields)
+            after = {"fields": dict(fields), "active": active}
         now = utcnow()
-        active = contact_active(user, state.settings)
         rows.contacts.append(
             {
                 "id": contact_id,
@@ -360,7 +366,7 @@ def contact_rows(users: Sequence[NewUser], state: SyncState, actor: str) -> Cont
                 "contact",
                 contact_id,
                 None,
-                {"fields": dict(fields), "active": active},
+                after,
                 message=f"synchronised from user {user.user_name}",
                 diff=False,
             )

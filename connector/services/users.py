@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -464,16 +465,27 @@ def creation_rows(created: Sequence[CreatedUser], source_name: str, actor: str) 
         emails=user_emails.rows_for((u.id, u.resource) for u in created),
         events=[
             audit.event(
-                actor,
-                "user.create",
-                "user",
-                u.id,
-                None,
-                _represent(u, source_name, None),
-                diff=False,
+                actor, "user.create", "user", u.id, None, _new_user_json(u, source_name), diff=False
             )
             for u in created
         ],
+    )
+
+
+_REPRESENTATION_KEYS = {"id", "source", "syncToContact", "syncDirection", "contactId", "meta"}
+
+
+def _new_user_json(user: CreatedUser, source_name: str) -> dict[str, Any] | bulk.JSONText:
+    """A new user's representation for its audit event; as JSON text made around
+    the prepared resource's text when there is one (exactly what json.dumps would
+    write: the resource is a directory import's largest piece of JSON)."""
+    representation = _represent(user, source_name, None)
+    if user.prepared is None or _REPRESENTATION_KEYS & user.resource.keys():
+        return representation
+    own = {k: v for k, v in representation.items() if k in _REPRESENTATION_KEYS and k != "id"}
+    body = user.prepared.resource_json[1:-1]
+    return bulk.JSONText(
+        '{"id": ' + json.dumps(user.id) + (", " + body if body else "") + ", " + json.dumps(own)[1:]
     )
 
 
