@@ -14,8 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 import connector.stores.user_emails  # noqa: F401  (keeps the e-mail lookup table in step)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-SQLITE_CACHE_KIB = 65536
-SQLITE_CHECKPOINT_PAGES = 16384
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -26,11 +24,6 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        # 64 MiB of page cache instead of 2: indexes on random ids (every table's key)
-        # touch pages all over the file, and a directory import writes seven rows per
-        # user; with the default, most of a large import's time went to re-reading pages.
-        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

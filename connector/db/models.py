@@ -324,6 +324,8 @@ class LdapEntry(Base):
     gone: Mapped[bool] = mapped_column(Boolean, default=False)
     seen_run: Mapped[int | None] = mapped_column(Integer)
 
+    # Room for in-place updates of seen_run on PostgreSQL (see migration 0008).
     __table_args__ = (
         UniqueConstraint("source_id", "entry_id", name="uq_ldap_entries_source_entry"),
+        {"postgresql_with": {"fillfactor": 70}},
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import resource
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from multiprocessing.connection import Connection
@@ -34,6 +35,8 @@ from connector.ldap.sync.import_plan import ImportPlan, PlanBasis
 log = logging.getLogger(__name__)
 
 JOIN_SECONDS = 5.0
+# The peak memory of the last reader process that finished (for the benchmark).
+last_peak_rss_kib = 0
 WAIT_SECONDS = 1.0
 _FAILURES: dict[str, type[Exception]] = {
     "unavailable": LdapUnavailable,
@@ -118,9 +121,12 @@ def _receive(conn: Connection, process: Any) -> tuple[Any, ...]:
 
 
 def _pages(conn: Connection, process: Any) -> Iterator[Any]:
+    global last_peak_rss_kib
     while True:
         message = _receive(conn, process)
         if message[0] == "end":
+            last_peak_rss_kib = message[1]
+            log.debug("reader process done; its peak memory: %d KiB", message[1])
             return
         if message[0] != "page":
             _raise(message)
@@ -175,7 +181,7 @@ def _child(
                 planned = basis.plans_in_reader(number)
                 plan = plan_page(basis, mapped) if planned else None
                 conn.send(("page", (mapped.packed(), plan, planned)))
-        conn.send(("end",))
+        conn.send(("end", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
     except (BrokenPipeError, EOFError):  # the parent stopped reading: just end
         return
     except LdapUnavailable as exc:
