@@ -7,6 +7,7 @@ Why its own module: a first import does this in a reader process
 from __future__ import annotations
 
 import json
+import pickle
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -50,31 +51,46 @@ class MappedPage:
     unmappable: list[str] = field(default_factory=list)
     markers: list[str] = field(default_factory=list)
 
+    users_blob: bytes | None = None  # the users, pickled, while the page is packed
+
     def packed(self) -> MappedPage:
-        """For sending to another process: prepared users keep their resource and
-        contact fields only as JSON text (strings cross a pipe far cheaper than
-        nested dicts); :meth:`unpacked` restores them."""
-        return replace(self, users=[_pack(m) for m in self.users])
+        """For sending to another process: the users travel as one pickled blob,
+        opened only where they are needed (a page written from its plan needs only
+        the counts, the markers and the unmappable keys), and prepared users keep
+        their resource and contact fields as JSON text. :meth:`unpacked` restores."""
+        blob = pickle.dumps([_pack(m) for m in self.users], pickle.HIGHEST_PROTOCOL)
+        return replace(self, users=[], users_blob=blob)
 
     def unpacked(self) -> MappedPage:
-        return replace(self, users=[_unpack(m) for m in self.users])
+        if self.users_blob is None:
+            return self
+        users = [_unpack(m) for m in pickle.loads(self.users_blob)]
+        return replace(self, users=users, users_blob=None)
 
 
-def _pack(user: Mapped) -> Mapped:
+def _pack(user: Mapped) -> tuple[Any, ...]:
     if user.prepared is None:
-        return user
-    return replace(user, resource={}, prepared=replace(user.prepared, fields={}))
-
-
-def _unpack(user: Mapped) -> Mapped:
-    if user.prepared is None or user.resource:
-        return user
-    prepared = user.prepared
-    return replace(
-        user,
-        resource=json.loads(prepared.resource_json),
-        prepared=replace(prepared, fields=json.loads(prepared.fields_json)),
+        return (user,)
+    p = user.prepared
+    return (
+        user.key,
+        user.dn,
+        user.marker,
+        user.validated,
+        user.digest,
+        (p.user_id, p.resource_json, p.mapping_version, p.contact_id, p.fields_json, p.search_text),
     )
+
+
+def _unpack(packed: tuple[Any, ...]) -> Mapped:
+    if len(packed) == 1:
+        return packed[0]
+    key, dn, marker, validated, digest, p = packed
+    user_id, resource_json, version, contact_id, fields_json, text = p
+    prepared = Prepared(
+        user_id, resource_json, version, contact_id, json.loads(fields_json), fields_json, text
+    )
+    return Mapped(key, dn, marker, json.loads(resource_json), validated, digest, prepared)
 
 
 @dataclass
