@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import pickle
-import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from connector import mapping as engine
+from connector.ids import new_id
 from connector.ldap import entries
 from connector.ldap.builder import UserBuilder
 from connector.ldap.entries import Entry, EntryError
@@ -170,10 +170,10 @@ def prepare(
     if fields is None:
         fields = engine.apply(resource, contacts.rows)
     return Prepared(
-        user_id=str(uuid.uuid4()),
+        user_id=new_id(),
         resource_json=resource_json if resource_json is not None else json.dumps(resource),
         mapping_version=contacts.version,
-        contact_id=str(uuid.uuid4()),
+        contact_id=new_id(),
         fields=fields,
         fields_json=json.dumps(fields),
         search_text=engine.search_text(fields),
