@@ -256,12 +256,19 @@ class UserSynchroniser:
         }
         user_ids = [r.user_id for r in rows.values()]
         by_id = {u.id: u for u in session.scalars(select(User).where(among(User.id, user_ids)))}
-        suppressed = self._suppressed(session, [m.key for m in mapped if m.key not in rows])
-        any_gone = session.scalars(
-            select(LdapEntry.id)
-            .where(LdapEntry.source_id == self.source_id, LdapEntry.gone.is_(True))
-            .limit(1)
-        ).first()
+        unknown = [m.key for m in mapped if m.key not in rows]
+        suppressed = self._suppressed(session, unknown)
+        # Only an unknown entry can be a returning one; the query reads the whole
+        # source when nothing is gone, so it is not made for pages of known entries.
+        any_gone = (
+            session.scalars(
+                select(LdapEntry.id)
+                .where(LdapEntry.source_id == self.source_id, LdapEntry.gone.is_(True))
+                .limit(1)
+            ).first()
+            if set(unknown) - suppressed
+            else None
+        )
         fresh: list[Mapped] = []
         changed: list[tuple[LdapEntry, Mapped]] = []
         for item in mapped:
