@@ -9,12 +9,13 @@ the machine's second core: it reads page N+1 while this process handles page N.
 The child does only what needs no database: connect (with the password handed
 over the pipe, never on a command line), read pages, make users of them or
 take their ids and change markers (:mod:`connector.ldap.pages`). It sends each
-page as it is done; a full pipe makes it wait, so it is never more than about a
-page ahead. Its failures come
-back as the same exceptions a reader in this process would raise, where its
-page would have come, so a run cut short stops before deciding anything about
-missing entries. The children come from a fork server started once, so they
-start quickly and never inherit this process's threads or locks.
+page as it is done, and waits while two pages are sent and not yet taken, so it
+is never far ahead (memory stays flat, and a run cut short has read little past
+the cut). Its failures come back as the same exceptions a reader in this
+process would raise, where its page would have come, so a run cut short stops
+before deciding anything about missing entries. The children come from a fork
+server started once, so they start quickly and never inherit this process's
+threads or locks.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ from connector.ldap.sync.import_plan import ImportPlan, PlanBasis
 log = logging.getLogger(__name__)
 
 JOIN_SECONDS = 5.0
+# Pages the reader may have sent that this process has not taken yet: enough to
+# keep both busy, few enough that a run cut short has read little past its cut.
+LEAD = 2
+TAKEN = "taken"
 # The peak memory of the last reader process that finished (for the benchmark).
 last_peak_rss_kib = 0
 WAIT_SECONDS = 1.0
@@ -130,6 +135,10 @@ def _pages(conn: Connection, process: Any) -> Iterator[Any]:
             return
         if message[0] != "page":
             _raise(message)
+        # The child may read one page further. It may also have ended already (all
+        # sent); if it died, the next receive says so.
+        with suppress(OSError):
+            conn.send(TAKEN)
         yield message[1]
 
 
@@ -169,6 +178,7 @@ def _child(
     root.setLevel(logging.INFO)
     try:
         password = conn.recv()
+        taken = 0
         builder = UserBuilder(cfg)
         contacts = basis and ContactMapping(basis.mapping_version, basis.mapping_rows)
         with LdapClient(cfg, deadline=deadline, password=password) as client:
@@ -176,11 +186,15 @@ def _child(
             for number, page in enumerate(client.pages(cfg.filter, attributes)):
                 if basis is None:
                     conn.send(("page", marker_page(cfg, page)))
-                    continue
-                mapped = map_page(builder, page, contacts=contacts)
-                planned = basis.plans_in_reader(number)
-                plan = plan_page(basis, mapped) if planned else None
-                conn.send(("page", (mapped.packed(), plan, planned)))
+                else:
+                    mapped = map_page(builder, page, contacts=contacts)
+                    planned = basis.plans_in_reader(number)
+                    plan = plan_page(basis, mapped) if planned else None
+                    conn.send(("page", (mapped.packed(), plan, planned)))
+                # Sent, not yet taken: at most LEAD pages, whatever the pipe would hold.
+                while number + 1 - taken >= LEAD:
+                    if conn.recv() == TAKEN:
+                        taken += 1
         conn.send(("end", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
     except (BrokenPipeError, EOFError):  # the parent stopped reading: just end
         return
