@@ -165,11 +165,9 @@ def run_now(
     return execute(ctx, queue(ctx, name, actor, full=full), progress=progress, stop=stop)
 
 
-def confirm(
-    ctx: Context, name: str, run_id: int, actor: str, *, progress: Progress | None = None
-) -> dict[str, Any]:
-    """An admin allows a blocked run's deletions: a reconciliation runs now and may
-    remove up to that many users (more would block again)."""
+def queue_confirmation(ctx: Context, name: str, run_id: int, actor: str) -> int:
+    """An admin allows a blocked run's deletions: queue the reconciliation that may
+    remove up to that many users (more would block again); its run id."""
 
     def check(session: Session) -> None:
         source = _source(session, name)
@@ -190,7 +188,14 @@ def confirm(
         )
 
     ctx.run(check)
-    return execute(ctx, queue(ctx, name, actor, confirms=run_id), progress=progress)
+    return queue(ctx, name, actor, confirms=run_id)
+
+
+def confirm(
+    ctx: Context, name: str, run_id: int, actor: str, *, progress: Progress | None = None
+) -> dict[str, Any]:
+    """:func:`queue_confirmation`, and the reconciliation runs now, here."""
+    return execute(ctx, queue_confirmation(ctx, name, run_id, actor), progress=progress)
 
 
 def execute(

@@ -404,8 +404,9 @@ def list_source_runs(name: str) -> Response:
 
 @api.post("/sources/<name>/runs/<int:run_id>/confirm")
 def confirm_source_run(name: str, run_id: int) -> Response:
-    """Allow a blocked run's deletions: a reconciliation runs now (synchronously)."""
-    return jsonify(ldap_runs.confirm(ctx(), name, run_id, actor()))
+    """Allow a blocked run's deletions: a reconciliation runs now, in the background
+    (202 and the new run, as for POST /sources/{name}/sync)."""
+    return _start_run(name, ldap_runs.queue_confirmation(ctx(), name, run_id, actor()))
 
 
 @api.patch("/sources/<name>")

@@ -82,8 +82,9 @@ def test_api_sync_runs_sources_and_confirm(ldap_api: Api, directory: Directory) 
     blocked = wait_for_run(ldap_api, ldap_api.post("/sources/corp/sync", {"full": True})["id"])
     assert (blocked["state"], blocked["wouldDelete"]) == ("blocked", 4)
     assert ldap_api.get("/users", source="corp")["total"] == 4
-    confirmed = ldap_api.post(f"/sources/corp/runs/{blocked['id']}/confirm", expect=200)
-    assert (confirmed["state"], confirmed["deleted"]) == ("ok", 4)
+    started = ldap_api.post(f"/sources/corp/runs/{blocked['id']}/confirm", expect=202)
+    confirmed = wait_for_run(ldap_api, started["id"])
+    assert (confirmed["kind"], confirmed["state"], confirmed["deleted"]) == ("full", "ok", 4)
     assert ldap_api.get("/users", source="corp")["total"] == 0
     ldap_api.post(f"/sources/corp/runs/{blocked['id']}/confirm", expect=409)
     ldap_api.post("/sources/corp/runs/99999/confirm", expect=404)

@@ -102,7 +102,7 @@ function blockedRuns(source, runs) {
           event.target.disabled = true;
           try {
             await api("POST", `/sources/${encodeURIComponent(source.name)}/runs/${encodeURIComponent(runId(run))}/confirm`);
-            announce("Deletions confirmed.");
+            announce("Deletions confirmed: the reconciliation is running.");
             await load();
           } catch (error) {
             setError(errorSlot, error.message);
