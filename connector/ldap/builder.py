@@ -54,8 +54,8 @@ class BuiltUser:
     validated: bool  # True: ``resource`` is what validate_user returns for it
     digest: str  # changes exactly when the mapped content changes
     resource_json: str | None = None  # json.dumps(resource), when made on the way
-    template: Any = None  # the shape's template and the slot values, when validated
-    values: tuple[str, ...] = ()
+    template: _Template | None = None  # the shape's template and the slot values,
+    values: tuple[str, ...] = ()  # when validated
 
 
 @dataclass(frozen=True)

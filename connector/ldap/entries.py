@@ -171,12 +171,6 @@ def _fill(node: Any, value: str) -> Any:
     return node
 
 
-def content_hash(resource: dict[str, Any]) -> str:
-    """What decides whether a user is written: a hash of its mapped content."""
-    text = json.dumps(resource, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def map_fingerprint(cfg: LdapSourceConfig) -> str:
     """Changes when the attribute map or 'disabled' changes: stored entries are then stale."""
     text = json.dumps([sorted(cfg.attributes.items()), cfg.disabled, cfg.id_attribute])

@@ -40,6 +40,22 @@ class Mapped:
     prepared: Prepared | None = None
 
 
+def entry_row(
+    source_id: int, fingerprint: str, item: Mapped, user_id: str, run_id: int | None
+) -> dict[str, Any]:
+    """The ldap_entries row of a newly written entry (its state for later runs)."""
+    return {
+        "source_id": source_id,
+        "entry_id": item.key,
+        "user_id": user_id,
+        "dn": item.dn,
+        "change_marker": stored_marker(fingerprint, item.marker),
+        "content_hash": item.digest,
+        "gone": False,
+        "seen_run": run_id,
+    }
+
+
 @dataclass
 class MappedPage:
     """One page made into users: what to write, the keys of entries that could not
@@ -104,14 +120,15 @@ class MarkerPage:
     markers: list[str] = field(default_factory=list)
 
 
-def stored_marker(cfg: LdapSourceConfig, marker: str) -> str:
-    """Stored with the map's fingerprint: a changed map makes every entry differ."""
-    return f"{entries.map_fingerprint(cfg)}:{marker}"
+def stored_marker(fingerprint: str, marker: str) -> str:
+    """A change marker as stored: with the map's fingerprint, so that a changed map
+    makes every entry differ."""
+    return f"{fingerprint}:{marker}"
 
 
 def marker_page(cfg: LdapSourceConfig, page: list[Entry]) -> MarkerPage:
     found = MarkerPage(Counts(read=len(page)))
-    prefix = stored_marker(cfg, "")
+    prefix = stored_marker(entries.map_fingerprint(cfg), "")
     for entry in page:
         marker = entries.marker(cfg, entry)
         found.markers.append(marker)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from connector.db.among import among
 from connector.db.models import LdapEntry, Source, SuppressedUser, User
-from connector.ldap.pages import MappedPage
+from connector.ldap.pages import MappedPage, entry_row
 from connector.mapping import MappingRow
 from connector.services import linking, sync_scope, users
 from connector.services.mappings import CurrentMapping
@@ -144,16 +144,7 @@ def plan_page(basis: PlanBasis, page: MappedPage) -> ImportPlan | None:
     made = users.creation_rows(created, basis.source_name, basis.actor)
     contacts = linking.contact_rows(created, state, basis.actor)
     entries = [
-        {
-            "source_id": basis.source_id,
-            "entry_id": m.key,
-            "user_id": u.id,
-            "dn": m.dn,
-            "change_marker": f"{basis.fingerprint}:{m.marker}",
-            "content_hash": m.digest,
-            "gone": False,
-            "seen_run": basis.run_id,
-        }
+        entry_row(basis.source_id, basis.fingerprint, m, u.id, basis.run_id)
         for m, u in zip(page.users, created, strict=True)
     ]
     dialect = make_url(f"{basis.driver}://").get_dialect()()

@@ -20,7 +20,14 @@ from connector.errors import ServiceError
 from connector.ldap import entries
 from connector.ldap.builder import UserBuilder
 from connector.ldap.entries import Entry
-from connector.ldap.pages import Mapped, MappedPage, MarkerPage, map_page
+from connector.ldap.pages import (
+    Mapped,
+    MappedPage,
+    MarkerPage,
+    entry_row,
+    map_page,
+    stored_marker,
+)
 from connector.ldap.settings import LdapSourceConfig
 from connector.ldap.sync.base import Counts
 from connector.ldap.sync.import_plan import ImportPlan, PlanBasis, plan_page, write_plan
@@ -56,8 +63,7 @@ class UserSynchroniser:
         return [self.cfg.id_attribute, self.cfg.change_attribute]
 
     def stored_marker(self, marker: str) -> str:
-        """As :func:`connector.ldap.pages.stored_marker`, with the fingerprint kept."""
-        return f"{self.fingerprint}:{marker}"
+        return stored_marker(self.fingerprint, marker)
 
     # -- comparing (reconciliation) ------------------------------------------------
 
@@ -383,27 +389,10 @@ class UserSynchroniser:
                 counts.error(f"{item.dn}: {exc.message}")
 
     def _row_values(self, item: Mapped, user_id: str, run_id: int | None) -> dict[str, Any]:
-        return {
-            "source_id": self.source_id,
-            "entry_id": item.key,
-            "user_id": user_id,
-            "dn": item.dn,
-            "change_marker": self.stored_marker(item.marker),
-            "content_hash": item.digest,
-            "gone": False,
-            "seen_run": run_id,
-        }
+        return entry_row(self.source_id, self.fingerprint, item, user_id, run_id)
 
     def _row(self, item: Mapped, user_id: str, run_id: int | None) -> LdapEntry:
-        return LdapEntry(
-            source_id=self.source_id,
-            entry_id=item.key,
-            user_id=user_id,
-            dn=item.dn,
-            change_marker=self.stored_marker(item.marker),
-            content_hash=item.digest,
-            seen_run=run_id,
-        )
+        return LdapEntry(**self._row_values(item, user_id, run_id))
 
     def _returning(
         self, session: Session, item: Mapped, by_id: dict[str, User]
