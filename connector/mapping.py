@@ -24,6 +24,17 @@ class MappingRow:
         return {"userField": self.user_field, "contactField": self.contact_field}
 
 
+@dataclass(frozen=True)
+class CurrentMapping:
+    """The mapping in force: its version (links record it) and its rows."""
+
+    version: int
+    rows: tuple[MappingRow, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "rows": [r.to_json() for r in self.rows]}
+
+
 class MappingError(ValueError):
     """A mapping that cannot be saved; names the offending row (1-based) and field."""
 

@@ -22,14 +22,6 @@ from connector.prepared import Prepared
 
 
 @dataclass(frozen=True)
-class ContactMapping:
-    """The attribute map to contacts as it was when a first import began."""
-
-    version: int
-    rows: tuple[engine.MappingRow, ...]
-
-
-@dataclass(frozen=True)
 class Mapped:
     key: str
     dn: str
@@ -147,7 +139,7 @@ def map_page(
     page: list[Entry],
     *,
     count_read: bool = True,
-    contacts: ContactMapping | None = None,
+    contacts: engine.CurrentMapping | None = None,
 ) -> MappedPage:
     """Users of a page; with ``contacts``, validated users also come ``prepared``."""
     cfg = builder.cfg
@@ -178,7 +170,7 @@ def map_page(
 
 def prepare(
     resource: dict[str, Any],
-    contacts: ContactMapping,
+    contacts: engine.CurrentMapping,
     resource_json: str | None = None,
     fields: dict[str, str] | None = None,
 ) -> Prepared:

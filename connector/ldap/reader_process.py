@@ -170,7 +170,7 @@ def _child(
     basis: PlanBasis | None,
 ) -> None:
     from connector.ldap.builder import UserBuilder
-    from connector.ldap.pages import ContactMapping, map_page, marker_page
+    from connector.ldap.pages import map_page, marker_page
     from connector.ldap.sync.import_plan import plan_page
 
     root = logging.getLogger("connector")
@@ -180,7 +180,7 @@ def _child(
         password = conn.recv()
         taken = 0
         builder = UserBuilder(cfg)
-        contacts = basis and ContactMapping(basis.mapping_version, basis.mapping_rows)
+        contacts = basis.state.mapping if basis else None
         with LdapClient(cfg, deadline=deadline, password=password) as client:
             conn.send(("server", client.server_id))
             for number, page in enumerate(client.pages(cfg.filter, attributes)):

@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session
 
 from connector import mapping as engine
 from connector.db.models import Contact, ContactLink, User, new_id, utcnow
-from connector.mapping import search_text
+from connector.mapping import CurrentMapping, search_text
 from connector.prepared import Prepared
 from connector.services import audit
-from connector.services.mappings import CurrentMapping
 from connector.services.sync_settings import SyncSettings
 from connector.stores import bulk
 
@@ -39,7 +38,7 @@ def effective_direction(user: User, settings: SyncSettings) -> str:
     return user.sync_direction or settings.direction
 
 
-def contact_active(user: User | NewUser, settings: SyncSettings) -> bool:
+def contact_active(user: User | UserForContact, settings: SyncSettings) -> bool:
     return user.active or settings.onDeactivate == "keep"
 
 
@@ -283,7 +282,7 @@ def user_deleted(session: Session, user: User, state: SyncState, actor: str) -> 
         )
 
 
-class NewUser(Protocol):
+class UserForContact(Protocol):
     """What contact creation reads of a new user (an ORM User or a bulk-written one)."""
 
     id: str
@@ -294,7 +293,7 @@ class NewUser(Protocol):
 
 
 def create_linked_contacts(
-    session: Session, users: Sequence[NewUser], state: SyncState, actor: str
+    session: Session, users: Sequence[UserForContact], state: SyncState, actor: str
 ) -> None:
     """Bulk form of sync_user for new users with the switch on (no link exists yet).
 
@@ -316,7 +315,7 @@ class ContactRows:
     events: list[dict[str, Any]]
 
 
-def contact_rows(users: Sequence[NewUser], state: SyncState, actor: str) -> ContactRows:
+def contact_rows(users: Sequence[UserForContact], state: SyncState, actor: str) -> ContactRows:
     """Needs no database: a first import's reader process makes these too. Users
     ``prepared`` under the current mapping version bring their fields along."""
     rows = ContactRows([], [], [])

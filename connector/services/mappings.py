@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,17 +10,8 @@ from sqlalchemy.orm import Session
 from connector.catalogue import Catalogue
 from connector.db.models import ContactLink, MappingVersion
 from connector.errors import InvalidInput
-from connector.mapping import MappingError, MappingRow, rows_from_json, validate
+from connector.mapping import CurrentMapping, MappingError, MappingRow, rows_from_json, validate
 from connector.services import audit
-
-
-@dataclass(frozen=True)
-class CurrentMapping:
-    version: int
-    rows: tuple[MappingRow, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"version": self.version, "rows": [r.to_json() for r in self.rows]}
 
 
 def current(session: Session) -> CurrentMapping:

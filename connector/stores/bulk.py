@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Table, exc, insert
+from sqlalchemy import JSON, Table, exc
 
 # COPY text format (PostgreSQL docs, "COPY", File Formats: Text Format).
 _COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
@@ -99,13 +99,8 @@ def write(connection: Any, table: Table, rows: TableRows) -> None:
 
 def insert_rows(connection: Any, table: Table, rows: list[dict[str, Any]]) -> None:
     """Prepare and write (see the module's docstring)."""
-    if not rows:
-        return
-    dialect = connection.dialect
-    if dialect.name != "postgresql" and dialect.paramstyle != "qmark":  # neither PG nor SQLite
-        connection.execute(insert(table), rows)
-        return
-    write(connection, table, prepare(dialect, table, rows))
+    if rows:
+        write(connection, table, prepare(connection.dialect, table, rows))
 
 
 def _escaped(texts: list[str]) -> list[str]:

@@ -15,12 +15,11 @@ from hypothesis import strategies as st
 from connector import mapping
 from connector.ldap.builder import UserBuilder
 from connector.ldap.entries import Entry, EntryError
-from connector.ldap.pages import ContactMapping, map_page
+from connector.ldap.pages import map_page
 from connector.ldap.settings import LdapSourceConfig
-from connector.mapping import MappingRow
+from connector.mapping import CurrentMapping, MappingRow
 from connector.prepared import Prepared
 from connector.services import linking, users
-from connector.services.mappings import CurrentMapping
 from connector.services.sync_settings import SyncSettings
 
 DEFAULT_ROWS = tuple(
@@ -94,7 +93,7 @@ def test_a_shape_whose_values_a_filter_tests_has_no_plan() -> None:
 
 def _created(cfg: LdapSourceConfig, raw: dict[str, list[bytes]]) -> users.CreatedUser:
     page = map_page(
-        UserBuilder(cfg), [Entry("uid=a", raw)], contacts=ContactMapping(3, DEFAULT_ROWS)
+        UserBuilder(cfg), [Entry("uid=a", raw)], contacts=CurrentMapping(3, DEFAULT_ROWS)
     )
     mapped = page.users[0]
     assert mapped.prepared is not None

@@ -19,6 +19,7 @@ goes the ordinary way, which decides entry by entry.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -29,10 +30,7 @@ from sqlalchemy.orm import Session
 from connector.db.among import among
 from connector.db.models import LdapEntry, Source, SuppressedUser, User
 from connector.ldap.pages import MappedPage, entry_row
-from connector.mapping import MappingRow
 from connector.services import linking, sync_scope, users
-from connector.services.mappings import CurrentMapping
-from connector.services.sync_settings import SyncSettings
 from connector.stores import bulk
 from connector.stores.bulk import TableRows
 
@@ -45,9 +43,7 @@ class PlanBasis:
     source_id: int
     source_name: str
     scope: dict[str, Any]  # the source's sync_scope
-    mapping_version: int
-    mapping_rows: tuple[MappingRow, ...]
-    settings: SyncSettings
+    state: linking.SyncState  # the contact mapping and the sync settings
     actor: str
     run_id: int
     fingerprint: str  # of the attribute map (stored with each change marker)
@@ -85,9 +81,7 @@ class PlanBasis:
             source_id,
             source.name,
             dict(source.sync_scope),
-            state.mapping.version,
-            state.mapping.rows,
-            state.settings,
+            state,
             actor,
             run_id,
             fingerprint,
@@ -96,12 +90,10 @@ class PlanBasis:
 
     def holds(self, session: Session) -> bool:
         source = session.get(Source, self.source_id)
-        state = users.load_state(session)
         return (
             source is not None
             and source.sync_scope == self.scope
-            and state.mapping.version == self.mapping_version
-            and state.settings == self.settings
+            and users.load_state(session) == self.state
         )
 
 
@@ -138,16 +130,13 @@ def plan_page(basis: PlanBasis, page: MappedPage) -> ImportPlan | None:
     keys = [m.key for m in page.users]
     if len(set(names)) != len(names) or len(set(keys)) != len(keys):
         return None
-    state = linking.SyncState(
-        CurrentMapping(basis.mapping_version, basis.mapping_rows), basis.settings
-    )
     made = users.creation_rows(created, basis.source_name, basis.actor)
-    contacts = linking.contact_rows(created, state, basis.actor)
+    contacts = linking.contact_rows(created, basis.state, basis.actor)
     entries = [
         entry_row(basis.source_id, basis.fingerprint, m, u.id, basis.run_id)
         for m, u in zip(page.users, created, strict=True)
     ]
-    dialect = make_url(f"{basis.driver}://").get_dialect()()
+    dialect = _dialect(basis.driver)
     groups = [
         made.users,
         made.emails,
@@ -161,6 +150,12 @@ def plan_page(basis: PlanBasis, page: MappedPage) -> ImportPlan | None:
         bulk.prepare(dialect, table, rows) for table, rows in zip(_tables(), groups, strict=True)
     ]
     return ImportPlan(keys, names, tables)
+
+
+@lru_cache(maxsize=4)
+def _dialect(driver: str) -> Any:
+    """The SQLAlchemy dialect whose bind rules a plan's rows follow (no connection)."""
+    return make_url(f"{driver}://").get_dialect()()
 
 
 def write_plan(session: Session, basis: PlanBasis, plan: ImportPlan) -> bool:
