@@ -68,7 +68,9 @@ class JobRunner:
         if not self.enabled:
             return False
         self.scheduler.add_job(
-            self._ldap_run, args=[name, full, run_id], id=f"ldap-{name}-now-{run_id}",
+            self._ldap_run,
+            args=[name, full, run_id],
+            id=f"ldap-{name}-now-{run_id}",
             replace_existing=True,
         )
         return True

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-import connector.stores.user_emails  # noqa: F401  (keeps the e-mail lookup table in step)
+import connector.queries.user_emails  # noqa: F401  (keeps the e-mail lookup table in step)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

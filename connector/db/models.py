@@ -235,7 +235,7 @@ class GroupMember(Base):
 class UserEmail(Base):
     """A user's e-mail value, lower-cased, for indexed ``emails.value`` filters.
 
-    Derived from ``User.resource``; connector.stores.user_emails rewrites a user's
+    Derived from ``User.resource``; connector.queries.user_emails rewrites a user's
     rows whenever the ORM flushes a change to the resource. ``value_ci`` keeps
     the first 255 characters (enough for ``eq`` on shorter values and ``sw`` on
     prefixes up to that length). It compares in code point order on PostgreSQL
@@ -316,9 +316,7 @@ class LdapEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     entry_id: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     dn: Mapped[str] = mapped_column(Text)
     change_marker: Mapped[str] = mapped_column(String(100), default="")
     content_hash: Mapped[str] = mapped_column(String(64))

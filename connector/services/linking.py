@@ -18,9 +18,9 @@ from connector import mapping as engine
 from connector.db.models import Contact, ContactLink, User, new_id, utcnow
 from connector.mapping import CurrentMapping, search_text
 from connector.prepared import Prepared
+from connector.queries import bulk
 from connector.services import audit
 from connector.services.sync_settings import SyncSettings
-from connector.stores import bulk
 
 USER_TO_CONTACT = "user_to_contact"
 CONTACT_TO_USER = "contact_to_user"

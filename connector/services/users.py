@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from connector.db.among import among
 from connector.db.models import ContactLink, Source, SuppressedUser, User, new_id, utcnow
 from connector.errors import Conflict, InvalidInput, NotFound, ServiceError
 from connector.prepared import Prepared
+from connector.queries import bulk
+from connector.queries.column_in import column_in
 from connector.services import audit, linking, mappings, sources, sync_settings
 from connector.services.linking import SyncState
-from connector.stores import bulk
 from scim.errors import ScimError
 from scim.user_schema import validate_user
 
@@ -406,7 +406,7 @@ def create_many(
         candidates.append((len(results), user))
         results.append(user)
     taken_names = (
-        set(session.scalars(select(User.user_name_ci).where(among(User.user_name_ci, names))))
+        set(session.scalars(select(User.user_name_ci).where(column_in(User.user_name_ci, names))))
         if names
         else set()
     )
@@ -414,7 +414,7 @@ def create_many(
         set(
             session.scalars(
                 select(User.external_id).where(
-                    User.source_id == source.id, among(User.external_id, keys)
+                    User.source_id == source.id, column_in(User.external_id, keys)
                 )
             )
         )
@@ -458,7 +458,7 @@ class CreationRows:
 
 def creation_rows(created: Sequence[CreatedUser], source_name: str, actor: str) -> CreationRows:
     """Needs no database: a first import's reader process makes these too."""
-    from connector.stores import user_emails
+    from connector.queries import user_emails
 
     return CreationRows(
         users=[u.row() for u in created],

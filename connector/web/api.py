@@ -13,8 +13,8 @@ from connector import vcard
 from connector.db.models import AuditEvent, Source, SyncRun, User
 from connector.errors import InvalidInput, ServiceError
 from connector.ldap import runs as ldap_runs
+from connector.queries.user_filter import to_sql
 from connector.services import contacts, jobs, mappings, sources, sync_settings, users
-from connector.stores.user_filter import to_sql
 from connector.web.auth import require_admin
 from connector.web.http import actor, bool_arg, ctx, int_arg, json_body
 from scim.errors import ScimError
@@ -376,8 +376,10 @@ def list_sources() -> Response:
 def sync_source(name: str) -> Response:
     """Poll (or, with {"full": true}, reconcile) an LDAP source now, in the background."""
     body = json_body() if request.data else {}
-    if not isinstance(body, dict) or set(body) - {"full"} or not isinstance(
-        body.get("full", False), bool
+    if (
+        not isinstance(body, dict)
+        or set(body) - {"full"}
+        or not isinstance(body.get("full", False), bool)
     ):
         raise InvalidInput('send {"full": true | false}', field="full")
     c = ctx()

@@ -8,10 +8,10 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from connector.db.models import Source, SuppressedUser, User
+from connector.queries.user_filter import to_sql
 from connector.services import groups, linking, sync_scope, users
 from connector.services.context import Context
 from connector.services.tokens import Principal
-from connector.stores.user_filter import to_sql
 from connector.web.scim_errors import check_if_match, owned, scim_errors
 from scim.errors import ScimError
 from scim.filter import matches

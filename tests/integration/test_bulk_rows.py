@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from connector.db.among import among
 from connector.db.models import AuditEvent, Source, User
+from connector.queries import bulk
+from connector.queries.column_in import column_in
 from connector.services.context import Context
-from connector.stores import bulk
 
 AWKWARD = ["tab\there", "new\nline", "carriage\rreturn", "back\\slash", "\\N", "Jürgen Ø", ""]
 
@@ -74,14 +74,14 @@ def test_rows_come_back_as_written(ctx: Context) -> None:
     assert (event.before, event.after, event.message) == (None, {"k": "v\n"}, "line\nbreak")
 
 
-def test_among_finds_the_same_rows_as_in(ctx: Context) -> None:
+def test_column_in_finds_the_same_rows_as_in(ctx: Context) -> None:
     def work(session: Any) -> tuple[set[str], set[str]]:
         source = session.scalars(select(Source).where(Source.name == "local")).one()
         rows = [_user(i, f"u{i}", source.id) for i in range(20)]
         bulk.insert_rows(session.connection(), User.__table__, rows)
         wanted = ["3:u3", "7:u7", "nobody", "19:u19"]
         found = set(
-            session.scalars(select(User.user_name_ci).where(among(User.user_name_ci, wanted)))
+            session.scalars(select(User.user_name_ci).where(column_in(User.user_name_ci, wanted)))
         )
         plain = set(session.scalars(select(User.user_name_ci).where(User.user_name_ci.in_(wanted))))
         return found, plain
@@ -90,11 +90,11 @@ def test_among_finds_the_same_rows_as_in(ctx: Context) -> None:
     assert found == plain == {"3:u3", "7:u7", "19:u19"}
 
 
-def test_among_lets_sqlite_use_the_index(ctx: Context) -> None:
+def test_column_in_lets_sqlite_use_the_index(ctx: Context) -> None:
     """It once compiled to "(... IN (...)) = 1" on SQLite, which scans the table."""
     if ctx.db.dialect != "sqlite":
         pytest.skip("about SQLite's query planner")
-    statement = select(User.id).where(among(User.user_name_ci, ["a", "b"]))
+    statement = select(User.id).where(column_in(User.user_name_ci, ["a", "b"]))
     compiled = statement.compile(ctx.db.engine, compile_kwargs={"literal_binds": True})
     with ctx.db.engine.connect() as connection:
         plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").fetchall()

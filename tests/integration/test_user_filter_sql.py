@@ -1,4 +1,4 @@
-"""SCIM filters translated to SQL (connector.stores.user_filter) on SQLite and PostgreSQL.
+"""SCIM filters translated to SQL (connector.queries.user_filter) on SQLite and PostgreSQL.
 
 The in-memory evaluator :func:`scim.filter.matches` is the oracle: every query
 here is also evaluated on the stored resources (plus ``id`` and ``meta`` as the
@@ -25,10 +25,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
 from connector.db.models import User, UserEmail
+from connector.queries.user_emails import email_keys
+from connector.queries.user_filter import to_sql
 from connector.services import sources, users
 from connector.services.context import Context
-from connector.stores.user_emails import email_keys
-from connector.stores.user_filter import to_sql
 from scim.errors import InvalidFilter
 from scim.filter import Expr, _parse_datetime, matches, parse
 

@@ -10,8 +10,8 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import CompileError
 
 from connector.db.models import User
-from connector.stores.user_emails import VALUE_CI_LENGTH, email_keys
-from connector.stores.user_filter import _prefix_upper_bound, to_sql
+from connector.queries.user_emails import VALUE_CI_LENGTH, email_keys
+from connector.queries.user_filter import _prefix_upper_bound, to_sql
 from scim.filter import parse
 
 # Strings around the awkward spots: the last code point and the surrogate gap.

@@ -27,12 +27,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from connector.db.among import among
 from connector.db.models import LdapEntry, Source, SuppressedUser, User
 from connector.ldap.pages import MappedPage, entry_row
+from connector.queries import bulk
+from connector.queries.bulk import TableRows
+from connector.queries.column_in import column_in
 from connector.services import linking, sync_scope, users
-from connector.stores import bulk
-from connector.stores.bulk import TableRows
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def write_plan(session: Session, basis: PlanBasis, plan: ImportPlan) -> bool:
         select(LdapEntry.id)
         .where(
             LdapEntry.source_id == basis.source_id,
-            among(LdapEntry.entry_id, plan.keys),
+            column_in(LdapEntry.entry_id, plan.keys),
         )
         .limit(1)
     ).first()
@@ -176,13 +176,13 @@ def write_plan(session: Session, basis: PlanBasis, plan: ImportPlan) -> bool:
         session.scalars(
             select(SuppressedUser.id).where(
                 SuppressedUser.source_id == basis.source_id,
-                among(SuppressedUser.external_key, plan.keys),
+                column_in(SuppressedUser.external_key, plan.keys),
             )
         ).first()
-        or session.scalars(select(User.id).where(among(User.user_name_ci, plan.names))).first()
+        or session.scalars(select(User.id).where(column_in(User.user_name_ci, plan.names))).first()
         or session.scalars(
             select(User.id).where(
-                User.source_id == basis.source_id, among(User.external_id, plan.keys)
+                User.source_id == basis.source_id, column_in(User.external_id, plan.keys)
             )
         ).first()
     )

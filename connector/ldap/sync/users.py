@@ -14,7 +14,6 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from connector.db.among import among
 from connector.db.models import LdapEntry, Source, SuppressedUser, User
 from connector.errors import ServiceError
 from connector.ldap import entries
@@ -31,9 +30,10 @@ from connector.ldap.pages import (
 from connector.ldap.settings import LdapSourceConfig
 from connector.ldap.sync.base import Counts
 from connector.ldap.sync.import_plan import ImportPlan, PlanBasis, plan_page, write_plan
+from connector.queries import bulk
+from connector.queries.column_in import column_in
 from connector.services import audit, linking, sync_scope, users
 from connector.services.context import Context
-from connector.stores import bulk
 
 # PostgreSQL's planner statistics are refreshed when a run has created this many
 # users, then each time that number grows eightfold. The first refresh is the one
@@ -85,7 +85,7 @@ class UserSynchroniser:
                         session.scalars(
                             select(LdapEntry.entry_id).where(
                                 LdapEntry.source_id == self.source_id,
-                                among(LdapEntry.entry_id, others),
+                                column_in(LdapEntry.entry_id, others),
                                 LdapEntry.gone.is_(False),
                             )
                         )
@@ -164,7 +164,7 @@ class UserSynchroniser:
             session.scalars(
                 select(SuppressedUser.external_key).where(
                     SuppressedUser.source_id == self.source_id,
-                    among(SuppressedUser.external_key, keys),
+                    column_in(SuppressedUser.external_key, keys),
                 )
             )
         )
@@ -256,12 +256,12 @@ class UserSynchroniser:
             for r in session.scalars(
                 select(LdapEntry).where(
                     LdapEntry.source_id == self.source_id,
-                    among(LdapEntry.entry_id, [m.key for m in mapped]),
+                    column_in(LdapEntry.entry_id, [m.key for m in mapped]),
                 )
             )
         }
         user_ids = [r.user_id for r in rows.values()]
-        by_id = {u.id: u for u in session.scalars(select(User).where(among(User.id, user_ids)))}
+        by_id = {u.id: u for u in session.scalars(select(User).where(column_in(User.id, user_ids)))}
         unknown = [m.key for m in mapped if m.key not in rows]
         suppressed = self._suppressed(session, unknown)
         # Only an unknown entry can be a returning one; the query reads the whole

@@ -35,7 +35,7 @@ def _email_keys(resource):
 
 
 def _backfill() -> None:
-    """One row per e-mail value of the existing users (as connector.stores.user_emails)."""
+    """One row per e-mail value of the existing users (as connector.queries.user_emails)."""
     users = sa.table("users", sa.column("id", sa.String()), sa.column("resource", JSON_TYPE))
     user_emails = sa.table(
         "user_emails", sa.column("user_id", sa.String()), sa.column("value_ci", sa.String())

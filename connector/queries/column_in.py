@@ -1,4 +1,4 @@
-"""``column IN (values)`` that stays one parameter on PostgreSQL.
+"""``column_in(column, values)``: ``column IN (values)`` that stays one parameter on PostgreSQL.
 
 Why: the directory import looks up a thousand keys per page. As ``IN (...)``
 that is a thousand parameters, and psycopg rewrites such a long statement's
@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Boolean
 
 
-class Among(ColumnElement[bool]):
+class ColumnIn(ColumnElement[bool]):
     type = Boolean()
     inherit_cache = False  # the values are part of the element: compile it each time
     _is_implicitly_boolean = True  # a condition as it is, not "(...) = 1" on SQLite
@@ -29,16 +29,16 @@ class Among(ColumnElement[bool]):
         self.values = list(values)
 
 
-def among(column: Any, values: Iterable[Any]) -> Among:
-    return Among(column, values)
+def column_in(column: Any, values: Iterable[Any]) -> ColumnIn:
+    return ColumnIn(column, values)
 
 
-@compiles(Among)
-def _in_list(element: Among, compiler: Any, **kw: Any) -> str:
+@compiles(ColumnIn)
+def _in_list(element: ColumnIn, compiler: Any, **kw: Any) -> str:
     return compiler.process(element.column.in_(element.values), **kw)
 
 
-@compiles(Among, "postgresql")
-def _any_array(element: Among, compiler: Any, **kw: Any) -> str:
+@compiles(ColumnIn, "postgresql")
+def _any_array(element: ColumnIn, compiler: Any, **kw: Any) -> str:
     values = bindparam(None, element.values, type_=ARRAY(element.column.type))
     return compiler.process(element.column == any_(values), **kw)

@@ -60,7 +60,7 @@ ALL_KINDS = frozenset({STRING, NUMBER, TRUE, FALSE, OBJECT, ARRAY, NULL, ABSENT}
 # SQLite: Python's str.lower() as an SQL function, so that case folding is the
 # same as the evaluator's (SQLite's own lower() folds ASCII letters only).
 SQLITE_LOWER = "scim_lower"
-_REGISTERED = "connector.stores.json_sql.functions"
+_REGISTERED = "connector.queries.json_sql.functions"
 
 
 def _py_lower(value: Any) -> Any:

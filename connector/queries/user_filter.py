@@ -13,7 +13,7 @@ Where values live:
   holds the Python-lower-cased name); ``meta.created``/``meta.lastModified``:
   the timestamp columns; ``meta.version``: the version column.
 * ``emails.value`` ``eq``/``sw`` (also ``ne``, and ``emails[... value eq ...]``):
-  the indexed ``user_emails`` side table (see connector.stores.user_emails).
+  the indexed ``user_emails`` side table (see connector.queries.user_emails).
 * everything else: the JSON document, core attributes at the top level and
   extension attributes under their schema URN; multi-valued attributes through
   ``json_each`` / ``jsonb_array_elements`` in EXISTS subqueries.
@@ -71,8 +71,8 @@ from sqlalchemy import (
 from connector.db.models import User, UserEmail
 
 # Importing the side table's module registers its flush listener.
-from connector.stores import user_emails
-from connector.stores.json_sql import (
+from connector.queries import user_emails
+from connector.queries.json_sql import (
     ABSENT,
     NULL,
     OBJECT,
