@@ -143,10 +143,9 @@ def _floor(spec: dict) -> dict:
 
 
 def _connector(spec: dict) -> dict:
+    from connector import startup
     from connector.config import Settings
     from connector.ldap import runs
-    from connector.services.bootstrap import ensure_defaults
-    from connector.services.context import Context
 
     settings = Settings.model_validate(
         {
@@ -155,10 +154,7 @@ def _connector(spec: dict) -> dict:
             "sources": {"ldap": [spec["source"]]},
         }
     )
-    ctx = Context.from_settings(settings)
-    ctx.db.upgrade()
-    ctx.run(lambda s: ensure_defaults(s, ctx.catalogue))
-    runs.register_sources(ctx)
+    ctx = startup.open_context(settings, upgrade=True)
     began = time.monotonic()
     run = runs.run_now(ctx, "corp", "bench", full=spec["name"] == "reconcile")
     run["run_seconds"] = time.monotonic() - began
