@@ -13,7 +13,8 @@ from connector.db.models import Contact, ContactLink, User, utcnow
 from connector.errors import InvalidInput, NotFound, ReadOnlyContact
 from connector.services import audit, linking, sync_settings
 from connector.services import users as user_service
-from connector.services.linking import CONTACT_TO_USER, contact_json, search_text
+from connector.services.linking import contact_json, search_text
+from connector.services.sync_settings import CONTACT_TO_USER
 
 
 def _validated_fields(catalogue: Catalogue, fields: Any) -> dict[str, str]:
