@@ -199,10 +199,8 @@ def representations(session: Session, contacts: list[Contact]) -> list[dict[str,
     )
     by_contact = {link.contact_id: (link, user) for link, user in rows}
     direction = sync_settings.load(session).direction
-    return [
-        representation(c, *by_contact.get(c.id, (None, None)), default_direction=direction)
-        for c in contacts
-    ]
+    unlinked: tuple[ContactLink | None, User | None] = (None, None)
+    return [representation(c, *by_contact.get(c.id, unlinked), direction) for c in contacts]
 
 
 def _conditions(q: str | None, managed: bool | None) -> list[Any]:

@@ -8,12 +8,12 @@ values do not change are not rewritten; only their mapping version moves.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from connector.db.models import AuditEvent, Contact, ContactLink, Job, User, utcnow
+from connector.db.models import Contact, ContactLink, Job, User, utcnow
 from connector.errors import NotFound
 from connector.mapping import apply
 from connector.services import audit, contact_rules, linking
@@ -217,7 +217,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
             )
         )
     if updates:
-        table = Contact.__table__
+        table = cast(Table, Contact.__table__)
         session.connection().execute(
             update(table)
             .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
@@ -230,7 +230,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
             ),
             updates,
         )
-        session.connection().execute(insert(AuditEvent.__table__), events)
+        audit.record_many(session, events)
     if remapped:
         session.execute(
             update(ContactLink).where(ContactLink.id.in_(remapped)).values(mapping_version=version)

@@ -465,10 +465,6 @@ def replace_many(
     Same rules as :func:`replace`, with the uniqueness checks, the mapping state and
     the audit insert done once for the batch instead of once per user.
     """
-    from sqlalchemy import insert
-
-    from connector.db.models import AuditEvent
-
     results: list[User | ServiceError] = []
     changed: list[tuple[int, User, dict[str, Any]]] = []
     batch = uniqueness.Batch()
@@ -505,7 +501,7 @@ def replace_many(
     if not written:
         return results
     _flush(session)
-    session.connection().execute(insert(AuditEvent.__table__), events)
+    audit.record_many(session, events)
     state = load_state(session)
     for user in written:
         linking.sync_user(session, user, state, actor)
