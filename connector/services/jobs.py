@@ -177,7 +177,8 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
         )
         if decision.action is Action.DELETE:
             link = session.get_one(ContactLink, link_id)
-            linking.delete_linked_contact(session, link, job.actor, linking.deactivated(user_name))
+            why = linking.deactivation_reason(user_name)
+            linking.delete_linked_contact(session, link, job.actor, why)
             deleted += 1
             continue
         if decision.action is not Action.UPDATE:

@@ -107,7 +107,7 @@ def delete_linked_contact(session: Session, link: ContactLink, actor: str, why: 
     _delete_contact(session, contact, actor, why)
 
 
-def deactivated(user_name: str) -> str:
+def deactivation_reason(user_name: str) -> str:
     """Why the contact of a deactivated user went (onDeactivate = "delete")."""
     return f"user {user_name} was deactivated"
 
@@ -186,7 +186,7 @@ def sync_user(session: Session, user: User, state: SyncState, actor: str) -> Non
     if decision.action is Action.CREATE:
         _create_linked_contact(session, user, state, actor, decision.active)
     elif link is not None and decision.action is Action.DELETE:
-        delete_linked_contact(session, link, actor, deactivated(user.user_name))
+        delete_linked_contact(session, link, actor, deactivation_reason(user.user_name))
     elif link is not None and decision.action is Action.UPDATE:
         fields = engine.apply(user.resource, state.mapping.rows)
         contact = session.get_one(Contact, link.contact_id)
