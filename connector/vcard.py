@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -80,8 +80,3 @@ def render(contact_id: str, fields: Mapping[str, Any], *, revision: str | None =
         lines.append(f"REV:{revision}")
     lines.append("END:VCARD")
     return "".join(_fold(line) + "\r\n" for line in lines)
-
-
-def render_many(cards: Iterable[tuple[str, Mapping[str, Any], str | None]]) -> Iterable[str]:
-    for contact_id, fields, revision in cards:
-        yield render(contact_id, fields, revision=revision)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from connector.db.models import AuditEvent, utcnow
+from connector.queries.bulk import JSONText
 
 # Every action the code records, "<object>.<verb>"; the console offers them as the
 # audit log's action filter. tests/unit/test_audit_actions.py reads the source and
@@ -63,14 +65,15 @@ def event(
     object_type: str,
     object_id: str | None,
     before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
+    after: dict[str, Any] | JSONText | None = None,
     *,
     outcome: str = "ok",
     message: str | None = None,
     diff: bool = True,
 ) -> dict[str, Any]:
-    """An audit row as a dict, ready for a single add or a bulk insert."""
-    if diff:
+    """An audit row as a dict, ready for a single add or a bulk insert. ``after``
+    may be JSON text already serialised (a directory import's): written whole."""
+    if diff and not isinstance(after, JSONText):
         before, after = changed_fields(before, after)
     return {
         "at": utcnow(),
@@ -87,3 +90,9 @@ def event(
 
 def record(session: Session, *args: Any, **kwargs: Any) -> None:
     session.add(AuditEvent(**event(*args, **kwargs)))
+
+
+def record_many(session: Session, events: list[dict[str, Any]]) -> None:
+    """A batch's events (made by :func:`event`) in one insert, past the ORM."""
+    if events:
+        session.connection().execute(insert(cast(Table, AuditEvent.__table__)), events)

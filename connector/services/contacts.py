@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from connector.catalogue import Catalogue
 from connector.db.models import Contact, ContactLink, User, utcnow
 from connector.errors import InvalidInput, NotFound, ReadOnlyContact
-from connector.services import audit, linking, sync_settings
+from connector.services import audit, contact_rules, linking, sync_settings
 from connector.services import users as user_service
-from connector.services.linking import CONTACT_TO_USER, contact_json, search_text
+from connector.services.linking import contact_json, search_text
+from connector.services.sync_settings import CONTACT_TO_USER, SyncSettings
 
 
 def _validated_fields(catalogue: Catalogue, fields: Any) -> dict[str, str]:
@@ -164,14 +165,14 @@ def delete(session: Session, actor: str, contact_id: str) -> None:
 
 
 def representation(
-    contact: Contact, link: ContactLink | None, user: User | None, default_direction: str
+    contact: Contact, link: ContactLink | None, user: User | None, settings: SyncSettings
 ) -> dict[str, Any]:
     managed_by = None
     if link is not None and user is not None and link.state == "active":
         managed_by = {
             "userId": user.id,
             "userName": user.user_name,
-            "direction": user.sync_direction or default_direction,
+            "direction": contact_rules.effective_direction(user.sync_direction, settings),
         }
     return {
         "id": contact.id,
@@ -197,11 +198,9 @@ def representations(session: Session, contacts: list[Contact]) -> list[dict[str,
         else []
     )
     by_contact = {link.contact_id: (link, user) for link, user in rows}
-    direction = sync_settings.load(session).direction
-    return [
-        representation(c, *by_contact.get(c.id, (None, None)), default_direction=direction)
-        for c in contacts
-    ]
+    settings = sync_settings.load(session)
+    unlinked: tuple[ContactLink | None, User | None] = (None, None)
+    return [representation(c, *by_contact.get(c.id, unlinked), settings) for c in contacts]
 
 
 def _conditions(q: str | None, managed: bool | None) -> list[Any]:

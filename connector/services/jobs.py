@@ -8,21 +8,21 @@ values do not change are not rewritten; only their mapping version moves.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from connector.db.models import AuditEvent, Contact, ContactLink, Job, User, utcnow
+from connector.db.models import Contact, ContactLink, Job, User, utcnow
 from connector.errors import NotFound
 from connector.mapping import apply
-from connector.services import audit, linking
+from connector.services import audit, contact_rules, linking
 from connector.services import users as user_service
+from connector.services.contact_rules import Action
 from connector.services.context import Context
 
 RESYNC = "resync_contacts"
 SYNC_ALL = "sync_users"
-KINDS = (RESYNC, SYNC_ALL)
 UNFINISHED = ("queued", "running")
 MAX_ERROR_MESSAGES = 50
 
@@ -115,7 +115,10 @@ def _finish_if_empty(job: Job, count: int) -> bool:
 
 
 def _resync_batch(session: Session, job: Job, batch: int) -> Job:
-    """Re-apply the current mapping to the next ``batch`` linked contacts."""
+    """Re-apply the current mapping to the next ``batch`` linked contacts.
+
+    Each contact gets what :func:`contact_rules.decide` says, as ``sync_user``
+    would do; updates are written with one statement for the batch."""
     state = user_service.load_state(session)
     job.state = "running"
     # The page of links is chosen first (primary-key range, LIMIT), so the joins
@@ -152,6 +155,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
     updates: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     remapped: list[int] = []
+    deleted = 0
     for (
         link_id,
         contact_id,
@@ -164,7 +168,20 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
         sync_on,
         user_name,
     ) in rows:
-        if not sync_on or (user_direction or settings.direction) != linking.USER_TO_CONTACT:
+        decision = contact_rules.decide(
+            sync_on=sync_on,
+            user_active=user_active,
+            own_direction=user_direction,
+            link_state="active",
+            settings=settings,
+        )
+        if decision.action is Action.DELETE:
+            link = session.get_one(ContactLink, link_id)
+            why = linking.deactivation_reason(user_name)
+            linking.delete_linked_contact(session, link, job.actor, why)
+            deleted += 1
+            continue
+        if decision.action is not Action.UPDATE:
             continue
         try:
             fields = apply(resource, state.mapping.rows)
@@ -175,7 +192,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
                 job.error_messages = {"messages": [*messages, f"user {user_name}: {exc}"]}
             continue
         remapped.append(link_id)
-        active = user_active or settings.onDeactivate == "keep"
+        active = decision.active
         if fields == old_fields and active == old_active:
             continue
         updates.append(
@@ -201,7 +218,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
             )
         )
     if updates:
-        table = Contact.__table__
+        table = cast(Table, Contact.__table__)
         session.connection().execute(
             update(table)
             .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
@@ -214,13 +231,13 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
             ),
             updates,
         )
-        session.connection().execute(insert(AuditEvent.__table__), events)
+        audit.record_many(session, events)
     if remapped:
         session.execute(
             update(ContactLink).where(ContactLink.id.in_(remapped)).values(mapping_version=version)
         )
     job.done += len(rows)
-    job.changed += len(updates)
+    job.changed += len(updates) + deleted
     job.cursor = rows[-1][0]
     job.updated_at = now
     return job

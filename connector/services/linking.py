@@ -19,11 +19,9 @@ from connector.db.models import Contact, ContactLink, User, new_id, utcnow
 from connector.mapping import CurrentMapping, search_text
 from connector.prepared import Prepared
 from connector.queries import bulk
-from connector.services import audit
-from connector.services.sync_settings import SyncSettings
-
-USER_TO_CONTACT = "user_to_contact"
-CONTACT_TO_USER = "contact_to_user"
+from connector.services import audit, contact_rules
+from connector.services.contact_rules import Action, ContactDecision
+from connector.services.sync_settings import CONTACT_TO_USER, SyncSettings
 
 
 @dataclass(frozen=True)
@@ -35,11 +33,20 @@ class SyncState:
 
 
 def effective_direction(user: User, settings: SyncSettings) -> str:
-    return user.sync_direction or settings.direction
+    return contact_rules.effective_direction(user.sync_direction, settings)
 
 
-def contact_active(user: User | UserForContact, settings: SyncSettings) -> bool:
-    return user.active or settings.onDeactivate == "keep"
+def contact_decision(
+    user: User | UserForContact, link: ContactLink | None, settings: SyncSettings
+) -> ContactDecision:
+    """:func:`contact_rules.decide` for a user and its link (None: it has none)."""
+    return contact_rules.decide(
+        sync_on=user.sync_to_contact,
+        user_active=user.active,
+        own_direction=user.sync_direction,
+        link_state=link.state if link is not None else None,
+        settings=settings,
+    )
 
 
 def link_of_user(session: Session, user_id: str) -> ContactLink | None:
@@ -92,11 +99,24 @@ def _delete_contact(session: Session, contact: Contact, actor: str, why: str) ->
     session.delete(contact)
 
 
-def _create_linked_contact(session: Session, user: User, state: SyncState, actor: str) -> None:
+def delete_linked_contact(session: Session, link: ContactLink, actor: str, why: str) -> None:
+    """The link goes first (it refers to the contact), then the contact, audited."""
+    contact = session.get_one(Contact, link.contact_id)
+    session.delete(link)
+    session.flush()
+    _delete_contact(session, contact, actor, why)
+
+
+def deactivation_reason(user_name: str) -> str:
+    """Why the contact of a deactivated user went (onDeactivate = "delete")."""
+    return f"user {user_name} was deactivated"
+
+
+def _create_linked_contact(
+    session: Session, user: User, state: SyncState, actor: str, active: bool
+) -> None:
     fields = engine.apply(user.resource, state.mapping.rows)
-    contact = Contact(
-        fields=fields, search_text=search_text(fields), active=contact_active(user, state.settings)
-    )
+    contact = Contact(fields=fields, search_text=search_text(fields), active=active)
     session.add(contact)
     session.flush()
     session.add(
@@ -157,40 +177,22 @@ def apply_resource(user: User, resource: dict[str, Any]) -> None:
 def sync_user(session: Session, user: User, state: SyncState, actor: str) -> None:
     """Bring the user's contact in line after the user changed or sync was asked for.
 
-    Creates the contact when sync is on and no link exists; with the user as the
-    source, re-applies the mapping; honours the deactivation policy.
+    What happens is :func:`contact_rules.decide`'s answer.
     """
     if not user.sync_to_contact:
-        return
+        return  # the decision would be LEAVE, whatever the link: no need to look it up
     link = link_of_user(session, user.id)
-    if not user.active and state.settings.onDeactivate == "delete":
-        if link is not None:
-            contact = session.get(Contact, link.contact_id)
-            session.delete(link)
-            session.flush()
-            if contact is not None:
-                _delete_contact(session, contact, actor, f"user {user.user_name} was deactivated")
-        return
-    if link is None:
-        _create_linked_contact(session, user, state, actor)
-        return
-    if link.state != "active":
-        return
-    contact = session.get(Contact, link.contact_id)
-    if contact is None:  # pragma: no cover - the foreign key cascades
-        return
-    if effective_direction(user, state.settings) == CONTACT_TO_USER:
-        return
-    fields = engine.apply(user.resource, state.mapping.rows)
-    _write_contact(
-        session,
-        contact,
-        fields,
-        contact_active(user, state.settings),
-        actor,
-        f"synchronised from user {user.user_name}",
-    )
-    link.mapping_version = state.mapping.version
+    decision = contact_decision(user, link, state.settings)
+    if decision.action is Action.CREATE:
+        _create_linked_contact(session, user, state, actor, decision.active)
+    elif link is not None and decision.action is Action.DELETE:
+        delete_linked_contact(session, link, actor, deactivation_reason(user.user_name))
+    elif link is not None and decision.action is Action.UPDATE:
+        fields = engine.apply(user.resource, state.mapping.rows)
+        contact = session.get_one(Contact, link.contact_id)
+        why = f"synchronised from user {user.user_name}"
+        _write_contact(session, contact, fields, decision.active, actor, why)
+        link.mapping_version = state.mapping.version
 
 
 def set_sync(
@@ -242,9 +244,8 @@ def set_sync(
             message=f"sync switched on for user {user.user_name}",
         )
         if effective_direction(user, state.settings) == CONTACT_TO_USER:
-            contact = session.get(Contact, link.contact_id)
-            if contact is not None:
-                _pull_contact_into_user(session, user, contact, state, actor)
+            contact = session.get_one(Contact, link.contact_id)
+            _pull_contact_into_user(session, user, contact, state, actor)
             return
     sync_user(session, user, state, actor)
 
@@ -261,11 +262,9 @@ def user_deleted(session: Session, user: User, state: SyncState, actor: str) -> 
     link = link_of_user(session, user.id)
     if link is None:
         return
-    contact = session.get(Contact, link.contact_id)
+    contact = session.get_one(Contact, link.contact_id)
     session.delete(link)
     session.flush()
-    if contact is None:  # pragma: no cover
-        return
     if state.settings.deleteContactWithUser:
         _delete_contact(session, contact, actor, f"user {user.user_name} was deleted")
     else:
@@ -289,6 +288,7 @@ class UserForContact(Protocol):
     user_name: str
     resource: dict[str, Any]
     sync_to_contact: bool
+    sync_direction: str | None
     active: bool
 
 
@@ -321,10 +321,11 @@ def contact_rows(users: Sequence[UserForContact], state: SyncState, actor: str) 
     rows = ContactRows([], [], [])
     version = state.mapping.version
     for user in users:
-        if not user.sync_to_contact or not (user.active or state.settings.onDeactivate != "delete"):
+        decision = contact_decision(user, None, state.settings)
+        if decision.action is not Action.CREATE:
             continue
         prepared: Prepared | None = getattr(user, "prepared", None)
-        active = contact_active(user, state.settings)
+        active = decision.active
         if prepared is not None and prepared.mapping_version == version:
             fields, contact_id = prepared.fields, prepared.contact_id
             fields_value: Any = bulk.JSONText(prepared.fields_json)

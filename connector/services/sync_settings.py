@@ -12,13 +12,15 @@ from connector.errors import InvalidInput
 from connector.services import audit
 
 SETTINGS_KEY = "sync"
-DIRECTIONS = ("user_to_contact", "contact_to_user")
+USER_TO_CONTACT = "user_to_contact"  # the user is the data source (the default)
+CONTACT_TO_USER = "contact_to_user"  # reversed: the contact is
+DIRECTIONS = (USER_TO_CONTACT, CONTACT_TO_USER)
 DEACTIVATION_POLICIES = ("keep", "mark_inactive", "delete")
 
 
 @dataclass(frozen=True)
 class SyncSettings:
-    direction: str = "user_to_contact"
+    direction: str = USER_TO_CONTACT
     deleteContactWithUser: bool = False
     deleteUserWithContact: bool = False
     onDeactivate: str = "mark_inactive"

@@ -16,8 +16,7 @@ from connector.db.models import ContactLink, Source, SuppressedUser, User, new_i
 from connector.errors import Conflict, InvalidInput, NotFound, ServiceError
 from connector.prepared import Prepared
 from connector.queries import bulk
-from connector.queries.column_in import column_in
-from connector.services import audit, linking, mappings, sources, sync_settings
+from connector.services import audit, linking, mappings, sources, sync_settings, uniqueness
 from connector.services.linking import SyncState
 from scim.errors import ScimError
 from scim.user_schema import validate_user
@@ -43,27 +42,6 @@ def get(session: Session, user_id: str) -> User:
     if user is None:
         raise NotFound(f"no user with id {user_id!r}")
     return user
-
-
-def _check_unique(session: Session, user: User) -> None:
-    clash = session.scalars(
-        select(User.id).where(User.user_name_ci == user.user_name_ci, User.id != user.id)
-    ).first()
-    if clash is not None:
-        raise Conflict(f"userName {user.user_name!r} is already taken", field="userName")
-    if user.external_id is not None:
-        clash = session.scalars(
-            select(User.id).where(
-                User.source_id == user.source_id,
-                User.external_id == user.external_id,
-                User.id != user.id,
-            )
-        ).first()
-        if clash is not None:
-            raise Conflict(
-                f"externalId {user.external_id!r} is already used in this source",
-                field="externalId",
-            )
 
 
 def _flush(session: Session) -> None:
@@ -105,7 +83,7 @@ def create(
     )
     linking.apply_resource(user, data)
     user.created_at = user.updated_at
-    _check_unique(session, user)
+    uniqueness.check(session, user)
     session.add(user)
     _flush(session)
     audit.record(
@@ -130,7 +108,7 @@ def replace(session: Session, actor: str, user: User, resource: Any) -> User:
         return user
     before = user.resource
     linking.apply_resource(user, data)
-    _check_unique(session, user)
+    uniqueness.check(session, user)
     _flush(session)
     audit.record(session, actor, "user.update", "user", user.id, before, user.resource)
     linking.sync_user(session, user, load_state(session), actor)
@@ -386,8 +364,7 @@ def create_many(
     that kept it out; the others are created regardless.
     """
     results: list[CreatedUser | ServiceError] = []
-    names: set[str] = set()
-    keys: set[str] = set()
+    batch = uniqueness.Batch()
     candidates: list[tuple[int, CreatedUser]] = []
     for item in items:
         try:
@@ -397,41 +374,18 @@ def create_many(
             continue
         prepared = item.prepared if item.validated else None
         user = CreatedUser.of(source.id, item.sync_to_contact, data, prepared)
-        if user.user_name_ci in names or (user.external_id and user.external_id in keys):
-            results.append(Conflict(f"userName {user.user_name!r} appears twice in the batch"))
+        twice = batch.claim(user.id, source.id, user.user_name, user.external_id)
+        if twice is not None:
+            results.append(twice)
             continue
-        names.add(user.user_name_ci)
-        if user.external_id:
-            keys.add(user.external_id)
         candidates.append((len(results), user))
         results.append(user)
-    taken_names = (
-        set(session.scalars(select(User.user_name_ci).where(column_in(User.user_name_ci, names))))
-        if names
-        else set()
-    )
-    taken_keys = (
-        set(
-            session.scalars(
-                select(User.external_id).where(
-                    User.source_id == source.id, column_in(User.external_id, keys)
-                )
-            )
-        )
-        if keys
-        else set()
-    )
+    found = batch.holders(session)
     created: list[CreatedUser] = []
     for index, user in candidates:
-        if user.user_name_ci in taken_names:
-            results[index] = Conflict(
-                f"userName {user.user_name!r} is already taken", field="userName"
-            )
-        elif user.external_id in taken_keys:
-            results[index] = Conflict(
-                f"externalId {user.external_id!r} is already used in this source",
-                field="externalId",
-            )
+        refused = uniqueness.conflict(found, user.id, source.id, user.user_name, user.external_id)
+        if refused is not None:
+            results[index] = refused
         else:
             created.append(user)
     if not created:
@@ -511,13 +465,9 @@ def replace_many(
     Same rules as :func:`replace`, with the uniqueness checks, the mapping state and
     the audit insert done once for the batch instead of once per user.
     """
-    from sqlalchemy import insert
-
-    from connector.db.models import AuditEvent
-
     results: list[User | ServiceError] = []
     changed: list[tuple[int, User, dict[str, Any]]] = []
-    names: dict[str, str] = {}
+    batch = uniqueness.Batch()
     for user, resource in pairs:
         try:
             data = validated(resource)
@@ -527,46 +477,22 @@ def replace_many(
         results.append(user)
         if data == user.resource:
             continue
-        name = str(data["userName"]).lower()
-        if names.setdefault(name, user.id) != user.id:
-            results[-1] = Conflict(f"userName {data['userName']!r} appears twice in the batch")
+        twice = batch.claim(user.id, user.source_id, data["userName"], data.get("externalId"))
+        if twice is not None:
+            results[-1] = twice
             continue
         changed.append((len(results) - 1, user, data))
     if not changed:
         return results
-    with session.no_autoflush:
-        owners = dict(
-            session.execute(
-                select(User.user_name_ci, User.id).where(User.user_name_ci.in_(list(names)))
-            ).all()
-        )
-        keys = [(u.source_id, d.get("externalId")) for _, u, d in changed if d.get("externalId")]
-        key_owners = (
-            {
-                (source_id, key): user_id
-                for user_id, source_id, key in session.execute(
-                    select(User.id, User.source_id, User.external_id).where(
-                        User.external_id.in_([k for _, k in keys])
-                    )
-                ).all()
-            }
-            if keys
-            else {}
-        )
+    found = batch.holders(session)
     events = []
     written: list[User] = []
     for index, user, data in changed:
-        name = str(data["userName"]).lower()
-        key = (user.source_id, data.get("externalId"))
-        if owners.get(name, user.id) != user.id:
-            results[index] = Conflict(
-                f"userName {data['userName']!r} is already taken", field="userName"
-            )
-            continue
-        if key[1] and key_owners.get(key, user.id) != user.id:
-            results[index] = Conflict(
-                f"externalId {key[1]!r} is already used in this source", field="externalId"
-            )
+        refused = uniqueness.conflict(
+            found, user.id, user.source_id, data["userName"], data.get("externalId")
+        )
+        if refused is not None:
+            results[index] = refused
             continue
         before = user.resource
         linking.apply_resource(user, data)
@@ -575,7 +501,7 @@ def replace_many(
     if not written:
         return results
     _flush(session)
-    session.connection().execute(insert(AuditEvent.__table__), events)
+    audit.record_many(session, events)
     state = load_state(session)
     for user in written:
         linking.sync_user(session, user, state, actor)

@@ -78,6 +78,17 @@ def test_user_name_is_unique_case_insensitively(api):
     assert api.get("/users")["total"] == 1
 
 
+def test_renaming_to_a_taken_user_name_is_a_conflict(api):
+    api.create_user("Alice@Example.com")
+    bob = api.create_user("bob@example.com")
+    clash = api.patch(f"/users/{bob['id']}", {"userName": "ALICE@example.com"}, expect=409)
+    assert (clash["field"], clash["message"]) == (
+        "userName",
+        "userName 'ALICE@example.com' is already taken",
+    )
+    assert api.get(f"/users/{bob['id']}")["userName"] == "bob@example.com"
+
+
 def test_local_user_merge_patch_and_source_owned_attributes(api, ctx, barbara):
     from connector.services import sources, users
 

@@ -5,6 +5,8 @@ Runs on SQLite and PostgreSQL (the ``database_url`` fixture is parametrised).
 
 from __future__ import annotations
 
+import pytest
+
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
@@ -384,6 +386,34 @@ def test_deactivation_delete_policy_and_reactivation(api, barbara):
     api.get(f"/contacts/{user['contactId']}", expect=404)
     back = api.patch(f"/users/{user['id']}", {"active": True}, expect=200)
     assert back["contactId"] and back["contactId"] != user["contactId"]
+
+
+@pytest.mark.parametrize("policy_before", ["mark_inactive", "keep"])
+def test_update_all_treats_a_deactivated_user_as_synchronize_does(api, policy_before):
+    # Users deactivated under another policy, then the policy becomes "delete": the
+    # resync job must end where "Synchronize users" ends (the contact deleted), not
+    # keep the contact or mark it inactive.
+    api.patch("/settings", {"onDeactivate": policy_before}, expect=200)
+    by_sync = api.create_user("s@example.com", sync=True, name={"familyName": "S"})
+    by_job = api.create_user("j@example.com", sync=True, name={"familyName": "J"})
+    _deactivate(api, by_sync)
+    _deactivate(api, by_job)
+    api.patch("/settings", {"onDeactivate": "delete"}, expect=200)
+
+    api.post("/users/sync", {"ids": [by_sync["id"]]}, expect=200)
+    job = api.wait_for_job(api.post("/contacts/resync", expect=202)["id"])
+
+    assert (job["state"], job["done"], job["changed"]) == ("done", 1, 1)
+    for user in (by_sync, by_job):
+        api.get(f"/contacts/{user['contactId']}", expect=404)
+        assert api.get(f"/users/{user['id']}")["contactId"] is None
+        event = api.get("/audit", objectType="contact", objectId=user["contactId"])["items"][0]
+        assert (event["action"], event["message"]) == (
+            "contact.delete",
+            f"user {user['userName']} was deactivated",
+        )
+    back = api.patch(f"/users/{by_job['id']}", {"active": True}, expect=200)
+    assert back["contactId"] and back["contactId"] != by_job["contactId"]
 
 
 def test_bad_settings_are_rejected_without_change(api):

@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from connector.db.models import Contact, ContactLink, LdapEntry, Source, SuppressedUser, User
+from connector.db.models import (
+    AuditEvent,
+    Contact,
+    ContactLink,
+    LdapEntry,
+    Source,
+    SuppressedUser,
+    User,
+)
 from connector.ldap import reader_process, runs
 from connector.ldap.client import LdapClient
 from connector.ldap.settings import LdapSourceConfig
@@ -531,3 +539,31 @@ def test_sync_to_contact_as_a_scim_filter_decides_per_user(settings, directory, 
     assert sync(ctx)["updated"] == 1
     promoted = ldap_users(ctx)["guest1"]
     assert promoted.sync_to_contact and contact_of(ctx, promoted.id) is not None
+
+
+def test_a_scope_flip_by_the_directory_is_one_sync_event(settings, directory, slapd):
+    directory.add("flip", title="Guest")
+    ctx = make_ctx(settings, slapd, directory.base, sync_to_contact='title eq "Staff"')
+    sync(ctx)
+    user_id = ldap_users(ctx)["flip"].id
+
+    def sync_events(session: Any) -> list[tuple[Any, ...]]:
+        return [
+            (e.before, e.after, e.actor, e.message)
+            for e in session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "user.sync", AuditEvent.object_id == user_id)
+                .order_by(AuditEvent.id)
+            )
+        ]
+
+    assert ctx.run(sync_events) == []
+    directory.modify("flip", title="Staff")
+    sync(ctx)
+    directory.modify("flip", title="Guest")
+    sync(ctx)
+    why = "decided by the source's sync_to_contact"
+    assert ctx.run(sync_events) == [
+        ({"syncToContact": False}, {"syncToContact": True}, "ldap:corp", why),
+        ({"syncToContact": True}, {"syncToContact": False}, "ldap:corp", why),
+    ]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.vcard import render, render_many
+from connector.vcard import render
 
 CONTACT_ID = "2f1c4c3e-8a2b-4f57-9d8e-0b6c1e2a3d4f"
 
@@ -161,15 +161,6 @@ class TestStructure:
     def test_non_string_values_rendered_as_text(self) -> None:
         card = render(CONTACT_ID, {"notes": 42, "firstName": "A"})
         assert prop(card, "NOTE") == ["NOTE:42"]
-
-    def test_render_many(self) -> None:
-        cards = list(
-            render_many([("a", {"firstName": "A"}, None), ("b", {"firstName": "B"}, "2024")])
-        )
-        assert len(cards) == 2
-        assert prop(cards[0], "UID") == ["UID:urn:uuid:a"]
-        assert prop(cards[1], "REV") == ["REV:2024"]
-        assert prop(cards[0], "REV") == []
 
 
 class TestFormattedName:

@@ -27,12 +27,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from connector.db.models import LdapEntry, Source, SuppressedUser, User
+from connector.db.models import LdapEntry, Source, SuppressedUser
 from connector.ldap.pages import MappedPage, entry_row
 from connector.queries import bulk
 from connector.queries.bulk import TableRows
 from connector.queries.column_in import column_in
-from connector.services import linking, sync_scope, users
+from connector.services import linking, sync_scope, uniqueness, users
 
 
 @dataclass(frozen=True)
@@ -172,21 +172,16 @@ def write_plan(session: Session, basis: PlanBasis, plan: ImportPlan) -> bool:
     ).first()
     if known is not None:
         return False
-    clash = (
-        session.scalars(
-            select(SuppressedUser.id).where(
-                SuppressedUser.source_id == basis.source_id,
-                column_in(SuppressedUser.external_key, plan.keys),
-            )
-        ).first()
-        or session.scalars(select(User.id).where(column_in(User.user_name_ci, plan.names))).first()
-        or session.scalars(
-            select(User.id).where(
-                User.source_id == basis.source_id, column_in(User.external_id, plan.keys)
-            )
-        ).first()
-    )
-    if clash is not None:
+    suppressed = session.scalars(
+        select(SuppressedUser.id).where(
+            SuppressedUser.source_id == basis.source_id,
+            column_in(SuppressedUser.external_key, plan.keys),
+        )
+    ).first()
+    if suppressed is not None:
+        return False
+    # The entry ids are the users' externalIds.
+    if uniqueness.holders(session, plan.names, [(basis.source_id, k) for k in plan.keys]).any():
         return False
     session.flush()
     connection = session.connection()

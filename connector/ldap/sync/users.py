@@ -32,7 +32,7 @@ from connector.ldap.sync.base import Counts
 from connector.ldap.sync.import_plan import ImportPlan, PlanBasis, plan_page, write_plan
 from connector.queries import bulk
 from connector.queries.column_in import column_in
-from connector.services import audit, linking, sync_scope, users
+from connector.services import linking, sync_scope, users
 from connector.services.context import Context
 
 # PostgreSQL's planner statistics are refreshed when a run has created this many
@@ -433,17 +433,8 @@ class UserSynchroniser:
         """The source's sync_to_contact (true, false or a filter) decides again."""
         decision = sync_scope.decide(source, item.resource)
         if decision != user.sync_to_contact:
-            audit.record(
-                session,
-                self.actor,
-                "user.sync",
-                "user",
-                user.id,
-                {"syncToContact": user.sync_to_contact},
-                {"syncToContact": decision},
-                message="decided by the source's sync_to_contact",
-            )
-            linking.set_sync(session, user, decision, state, self.actor)
+            why = "decided by the source's sync_to_contact"
+            linking.set_sync(session, user, decision, state, self.actor, why=why)
 
     # -- missing entries (reconciliation) -------------------------------------------
 

@@ -1,0 +1,107 @@
+"""userName is unique across sources (case-insensitively); externalId is unique per source.
+
+Why one module: a single write, a batch write (a directory page) and the fast
+import's plan all check the same two rules. The check is batch-shaped, two
+queries for any number of users of one source; one user is a batch of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from itertools import groupby
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.db.models import User
+from connector.errors import Conflict
+from connector.queries.column_in import column_in
+
+SourceKey = tuple[int, str]  # (source id, externalId)
+
+
+@dataclass(frozen=True)
+class Holders:
+    """Who holds some userNames and some externalIds now."""
+
+    names: dict[str, str]  # lower-cased userName → id of the user that has it
+    keys: dict[SourceKey, str]  # (source id, externalId) → id of the user that has it
+
+    def any(self) -> bool:
+        return bool(self.names or self.keys)
+
+
+def holders(session: Session, names: Collection[str], keys: Collection[SourceKey]) -> Holders:
+    """The users that hold any of ``names`` (lower-cased) or ``keys``."""
+    with session.no_autoflush:  # a pending rename must not be flushed into a clash first
+        return Holders(_name_holders(session, names), _key_holders(session, keys))
+
+
+def _name_holders(session: Session, names: Collection[str]) -> dict[str, str]:
+    if not names:
+        return {}
+    query = select(User.user_name_ci, User.id).where(column_in(User.user_name_ci, names))
+    return {name: user_id for name, user_id in session.execute(query)}
+
+
+def _key_holders(session: Session, keys: Collection[SourceKey]) -> dict[SourceKey, str]:
+    """One query per source (the unique index leads with the source)."""
+    found: dict[SourceKey, str] = {}
+    for source_id, group in groupby(sorted(keys), key=lambda k: k[0]):
+        query = select(User.external_id, User.id).where(
+            User.source_id == source_id, column_in(User.external_id, [k for _, k in group])
+        )
+        for key, user_id in session.execute(query):
+            if key is not None:
+                found[(source_id, key)] = user_id
+    return found
+
+
+def conflict(
+    found: Holders, user_id: str, source_id: int, user_name: str, external_id: str | None
+) -> Conflict | None:
+    """Why user ``user_id`` cannot have this userName and externalId (None: it can)."""
+    if found.names.get(user_name.lower(), user_id) != user_id:
+        return Conflict(f"userName {user_name!r} is already taken", field="userName")
+    if external_id is not None and found.keys.get((source_id, external_id), user_id) != user_id:
+        return Conflict(
+            f"externalId {external_id!r} is already used in this source", field="externalId"
+        )
+    return None
+
+
+def check(session: Session, user: User) -> None:
+    """Raise the Conflict that keeps ``user`` (with its new values) from being stored."""
+    keys = [(user.source_id, user.external_id)] if user.external_id is not None else []
+    found = holders(session, [user.user_name_ci], keys)
+    refused = conflict(found, user.id, user.source_id, user.user_name, user.external_id)
+    if refused is not None:
+        raise refused
+
+
+@dataclass
+class Batch:
+    """The userNames and externalIds the earlier users of one batch claimed."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    keys: dict[SourceKey, str] = field(default_factory=dict)
+
+    def claim(
+        self, user_id: str, source_id: int, user_name: str, external_id: str | None
+    ) -> Conflict | None:
+        """Claim the user's keys; the Conflict if another user of the batch has one."""
+        name = user_name.lower()
+        key = (source_id, external_id) if external_id is not None else None
+        if self.names.get(name, user_id) != user_id:
+            return Conflict(f"userName {user_name!r} appears twice in the batch")
+        if key is not None and self.keys.get(key, user_id) != user_id:
+            return Conflict(f"externalId {external_id!r} appears twice in the batch")
+        self.names[name] = user_id
+        if key is not None:
+            self.keys[key] = user_id
+        return None
+
+    def holders(self, session: Session) -> Holders:
+        """Who outside (or inside) the batch holds its keys now."""
+        return holders(session, list(self.names), list(self.keys))
