@@ -95,8 +95,8 @@ from scim.filter import (
     Present,
     Value,
     ValuePath,
-    _parse_datetime,
     matches,
+    parse_datetime,
 )
 from scim.schemas import COMMON_BY_NAME, CORE_USER, USER, Attribute
 
@@ -323,7 +323,7 @@ class _Timestamp(_Node):
     def compare(self, op: str, value: Value, case_exact: bool) -> Condition:
         if not isinstance(value, str):
             return false()
-        moment = _parse_datetime(value)
+        moment = parse_datetime(value)
         if moment is None or moment.tzinfo is None:
             # Not an instant comparable with the stored (offset-aware) one: the
             # evaluator compares the rendered text.

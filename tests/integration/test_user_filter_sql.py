@@ -30,7 +30,7 @@ from connector.queries.user_filter import to_sql
 from connector.services import sources, users
 from connector.services.context import Context
 from scim.errors import InvalidFilter
-from scim.filter import Expr, _parse_datetime, matches, parse
+from scim.filter import Expr, matches, parse, parse_datetime
 
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 MANAGER_ID = "26118915-6090-4610-87e4-49d8ca9f808d"
@@ -642,7 +642,7 @@ def _strings(value: Any) -> list[str]:
 def test_generated_users_never_look_like_dates() -> None:
     for user in generated_users():
         for value in _strings(user):
-            assert _parse_datetime(value) is None, value
+            assert parse_datetime(value) is None, value
 
 
 def test_sql_agrees_with_the_evaluator(ctx: Context) -> None:
