@@ -5,15 +5,19 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.db.models import Source
+from connector.db.models import Source, SyncRun
 from connector.errors import NotFound
 from connector.services import audit, sync_scope
 
 LOCAL = "local"
 
 
+def by_name(session: Session, name: str) -> Source | None:
+    return session.scalars(select(Source).where(Source.name == name)).first()
+
+
 def get_or_create(session: Session, name: str, kind: str) -> Source:
-    source = session.scalars(select(Source).where(Source.name == name)).first()
+    source = by_name(session, name)
     if source is not None:
         return source
     source = Source(name=name, kind=kind, sync_scope={"scope": False})
@@ -32,7 +36,7 @@ def all_sources(session: Session) -> list[Source]:
 
 def set_sync_scope(session: Session, actor: str, name: str, scope: object) -> Source:
     """Which of a source's users get contacts: true, false or a SCIM filter."""
-    source = session.scalars(select(Source).where(Source.name == name)).first()
+    source = by_name(session, name)
     if source is None:
         raise NotFound(f"no source named {name!r}")
     value = sync_scope.validated_scope(scope)
@@ -47,3 +51,8 @@ def set_sync_scope(session: Session, actor: str, name: str, scope: object) -> So
     )
     source.sync_scope = {"scope": value}
     return source
+
+
+def sync_run(session: Session, run_id: int) -> SyncRun | None:
+    """A run of a source's synchronisation, by id."""
+    return session.get(SyncRun, run_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -17,9 +17,12 @@ from connector.errors import Conflict, InvalidInput, NotFound, ServiceError
 from connector.prepared import Prepared
 from connector.queries import bulk
 from connector.queries.column_in import column_in
+from connector.queries.filtered_page import filtered_page
+from connector.queries.user_filter import to_sql
 from connector.services import audit, linking, mappings, sources, sync_settings
 from connector.services.linking import SyncState
 from scim.errors import ScimError
+from scim.filter import parse
 from scim.user_schema import validate_user
 
 DIRECTIONS = (None, *sync_settings.DIRECTIONS)
@@ -580,3 +583,69 @@ def replace_many(
     for user in written:
         linking.sync_user(session, user, state, actor)
     return results
+
+
+# ---------------------------------------------------------------- reads for the entry points
+
+
+def listing(
+    session: Session,
+    *,
+    filter_text: str | None,
+    source_name: str | None,
+    start_index: int,
+    count: int,
+) -> dict[str, Any]:
+    """The admin API's user list: a SCIM filter and a source name narrow it, by userName."""
+    where: list[Any] = []
+    leftover = None
+    if filter_text:
+        try:
+            expr = parse(filter_text)
+            condition = to_sql(expr)
+        except ScimError as exc:
+            raise InvalidInput(exc.message, field="filter") from exc
+        if condition is None:
+            leftover = expr
+        else:
+            where.append(condition)
+    if source_name:
+        source = sources.by_name(session, source_name)
+        where.append(User.source_id == (source.id if source is not None else -1))
+    page = filtered_page(
+        session,
+        User,
+        where,
+        [User.user_name_ci],
+        start_index=start_index,
+        count=count,
+        leftover=leftover,
+        view=lambda _session, rows: [u.resource | {"id": u.id} for u in rows],
+    )
+    return {
+        "items": representations(session, page.rows),
+        "total": page.total,
+        "startIndex": start_index,
+    }
+
+
+def by_ids(session: Session, user_ids: Iterable[str]) -> list[User]:
+    """The users with these ids that exist, in id order."""
+    ids = set(user_ids)
+    if not ids:
+        return []
+    return list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)))
+
+
+def forget_deletion(session: Session, source_id: int, external_key: str) -> None:
+    """Let a source create again a user an admin deleted (see ``delete(remember=True)``).
+
+    An explicit create by the identity provider is such a request; a directory
+    poll is not.
+    """
+    for remembered in session.scalars(
+        select(SuppressedUser).where(
+            SuppressedUser.source_id == source_id, SuppressedUser.external_key == external_key
+        )
+    ):
+        session.delete(remembered)

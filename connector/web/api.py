@@ -6,19 +6,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connector import vcard
-from connector.db.models import AuditEvent, Source, SyncRun, User
+from connector.db.models import Source
 from connector.errors import InvalidInput, ServiceError
 from connector.ldap import runs as ldap_runs
-from connector.queries.user_filter import to_sql
-from connector.services import contacts, jobs, mappings, sources, sync_settings, users
+from connector.services import audit, contacts, jobs, mappings, sources, sync_settings, users
 from connector.web.auth import require_admin
 from connector.web.http import actor, bool_arg, ctx, int_arg, json_body
-from scim.errors import ScimError
-from scim.filter import matches, parse
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 api.before_request(require_admin)
@@ -97,59 +93,22 @@ def patch_settings() -> Response:
 # ------------------------------------------------------------------ users
 
 
-def _user_filter() -> tuple[list[Any], Any]:
-    """SQL conditions, plus an in-memory filter when SQL cannot express it all."""
-    where: list[Any] = []
-    leftover = None
-    text = request.args.get("filter")
-    if text:
-        try:
-            expr = parse(text)
-            condition = to_sql(expr)
-        except ScimError as exc:
-            raise InvalidInput(exc.message, field="filter") from exc
-        if condition is None:
-            leftover = expr
-        else:
-            where.append(condition)
-    return where, leftover
-
-
 @api.get("/users")
 def list_users() -> Response:
     start = int_arg("startIndex", 1, minimum=1)
     count = int_arg("count", 100, minimum=0, maximum=_page_size())
-    where, leftover = _user_filter()
-    source_name = request.args.get("source")
-
-    def work(session: Session) -> dict[str, Any]:
-        if source_name:
-            source_id = session.scalar(select(Source.id).where(Source.name == source_name))
-            where.append(User.source_id == (source_id or -1))
-        if leftover is None:
-            total = users.count(session, where)
-            page = session.scalars(
-                select(User)
-                .where(*where)
-                .order_by(User.user_name_ci)
-                .offset(start - 1)
-                .limit(count)
-            ).all()
-        else:
-            hits = [
-                u
-                for u in users.iter_users(session, where)
-                if matches(leftover, u.resource | {"id": u.id})
-            ]
-            hits.sort(key=lambda u: u.user_name_ci)
-            total, page = len(hits), hits[start - 1 : start - 1 + count]
-        return {
-            "items": users.representations(session, list(page)),
-            "total": total,
-            "startIndex": start,
-        }
-
-    return jsonify(ctx().run(work))
+    filter_text, source_name = request.args.get("filter"), request.args.get("source")
+    return jsonify(
+        ctx().run(
+            lambda s: users.listing(
+                s,
+                filter_text=filter_text,
+                source_name=source_name,
+                start_index=start,
+                count=count,
+            )
+        )
+    )
 
 
 @api.post("/users")
@@ -391,7 +350,7 @@ def _start_run(name: str, run_id: int) -> Response:
     c = ctx()
     if not _runner().submit_ldap(name, run_id=run_id):
         ldap_runs.execute(c, run_id)  # no scheduler in this process: run it here
-    run = c.run(lambda s: ldap_runs.representation(s.get(SyncRun, run_id), name))
+    run = c.run(lambda s: ldap_runs.representation(sources.sync_run(s, run_id), name))
     response = jsonify(run)
     response.status_code = 202
     response.headers["Location"] = f"/api/v1/sources/{name}/runs"
@@ -430,41 +389,7 @@ def patch_source(name: str) -> Response:
 def audit_log() -> Response:
     start = int_arg("startIndex", 1, minimum=1)
     count = int_arg("count", 100, minimum=0, maximum=_page_size())
-    where = []
-    for param, column in (
-        ("objectType", AuditEvent.object_type),
-        ("objectId", AuditEvent.object_id),
-        ("actor", AuditEvent.actor),
-        ("action", AuditEvent.action),
-    ):
-        value = request.args.get(param)
-        if value:
-            where.append(column == value)
-
-    def work(session: Session) -> dict[str, Any]:
-        total = session.scalar(select(func.count()).select_from(AuditEvent).where(*where)) or 0
-        rows = session.scalars(
-            select(AuditEvent)
-            .where(*where)
-            .order_by(AuditEvent.id.desc())
-            .offset(start - 1)
-            .limit(count)
-        ).all()
-        return {"items": [_audit_json(e) for e in rows], "total": total, "startIndex": start}
-
-    return jsonify(ctx().run(work))
-
-
-def _audit_json(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "at": event.at.isoformat(),
-        "actor": event.actor,
-        "action": event.action,
-        "objectType": event.object_type,
-        "objectId": event.object_id,
-        "before": event.before,
-        "after": event.after,
-        "outcome": event.outcome,
-        "message": event.message,
-    }
+    filters = {name: request.args.get(name) for name in audit.FILTERS}
+    return jsonify(
+        ctx().run(lambda s: audit.list_events(s, filters, start_index=start, count=count))
+    )

@@ -37,7 +37,7 @@ MANAGER_ID = "26118915-6090-4610-87e4-49d8ca9f808d"
 
 
 def _meta(user: User) -> dict[str, Any]:
-    """meta as the SCIM endpoint renders it (connector.web.scim_users)."""
+    """meta as the SCIM endpoint renders it (connector.scim_store.users)."""
     return {
         "resourceType": "User",
         "created": user.created_at.isoformat().replace("+00:00", "Z"),

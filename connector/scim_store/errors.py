@@ -1,4 +1,4 @@
-"""Service errors in SCIM terms (RFC 7644 §3.12)."""
+"""Service errors in SCIM terms (RFC 7644 §3.12), and the checks every store call starts with."""
 
 from __future__ import annotations
 
