@@ -7,6 +7,8 @@ connector.queries.filtered_page).
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement
 
 from connector.db.models import Group
@@ -32,6 +34,6 @@ def to_sql(expr: Expr | None) -> ColumnElement[bool] | None:
     return column == value
 
 
-def group_order(descending: bool) -> list[ColumnElement[object]]:
+def group_order(descending: bool) -> list[Any]:
     """Groups are listed by displayName (case-insensitive), ties broken by id."""
     return [Group.display_name_ci.desc() if descending else Group.display_name_ci, Group.id]

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from connector.db.models import Group
 from connector.queries.filtered_page import filtered_page
 from connector.queries.group_filter import group_order, to_sql
-from connector.scim_store.errors import check_if_match, owned, scim_errors
+from connector.scim_store.errors import check_if_match, owned, scim_errors, source_id
 from connector.scim_store.users import represent_all as represent_users
 from connector.services import groups, users
 from connector.services.context import Context
@@ -97,7 +97,7 @@ class ScimGroupStore:
     def create(self, caller: Principal, resource: Resource) -> Resource:
         def work(session: Session) -> Resource:
             group, added = groups.create(
-                session, caller.actor, caller.source_id, *_fields(resource)
+                session, caller.actor, source_id(caller), *_fields(resource)
             )
             _rescope(session, caller, added)
             return represent_all(session, [group])[0]

@@ -10,7 +10,7 @@ from connector.db.models import User
 from connector.queries.filtered_page import filtered_page
 from connector.queries.user_filter import to_sql
 from connector.queries.user_order import user_order
-from connector.scim_store.errors import check_if_match, owned, scim_errors
+from connector.scim_store.errors import check_if_match, owned, scim_errors, source_id
 from connector.services import groups, sources, sync_scope, users
 from connector.services.context import Context
 from connector.services.rescope import rescope
@@ -87,7 +87,7 @@ class ScimUserStore:
     @scim_errors
     def create(self, caller: Principal, resource: Resource) -> Resource:
         def work(session: Session) -> Resource:
-            source = sources.by_id(session, caller.source_id)
+            source = sources.by_id(session, source_id(caller))
             assert source is not None
             key = resource.get("externalId")
             if key:

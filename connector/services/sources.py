@@ -26,6 +26,11 @@ def get_or_create(session: Session, name: str, kind: str) -> Source:
     return source
 
 
+def local(session: Session) -> Source:
+    """The admin's own source, for users created in the console or the API."""
+    return get_or_create(session, LOCAL, LOCAL)
+
+
 def by_id(session: Session, source_id: int) -> Source | None:
     return session.get(Source, source_id)
 
@@ -53,6 +58,9 @@ def set_sync_scope(session: Session, actor: str, name: str, scope: object) -> So
     return source
 
 
-def sync_run(session: Session, run_id: int) -> SyncRun | None:
+def sync_run(session: Session, run_id: int) -> SyncRun:
     """A run of a source's synchronisation, by id."""
-    return session.get(SyncRun, run_id)
+    run = session.get(SyncRun, run_id)
+    if run is None:
+        raise NotFound(f"no run with id {run_id}")
+    return run

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
-from sqlalchemy.orm import Session
 
 from connector import vcard
-from connector.db.models import Source
+from connector.db.models import Contact, Source
 from connector.errors import InvalidInput, ServiceError
 from connector.ldap import runs as ldap_runs
 from connector.services import audit, contacts, jobs, mappings, sources, sync_settings, users
@@ -42,13 +42,9 @@ def fields() -> Response:
     )
 
 
-def _mapping_json(session: Session, current: mappings.CurrentMapping) -> dict[str, Any]:
-    return {**current.to_json(), "staleContacts": mappings.stale_contacts(session, current.version)}
-
-
 @api.get("/mapping")
 def get_mapping() -> Response:
-    return jsonify(ctx().run(lambda s: _mapping_json(s, mappings.current(s))))
+    return jsonify(ctx().run(lambda s: mappings.representation(s, mappings.current(s))))
 
 
 @api.put("/mapping")
@@ -61,19 +57,25 @@ def put_mapping() -> Response:
         raise InvalidInput(f"unknown key {sorted(extra)[0]!r}", field=sorted(extra)[0])
     c = ctx()
     return jsonify(
-        c.run(lambda s: _mapping_json(s, mappings.save(s, c.catalogue, actor(), body["rows"])))
+        c.run(
+            lambda s: mappings.representation(
+                s, mappings.save(s, c.catalogue, actor(), body["rows"])
+            )
+        )
     )
 
 
 @api.delete("/mapping")
 def delete_mapping() -> Response:
-    return jsonify(ctx().run(lambda s: _mapping_json(s, mappings.clear(s, actor()))))
+    return jsonify(ctx().run(lambda s: mappings.representation(s, mappings.clear(s, actor()))))
 
 
 @api.post("/mapping/reset")
 def reset_mapping() -> Response:
     c = ctx()
-    return jsonify(c.run(lambda s: _mapping_json(s, mappings.reset(s, c.catalogue, actor()))))
+    return jsonify(
+        c.run(lambda s: mappings.representation(s, mappings.reset(s, c.catalogue, actor())))
+    )
 
 
 # ------------------------------------------------------------------ settings
@@ -118,19 +120,20 @@ def create_user() -> Response:
         raise InvalidInput("the body must be a JSON object")
     data = {k: v for k, v in body.items() if k not in users.API_KEYS}
 
-    def work(session: Session) -> dict[str, Any]:
-        local = sources.get_or_create(session, sources.LOCAL, sources.LOCAL)
-        user = users.create(
-            session,
-            actor(),
-            local,
-            data,
-            sync_to_contact=body.get("syncToContact", False),
-            sync_direction=body.get("syncDirection"),
+    created = ctx().run(
+        lambda s: users.representation(
+            s,
+            users.create(
+                s,
+                actor(),
+                sources.local(s),
+                data,
+                sync_to_contact=body.get("syncToContact", False),
+                sync_direction=body.get("syncDirection"),
+            ),
         )
-        return users.representation(session, user)
-
-    response = jsonify(ctx().run(work))
+    )
+    response = jsonify(created)
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/users/{response.json['id']}"
     return response
@@ -199,15 +202,11 @@ def list_contacts() -> Response:
     count = int_arg("count", 100, minimum=0, maximum=_page_size())
     q, managed = request.args.get("q"), bool_arg("managed")
 
-    def work(session: Session) -> dict[str, Any]:
-        items, total = contacts.page(session, q=q, managed=managed, offset=start - 1, limit=count)
-        return {
-            "items": contacts.representations(session, items),
-            "total": total,
-            "startIndex": start,
-        }
-
-    return jsonify(ctx().run(work))
+    return jsonify(
+        ctx().run(
+            lambda s: contacts.listing(s, q=q, managed=managed, start_index=start, count=count)
+        )
+    )
 
 
 @api.post("/contacts")
@@ -215,11 +214,10 @@ def create_contact() -> Response:
     body = json_body()
     c = ctx()
 
-    def work(session: Session) -> dict[str, Any]:
-        contact = contacts.create(session, c.catalogue, actor(), body)
-        return contacts.representations(session, [contact])[0]
-
-    response = jsonify(c.run(work))
+    created = c.run(
+        lambda s: contacts.representations(s, [contacts.create(s, c.catalogue, actor(), body)])
+    )
+    response = jsonify(created[0])
     response.status_code = 201
     return response
 
@@ -237,11 +235,12 @@ def _update_contact(contact_id: str, partial: bool) -> Response:
     body = json_body()
     c = ctx()
 
-    def work(session: Session) -> dict[str, Any]:
-        contact = contacts.update(session, c.catalogue, actor(), contact_id, body, partial=partial)
-        return contacts.representations(session, [contact])[0]
-
-    return jsonify(c.run(work))
+    updated = c.run(
+        lambda s: contacts.representations(
+            s, [contacts.update(s, c.catalogue, actor(), contact_id, body, partial=partial)]
+        )
+    )
+    return jsonify(updated[0])
 
 
 @api.put("/contacts/<contact_id>")
@@ -263,14 +262,14 @@ def delete_contact(contact_id: str) -> tuple[str, int]:
 VCARD_TYPE = "text/vcard; charset=utf-8"
 
 
-def _one_vcard(contact_id: str) -> Response:
-    def work(session: Session) -> str:
-        contact = contacts.get(session, contact_id)
-        return vcard.render(
-            contact.id, contact.fields, revision=contact.updated_at.strftime("%Y%m%dT%H%M%SZ")
-        )
+def _vcard(contact: Contact) -> str:
+    revision = contact.updated_at.strftime("%Y%m%dT%H%M%SZ")
+    return vcard.render(contact.id, contact.fields, revision=revision)
 
-    response = Response(ctx().run(work), mimetype="text/vcard")
+
+def _one_vcard(contact_id: str) -> Response:
+    text = ctx().run(lambda s: _vcard(contacts.get(s, contact_id)))
+    response = Response(text, mimetype="text/vcard")
     response.headers["Content-Type"] = VCARD_TYPE
     response.headers["Content-Disposition"] = f'attachment; filename="{contact_id}.vcf"'
     return response
@@ -283,11 +282,7 @@ def all_vcards() -> Response:
     def generate() -> Iterator[str]:
         with c.unit_of_work() as session:
             for contact in contacts.iter_all(session):
-                yield vcard.render(
-                    contact.id,
-                    contact.fields,
-                    revision=contact.updated_at.strftime("%Y%m%dT%H%M%SZ"),
-                )
+                yield _vcard(contact)
 
     response = Response(stream_with_context(generate()), mimetype="text/vcard")
     response.headers["Content-Type"] = VCARD_TYPE
@@ -313,21 +308,28 @@ def get_job(job_id: str) -> Response:
 # ------------------------------------------------------------------ sources
 
 
-def _source_json(source: Source, session: Session | None = None) -> dict[str, Any]:
+def _source_json(source: Source, last_run: Callable[[Source], Any]) -> dict[str, Any]:
+    """A source; an LDAP source with its last run (``last_run`` looks it up)."""
     body: dict[str, Any] = {
         "name": source.name,
         "kind": source.kind,
         "syncScope": source.sync_scope.get("scope", False),
     }
-    if session is not None and source.kind == ldap_runs.LDAP:
-        body["lastRun"] = ldap_runs.last_run(session, source)
+    if source.kind == ldap_runs.LDAP:
+        body["lastRun"] = last_run(source)
     return body
 
 
 @api.get("/sources")
 def list_sources() -> Response:
     return jsonify(
-        ctx().run(lambda s: {"items": [_source_json(x, s) for x in sources.all_sources(s)]})
+        ctx().run(
+            lambda s: {
+                "items": [
+                    _source_json(x, partial(ldap_runs.last_run, s)) for x in sources.all_sources(s)
+                ]
+            }
+        )
     )
 
 
@@ -377,7 +379,10 @@ def patch_source(name: str) -> Response:
         raise InvalidInput('send {"syncScope": true | false | "<SCIM filter>"}', field="syncScope")
     return jsonify(
         ctx().run(
-            lambda s: _source_json(sources.set_sync_scope(s, actor(), name, body["syncScope"]), s)
+            lambda s: _source_json(
+                sources.set_sync_scope(s, actor(), name, body["syncScope"]),
+                partial(ldap_runs.last_run, s),
+            )
         )
     )
 
