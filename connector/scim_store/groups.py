@@ -10,7 +10,6 @@ from connector.db.models import Group
 from connector.queries.filtered_page import filtered_page
 from connector.queries.group_filter import group_order, to_sql
 from connector.scim_store.errors import check_if_match, owned, scim_errors, source_id
-from connector.scim_store.users import represent_all as represent_users
 from connector.services import groups, users
 from connector.services.context import Context
 from connector.services.rescope import rescope
@@ -55,7 +54,7 @@ def _fields(resource: Resource) -> tuple[str, str | None, list[str]]:
 
 def _rescope(session: Session, caller: Principal, user_ids: set[str]) -> None:
     """Members who joined or left may now fall inside or outside the sync scope."""
-    rescope(session, caller.actor, users.by_ids(session, user_ids), represent_users)
+    rescope(session, caller.actor, users.by_ids(session, user_ids))
 
 
 class ScimGroupStore:
@@ -68,21 +67,16 @@ class ScimGroupStore:
 
     @scim_errors
     def search(self, caller: Principal, query: Query) -> Page:
-        where = [Group.source_id == caller.source_id]
-        condition = to_sql(query.filter)
-        if condition is not None:
-            where.append(condition)
-        leftover = query.filter if condition is None else None
-
         def work(session: Session) -> Page:
             page = filtered_page(
                 session,
                 Group,
-                where,
+                [Group.source_id == caller.source_id],
                 group_order(query.descending),
                 start_index=query.start_index,
                 count=query.count,
-                leftover=leftover,
+                scim_filter=query.filter,
+                translate=to_sql,
                 view=represent_all,
             )
             return Page(represent_all(session, page.rows), page.total)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
 from connector.db.models import User
@@ -11,42 +9,11 @@ from connector.queries.filtered_page import filtered_page
 from connector.queries.user_filter import to_sql
 from connector.queries.user_order import user_order
 from connector.scim_store.errors import check_if_match, owned, scim_errors, source_id
-from connector.services import groups, sources, sync_scope, users
+from connector.services import groups, sources, sync_scope, user_resources, users
 from connector.services.context import Context
 from connector.services.rescope import rescope
 from connector.services.tokens import Principal
-from scim.schemas import USER
 from scim.store import Page, Query, Resource, Transform
-
-
-def representation(user: User, member_of: list[tuple[str, str]]) -> Resource:
-    """The user as SCIM returns it: stored attributes plus server-owned ones.
-
-    The connector extension appears only when the identity provider set it, so
-    that a client echoing a user back (Okta's GET-then-PUT) does not turn the
-    source's sync scope into a per-user override.
-    """
-    resource: dict[str, Any] = {
-        **user.resource,
-        "id": user.id,
-        "meta": {
-            "resourceType": "User",
-            "created": user.created_at.isoformat().replace("+00:00", "Z"),
-            "lastModified": user.updated_at.isoformat().replace("+00:00", "Z"),
-            "version": f'W/"{user.version}"',
-        },
-    }
-    resource["schemas"] = list(resource.get("schemas") or [USER.schema.id])
-    if member_of:
-        resource["groups"] = [
-            {"value": gid, "display": name, "type": "direct"} for gid, name in member_of
-        ]
-    return resource
-
-
-def represent_all(session: Session, found: list[User]) -> list[Resource]:
-    member_of = groups.groups_of(session, [u.id for u in found])
-    return [representation(u, member_of[u.id]) for u in found]
 
 
 class ScimUserStore:
@@ -59,30 +26,27 @@ class ScimUserStore:
 
     @scim_errors
     def search(self, caller: Principal, query: Query) -> Page:
-        where = [User.source_id == caller.source_id]
-        condition = to_sql(query.filter) if query.filter is not None else None
-        if condition is not None:
-            where.append(condition)
-        leftover = query.filter if condition is None else None
-
         def work(session: Session) -> Page:
             page = filtered_page(
                 session,
                 User,
-                where,
+                [User.source_id == caller.source_id],
                 user_order(query.sort_by, query.descending),
                 start_index=query.start_index,
                 count=query.count,
-                leftover=leftover,
-                view=represent_all,
+                scim_filter=query.filter,
+                translate=to_sql,
+                view=user_resources.resources,
             )
-            return Page(represent_all(session, page.rows), page.total)
+            return Page(user_resources.resources(session, page.rows), page.total)
 
         return self.ctx.run(work)
 
     @scim_errors
     def get(self, caller: Principal, resource_id: str) -> Resource:
-        return self.ctx.run(lambda s: represent_all(s, [self._user(s, caller, resource_id)])[0])
+        return self.ctx.run(
+            lambda s: user_resources.resources(s, [self._user(s, caller, resource_id)])[0]
+        )
 
     @scim_errors
     def create(self, caller: Principal, resource: Resource) -> Resource:
@@ -94,7 +58,7 @@ class ScimUserStore:
                 users.forget_deletion(session, source.id, key)
             decision = sync_scope.decide(source, resource)
             user = users.create(session, caller.actor, source, resource, sync_to_contact=decision)
-            return represent_all(session, [user])[0]
+            return user_resources.resources(session, [user])[0]
 
         return self.ctx.run(work)
 
@@ -105,11 +69,11 @@ class ScimUserStore:
         def work(session: Session) -> Resource:
             user = self._user(session, caller, resource_id, lock=True)
             check_if_match(if_match, user.version)
-            current = represent_all(session, [user])[0]
+            current = user_resources.resources(session, [user])[0]
             new = transform(current)
             users.replace(session, caller.actor, user, new)
-            rescope(session, caller.actor, [user], represent_all)
-            return represent_all(session, [user])[0]
+            rescope(session, caller.actor, [user])
+            return user_resources.resources(session, [user])[0]
 
         return self.ctx.run(work)
 

@@ -8,20 +8,16 @@ again; a ``syncToContact`` the provider set on the user still wins.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
 from connector.db.models import User
-from connector.services import linking, sources, sync_scope, users
+from connector.services import linking, sources, sync_scope, user_resources, users
 from scim.schemas import CONNECTOR_USER
 
-# The users as the scope's filter sees them (SCIM resources with their groups).
-View = Callable[[Session, list[User]], list[dict[str, Any]]]
 
-
-def rescope(session: Session, actor: str, affected: Sequence[User], view: View) -> None:
+def rescope(session: Session, actor: str, affected: Sequence[User]) -> None:
     """Turn each affected user's sync switch to what its source's scope now decides.
 
     ``affected`` users belong to one source.
@@ -31,7 +27,9 @@ def rescope(session: Session, actor: str, affected: Sequence[User], view: View) 
     source = sources.by_id(session, affected[0].source_id)
     assert source is not None  # users.source_id is a foreign key
     state = users.load_state(session)
-    for user, resource in zip(affected, view(session, list(affected)), strict=True):
+    for user, resource in zip(
+        affected, user_resources.resources(session, list(affected)), strict=True
+    ):
         stored_choice = (user.resource.get(CONNECTOR_USER) or {}).get("syncToContact")
         decision = sync_scope.decide(
             source, {**resource, CONNECTOR_USER: {"syncToContact": stored_choice}}

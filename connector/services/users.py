@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,10 +19,10 @@ from connector.queries import bulk
 from connector.queries.column_in import column_in
 from connector.queries.filtered_page import filtered_page
 from connector.queries.user_filter import to_sql
-from connector.services import audit, linking, mappings, sources, sync_settings
+from connector.services import audit, linking, mappings, sources, sync_settings, user_resources
 from connector.services.linking import SyncState
 from scim.errors import ScimError
-from scim.filter import parse
+from scim.filter import Expr, parse
 from scim.user_schema import validate_user
 
 DIRECTIONS = (None, *sync_settings.DIRECTIONS)
@@ -596,19 +596,15 @@ def listing(
     start_index: int,
     count: int,
 ) -> dict[str, Any]:
-    """The admin API's user list: a SCIM filter and a source name narrow it, by userName."""
-    where: list[Any] = []
-    leftover = None
-    if filter_text:
-        try:
-            expr = parse(filter_text)
-            condition = to_sql(expr)
-        except ScimError as exc:
-            raise InvalidInput(exc.message, field="filter") from exc
-        if condition is None:
-            leftover = expr
-        else:
-            where.append(condition)
+    """The admin API's user list: a SCIM filter and a source name narrow it, by userName.
+
+    The filter sees each user as SCIM does (connector.services.user_resources).
+    """
+    try:
+        scim_filter = parse(filter_text) if filter_text else None
+    except ScimError as exc:
+        raise InvalidInput(exc.message, field="filter") from exc
+    where: list[ColumnElement[bool]] = []
     if source_name:
         source = sources.by_name(session, source_name)
         where.append(User.source_id == (source.id if source is not None else -1))
@@ -619,14 +615,23 @@ def listing(
         [User.user_name_ci],
         start_index=start_index,
         count=count,
-        leftover=leftover,
-        view=lambda _session, rows: [u.resource | {"id": u.id} for u in rows],
+        scim_filter=scim_filter,
+        translate=_filter_sql,
+        view=user_resources.resources,
     )
     return {
         "items": representations(session, page.rows),
         "total": page.total,
         "startIndex": start_index,
     }
+
+
+def _filter_sql(expr: Expr) -> ColumnElement[bool] | None:
+    """The SQL of a user filter; an attribute the User schema lacks is the API's bad input."""
+    try:
+        return to_sql(expr)
+    except ScimError as exc:
+        raise InvalidInput(exc.message, field="filter") from exc
 
 
 def by_ids(session: Session, user_ids: Iterable[str]) -> list[User]:

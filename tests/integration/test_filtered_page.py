@@ -17,7 +17,7 @@ from connector.queries import filtered_page as filtered_page_module
 from connector.queries.filtered_page import filtered_page
 from connector.queries.user_filter import to_sql
 from connector.queries.user_order import user_order
-from connector.services import sources, tokens, users
+from connector.services import sources, tokens, user_resources, users
 from connector.services.context import Context
 from scim.filter import parse
 from tests.integration.scim_client import ScimClient
@@ -52,20 +52,21 @@ def test_the_evaluator_pages_exactly_as_sql_does(
     order = user_order("name.familyName", descending)
 
     def pages(session: Any, start: int, count: int) -> tuple[Any, Any]:
-        condition = to_sql(expr)
-        assert condition is not None
-        in_sql = filtered_page(session, User, [condition], order, start_index=start, count=count)
-        in_memory = filtered_page(
-            session,
-            User,
-            [],
-            order,
-            start_index=start,
-            count=count,
-            leftover=expr,
-            view=lambda _s, rows: [u.resource | {"id": u.id} for u in rows],
-        )
-        return in_sql, in_memory
+        def window(translate: Any) -> Any:
+            return filtered_page(
+                session,
+                User,
+                [],
+                order,
+                start_index=start,
+                count=count,
+                scim_filter=expr,
+                translate=translate,
+                view=user_resources.resources,
+            )
+
+        assert to_sql(expr) is not None
+        return window(to_sql), window(lambda _expr: None)  # SQL, then the evaluator
 
     for start, count in [(1, 100), (1, 2), (2, 3), (5, 10), (7, 1), (1, 0)]:
         in_sql, in_memory = ctx.run(lambda s, a=start, n=count: pages(s, a, n))
@@ -99,6 +100,26 @@ def test_a_filter_on_groups_follows_sort_by_and_pages(app: Any, ctx: Context) ->
         ["Nagy", "Meyer"],
     )
     assert names(count=0) == (5, [])
+
+
+def test_the_admin_user_list_sees_a_user_as_scim_does(app: Any, ctx: Context, api: Any) -> None:
+    _, secret = ctx.run(
+        lambda s: tokens.create(s, "test", name="idp", kind=tokens.SCIM, source_name="idp")
+    )
+    scim = ScimClient(app.test_client(), secret)
+    staff = scim.post("/Users", {"schemas": [CORE], "userName": "staff.member"})
+    scim.post("/Users", {"schemas": [CORE], "userName": "outsider"})
+    scim.post(
+        "/Groups",
+        {"schemas": [GROUP], "displayName": "Staff", "members": [{"value": staff["id"]}]},
+    )
+    api.create_user("local.one")
+    found = api.get("/users", filter='groups.display eq "Staff"')
+    assert (found["total"], [u["id"] for u in found["items"]]) == (1, [staff["id"]])
+    # Evaluated, yet meta is there as in SCIM (and as the SQL translation reads it).
+    either = 'groups pr or meta.resourceType eq "User"'
+    assert api.get("/users", filter=either)["total"] == 3
+    assert api.get("/users", filter='groups pr and userName sw "out"')["total"] == 0
 
 
 def test_the_admin_user_list_pages_an_evaluated_filter_by_user_name(api: Any) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from connector.db.models import User, UserEmail
 from connector.queries.user_emails import email_keys
 from connector.queries.user_filter import to_sql
-from connector.services import sources, users
+from connector.services import sources, user_resources, users
 from connector.services.context import Context
 from scim.errors import InvalidFilter
 from scim.filter import Expr, matches, parse, parse_datetime
@@ -36,18 +36,9 @@ ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 MANAGER_ID = "26118915-6090-4610-87e4-49d8ca9f808d"
 
 
-def _meta(user: User) -> dict[str, Any]:
-    """meta as the SCIM endpoint renders it (connector.scim_store.users)."""
-    return {
-        "resourceType": "User",
-        "created": user.created_at.isoformat().replace("+00:00", "Z"),
-        "lastModified": user.updated_at.isoformat().replace("+00:00", "Z"),
-        "version": f'W/"{user.version}"',
-    }
-
-
 def _view(user: User) -> dict[str, Any]:
-    return user.resource | {"id": user.id, "meta": _meta(user)}
+    """The user as filters see it (no groups: the SQL translation leaves those out)."""
+    return user_resources.resource(user, [])
 
 
 def create_users(ctx: Context, resources: list[dict[str, Any]]) -> dict[str, str]:
