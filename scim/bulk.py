@@ -1,16 +1,18 @@
-"""SCIM Bulk (RFC 7644 §3.7): many operations in one request, each its own transaction."""
+"""SCIM Bulk (RFC 7644 §3.7): many operations in one request, each its own transaction.
+
+The operations run through the same service methods as single requests, for the
+caller of the Bulk request, which the adapter passes in with the body.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import g
-
 from scim import schemas
-from scim.errors import ScimError
+from scim.errors import ScimError, error_body
 
 if TYPE_CHECKING:
-    from scim.blueprint import Endpoint, ServiceConfig, _Protocol
+    from scim.service import Call, Endpoint, ScimService
 
 BULK_ID_PREFIX = "bulkId:"
 
@@ -34,23 +36,19 @@ def _resolve(value: Any, created: dict[str, str]) -> Any:
 
 
 class BulkProcessor:
-    def __init__(
-        self, protocol: _Protocol, endpoints: dict[str, Endpoint], config: ServiceConfig
-    ) -> None:
-        self.protocol = protocol
-        self.endpoints = endpoints
-        self.config = config
+    def __init__(self, service: ScimService) -> None:
+        self.service = service
 
-    def run(self, body: Any) -> dict[str, Any]:
+    def run(self, call: Call, body: Any) -> dict[str, Any]:
+        max_operations = self.service.config.bulk_max_operations
         if not isinstance(body, dict) or schemas.BULK_REQUEST not in body.get("schemas", []):
             raise ScimError("a BulkRequest must list its schema", scim_type="invalidSyntax")
         operations = body.get("Operations")
         if not isinstance(operations, list):
             raise ScimError("'Operations' must be a list", scim_type="invalidSyntax")
-        if len(operations) > self.config.bulk_max_operations:
+        if len(operations) > max_operations:
             raise ScimError(
-                f"{len(operations)} operations exceed maxOperations "
-                f"({self.config.bulk_max_operations})",
+                f"{len(operations)} operations exceed maxOperations ({max_operations})",
                 status=413,
             )
         fail_on_errors = body.get("failOnErrors")
@@ -62,7 +60,7 @@ class BulkProcessor:
         results: list[dict[str, Any]] = []
         errors = 0
         for operation in operations:
-            result = self._one(operation, created)
+            result = self._one(call, operation, created)
             results.append(result)
             if int(result["status"]) >= 400:
                 errors += 1
@@ -70,15 +68,13 @@ class BulkProcessor:
                     break
         return {"schemas": [schemas.BULK_RESPONSE], "Operations": results}
 
-    def _one(self, operation: Any, created: dict[str, str]) -> dict[str, Any]:
-        from scim.blueprint import error_body
-
+    def _one(self, call: Call, operation: Any, created: dict[str, str]) -> dict[str, Any]:
         method = str(operation.get("method", "")).upper() if isinstance(operation, dict) else ""
         result: dict[str, Any] = {"method": method}
         if isinstance(operation, dict) and "bulkId" in operation:
             result["bulkId"] = operation["bulkId"]
         try:
-            result.update(self._execute(method, operation, created))
+            result.update(self._execute(call, method, operation, created))
         except ScimError as exc:
             result["status"] = str(exc.status)
             result["response"] = error_body(exc)
@@ -88,13 +84,13 @@ class BulkProcessor:
         if not isinstance(path, str) or not path.startswith("/"):
             raise ScimError("each operation needs a 'path' such as /Users", scim_type="invalidPath")
         kind, _, resource_id = path.strip("/").partition("/")
-        endpoint = self.endpoints.get(kind)
+        endpoint = self.service.endpoints.get(kind)
         if endpoint is None:
             raise ScimError(f"no resource type at /{kind}", scim_type="invalidPath", status=404)
         return endpoint, resource_id or None
 
     def _execute(
-        self, method: str, operation: dict[str, Any], created: dict[str, str]
+        self, call: Call, method: str, operation: dict[str, Any], created: dict[str, str]
     ) -> dict[str, Any]:
         if method not in {"POST", "PUT", "PATCH", "DELETE"}:
             raise ScimError(f"unsupported bulk method {method!r}", scim_type="invalidSyntax")
@@ -109,24 +105,26 @@ class BulkProcessor:
             bulk_id = operation.get("bulkId")
             if not bulk_id:
                 raise ScimError("POST operations need a bulkId", scim_type="invalidValue")
-            resource = self.protocol.create(endpoint, data)
+            resource = self.service.create(call, endpoint, data)
             created[str(bulk_id)] = resource["id"]
-            return self._done(endpoint, resource, "201")
+            return self._done(call, endpoint, resource, "201")
         if resource_id is None:
             raise ScimError(
                 f"{method} needs a resource path such as /Users/{{id}}", scim_type="invalidPath"
             )
         if method == "DELETE":
-            endpoint.store.delete(g.scim_caller, resource_id, version)
-            return {"location": self.protocol.location(endpoint, resource_id), "status": "204"}
+            self.service.delete(call, endpoint, resource_id, version)
+            return {"location": self.service.location(call, endpoint, resource_id), "status": "204"}
         if method == "PUT":
-            resource = self.protocol.replace(endpoint, resource_id, data, version)
+            resource = self.service.replace(call, endpoint, resource_id, data, version)
         else:
-            resource = self.protocol.patch(endpoint, resource_id, data, version)
-        return self._done(endpoint, resource, "200")
+            resource = self.service.modify(call, endpoint, resource_id, data, version)
+        return self._done(call, endpoint, resource, "200")
 
-    def _done(self, endpoint: Endpoint, resource: dict[str, Any], status: str) -> dict[str, Any]:
-        out = {"location": self.protocol.location(endpoint, resource["id"]), "status": status}
+    def _done(
+        self, call: Call, endpoint: Endpoint, resource: dict[str, Any], status: str
+    ) -> dict[str, Any]:
+        out = {"location": self.service.location(call, endpoint, resource["id"]), "status": status}
         version = (resource.get("meta") or {}).get("version")
         if version:
             out["version"] = version

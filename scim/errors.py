@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from scim.schemas import ERROR
+
 
 class ScimError(ValueError):
     """A request the protocol rejects; ``scim_type`` says why in RFC 7644 terms."""
@@ -21,3 +25,12 @@ class InvalidFilter(ScimError):
 class InvalidPath(ScimError):
     def __init__(self, message: str) -> None:
         super().__init__(message, scim_type="invalidPath")
+
+
+def error_body(exc: ScimError) -> dict[str, Any]:
+    """The Error response (RFC 7644 §3.12) for ``exc``."""
+    body: dict[str, Any] = {"schemas": [ERROR], "status": str(exc.status)}
+    if exc.scim_type:
+        body["scimType"] = exc.scim_type
+    body["detail"] = exc.message
+    return body

@@ -189,6 +189,7 @@ def _regroup(node: sfp_ast.LogExpr) -> Expr:
 
 def _convert(node: Any) -> Expr:
     if isinstance(node, sfp_ast.Filter):
+        inner: Expr
         if node.namespace is not None:
             inner = ValuePath(_ref(node.namespace), _convert(node.expr))
         else:
@@ -263,7 +264,13 @@ def values_at(resource: dict[str, Any], ref: AttrRef) -> list[Any]:
     return [v for v in out if v is not None]
 
 
-def _parse_datetime(value: str) -> datetime | None:
+def parse_datetime(value: str) -> datetime | None:
+    """The instant an ISO 8601 string names (``Z`` or an offset, or naive), else None.
+
+    The evaluator compares two strings as instants when both parse here; a
+    translation of filters into another language (SQL) calls the same function
+    so that both agree on which literals are date-times.
+    """
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -293,7 +300,7 @@ def _compare(actual: Any, op: str, expected: Value, case_exact: bool) -> bool:
         e: Any = expected
     elif isinstance(actual, str) and isinstance(expected, str):
         a, e = actual, expected
-        da, de = _parse_datetime(a), _parse_datetime(e)
+        da, de = parse_datetime(a), parse_datetime(e)
         if da is not None and de is not None and (da.tzinfo is None) == (de.tzinfo is None):
             a, e = da, de  # instants compare as instants, whatever their offsets
         elif not case_exact:

@@ -4,7 +4,7 @@ Pure and storage-agnostic: :func:`apply_patch` works on a private deep copy and
 returns it, so the input is never touched and a request applies whole or raises
 :class:`ScimError` before anything is returned (PATCH is atomic, §3.5.2).
 
-Tolerant where real clients deviate from the RFC (see IDP-NOTES.md): op names in
+Tolerant where real identity providers deviate from the RFC: op names in
 any case (Entra's "Add"/"Replace"/"Remove"), booleans sent as "True"/"False",
 the Entra manager as a bare id, members with ``"$ref": null``, and path-less
 values whose keys are dotted, URN-prefixed or value-filter paths.

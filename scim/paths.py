@@ -144,10 +144,12 @@ def _set_in_list(container: dict[str, Any], key: str, parsed: AttrPath, value: A
             if not any(k for k in item if k not in {"type", "primary"}):
                 items.remove(item)
     else:
-        item = _pick(items, parsed)
-        if item is None:
+        picked = _pick(items, parsed)
+        if picked is None:
             item = _seed_from_filter(parsed.value_filter)
             items.append(item)
+        else:
+            item = picked
         item[_key(item, sub)] = value
     if items:
         container[key] = items

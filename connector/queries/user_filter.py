@@ -3,9 +3,10 @@
 :func:`to_sql` translates every filter construct of RFC 7644 §3.4.2.2 into one
 condition with bound parameters, for SQLite and PostgreSQL alike; the
 in-memory evaluator :func:`scim.filter.matches` defines the semantics and the
-property tests hold the two together. The evaluator is applied to the stored
-resource plus ``id`` and ``meta`` (``created``/``lastModified`` as rendered by the
-SCIM endpoint, ``...Z``; ``resourceType``; ``version``; no ``location``).
+property tests hold the two together. The evaluator is applied to the user as
+connector.services.user_resources renders it: the stored resource plus ``id``
+and ``meta`` (``created``/``lastModified`` as ``...Z``; ``resourceType``;
+``version``; no ``location``) and ``groups``.
 
 Where values live:
 
@@ -39,8 +40,8 @@ from them):
   booleans only), so a numeric literal matches nothing (``ne``: everything),
   as in the evaluator for such resources.
 * ``groups`` is computed from group memberships and is not in the stored
-  resource: a filter that mentions it returns None, so callers evaluate it on
-  their own representation.
+  resource: a filter that mentions it returns None, and the caller evaluates it
+  in memory (connector.queries.filtered_page).
 
 Attributes missing from the User schema (core, enterprise and connector
 extensions, plus ``id``, ``externalId`` and ``meta``) raise InvalidFilter.
@@ -95,8 +96,8 @@ from scim.filter import (
     Present,
     Value,
     ValuePath,
-    _parse_datetime,
     matches,
+    parse_datetime,
 )
 from scim.schemas import COMMON_BY_NAME, CORE_USER, USER, Attribute
 
@@ -323,7 +324,7 @@ class _Timestamp(_Node):
     def compare(self, op: str, value: Value, case_exact: bool) -> Condition:
         if not isinstance(value, str):
             return false()
-        moment = _parse_datetime(value)
+        moment = parse_datetime(value)
         if moment is None or moment.tzinfo is None:
             # Not an instant comparable with the stored (offset-aware) one: the
             # evaluator compares the rendered text.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from connector.db.models import AuditEvent, utcnow
@@ -96,3 +96,43 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> None:
     """A batch's events (made by :func:`event`) in one insert, past the ORM."""
     if events:
         session.connection().execute(insert(cast(Table, AuditEvent.__table__)), events)
+
+
+# What the log can be narrowed by: the API's parameter names and their columns.
+FILTERS = {
+    "objectType": AuditEvent.object_type,
+    "objectId": AuditEvent.object_id,
+    "actor": AuditEvent.actor,
+    "action": AuditEvent.action,
+}
+
+
+def list_events(
+    session: Session, filters: dict[str, str | None], *, start_index: int, count: int
+) -> dict[str, Any]:
+    """A page of the log, newest first; ``filters`` (keys of FILTERS) must match exactly."""
+    where = [FILTERS[name] == value for name, value in filters.items() if value]
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*where)) or 0
+    rows = session.scalars(
+        select(AuditEvent)
+        .where(*where)
+        .order_by(AuditEvent.id.desc())
+        .offset(start_index - 1)
+        .limit(count)
+    ).all()
+    return {"items": [representation(e) for e in rows], "total": total, "startIndex": start_index}
+
+
+def representation(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+        "action": event.action,
+        "objectType": event.object_type,
+        "objectId": event.object_id,
+        "before": event.before,
+        "after": event.after,
+        "outcome": event.outcome,
+        "message": event.message,
+    }

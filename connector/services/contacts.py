@@ -239,3 +239,11 @@ def iter_all(session: Session, batch: int = 1000) -> Iterator[Contact]:
             return
         yield from rows
         last = rows[-1].id
+
+
+def listing(
+    session: Session, *, q: str | None, managed: bool | None, start_index: int, count: int
+) -> dict[str, Any]:
+    """The admin API's contact list: a search text and managed or not narrow it."""
+    items, total = page(session, q=q, managed=managed, offset=start_index - 1, limit=count)
+    return {"items": representations(session, items), "total": total, "startIndex": start_index}

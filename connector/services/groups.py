@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -183,3 +184,33 @@ def groups_of(session: Session, user_ids: list[str]) -> dict[str, list[tuple[str
 def forget_member(session: Session, member_id: str) -> None:
     """Remove a deleted user or group from every group it belonged to."""
     session.execute(delete(GroupMember).where(GroupMember.member_id == member_id))
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    kind: str  # "User" or "Group"
+    display: str | None  # the user's displayName, else its userName
+
+
+def members_of(session: Session, group_ids: list[str]) -> dict[str, list[Member]]:
+    """Each group's members in id order, with the name a member list shows."""
+    out: dict[str, list[Member]] = {g: [] for g in group_ids}
+    if not group_ids:
+        return out
+    rows = session.execute(
+        select(
+            GroupMember.group_id,
+            GroupMember.member_id,
+            GroupMember.member_type,
+            User.user_name,
+            User.resource,
+        )
+        .outerjoin(User, User.id == GroupMember.member_id)
+        .where(GroupMember.group_id.in_(group_ids))
+        .order_by(GroupMember.member_id)
+    ).all()
+    for group_id, member_id, kind, user_name, resource in rows:
+        display = (resource or {}).get("displayName") or user_name
+        out[group_id].append(Member(member_id, kind, display))
+    return out

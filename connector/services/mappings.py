@@ -73,3 +73,8 @@ def stale_contacts(session: Session, version: int) -> int:
         )
         or 0
     )
+
+
+def representation(session: Session, current: CurrentMapping) -> dict[str, Any]:
+    """The mapping as the admin API shows it, with how many contacts it has not reached yet."""
+    return {**current.to_json(), "staleContacts": stale_contacts(session, current.version)}

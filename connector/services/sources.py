@@ -5,21 +5,30 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.db.models import Source
+from connector.db.models import Source, SyncRun
 from connector.errors import NotFound
 from connector.services import audit, sync_scope
 
 LOCAL = "local"
 
 
+def by_name(session: Session, name: str) -> Source | None:
+    return session.scalars(select(Source).where(Source.name == name)).first()
+
+
 def get_or_create(session: Session, name: str, kind: str) -> Source:
-    source = session.scalars(select(Source).where(Source.name == name)).first()
+    source = by_name(session, name)
     if source is not None:
         return source
     source = Source(name=name, kind=kind, sync_scope={"scope": False})
     session.add(source)
     session.flush()
     return source
+
+
+def local(session: Session) -> Source:
+    """The admin's own source, for users created in the console or the API."""
+    return get_or_create(session, LOCAL, LOCAL)
 
 
 def by_id(session: Session, source_id: int) -> Source | None:
@@ -32,7 +41,7 @@ def all_sources(session: Session) -> list[Source]:
 
 def set_sync_scope(session: Session, actor: str, name: str, scope: object) -> Source:
     """Which of a source's users get contacts: true, false or a SCIM filter."""
-    source = session.scalars(select(Source).where(Source.name == name)).first()
+    source = by_name(session, name)
     if source is None:
         raise NotFound(f"no source named {name!r}")
     value = sync_scope.validated_scope(scope)
@@ -47,3 +56,11 @@ def set_sync_scope(session: Session, actor: str, name: str, scope: object) -> So
     )
     source.sync_scope = {"scope": value}
     return source
+
+
+def sync_run(session: Session, run_id: int) -> SyncRun:
+    """A run of a source's synchronisation, by id."""
+    run = session.get(SyncRun, run_id)
+    if run is None:
+        raise NotFound(f"no run with id {run_id}")
+    return run

@@ -53,6 +53,12 @@ def create(
         if not source_name:
             raise InvalidInput("a SCIM token needs a source name")
         source = sources.get_or_create(session, source_name, "scim")
+        if source.kind != "scim":
+            # A SCIM client must not write into a directory's (or the admin's) users.
+            raise InvalidInput(
+                f"source {source_name!r} is a {source.kind} source, not a SCIM client",
+                field="source",
+            )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         name=name, token_hash=_hash(secret), kind=kind, source_id=source.id if source else None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,9 +16,20 @@ from connector.db.models import ContactLink, Source, SuppressedUser, User, new_i
 from connector.errors import Conflict, InvalidInput, NotFound, ServiceError
 from connector.prepared import Prepared
 from connector.queries import bulk
-from connector.services import audit, linking, mappings, sources, sync_settings, uniqueness
+from connector.queries.filtered_page import filtered_page
+from connector.queries.user_filter import to_sql
+from connector.services import (
+    audit,
+    linking,
+    mappings,
+    sources,
+    sync_settings,
+    uniqueness,
+    user_resources,
+)
 from connector.services.linking import SyncState
 from scim.errors import ScimError
+from scim.filter import Expr, parse
 from scim.user_schema import validate_user
 
 DIRECTIONS = (None, *sync_settings.DIRECTIONS)
@@ -255,33 +266,6 @@ def _represent(
     }
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[User]
-    total: int
-
-
-def iter_user_pages(session: Session, where: list[Any], batch: int = 1000) -> Iterator[list[User]]:
-    """Users in id order, a page at a time, without holding them all."""
-    last = ""
-    while True:
-        rows = list(
-            session.scalars(
-                select(User).where(User.id > last, *where).order_by(User.id).limit(batch)
-            )
-        )
-        if not rows:
-            return
-        yield rows
-        last = rows[-1].id
-
-
-def iter_users(session: Session, where: list[Any], batch: int = 1000) -> Iterator[User]:
-    """Stream users in id order without holding them all."""
-    for page in iter_user_pages(session, where, batch):
-        yield from page
-
-
 def count(session: Session, where: list[Any]) -> int:
     return session.scalar(select(func.count()).select_from(User).where(*where)) or 0
 
@@ -506,3 +490,74 @@ def replace_many(
     for user in written:
         linking.sync_user(session, user, state, actor)
     return results
+
+
+# ---------------------------------------------------------------- reads for the entry points
+
+
+def listing(
+    session: Session,
+    *,
+    filter_text: str | None,
+    source_name: str | None,
+    start_index: int,
+    count: int,
+) -> dict[str, Any]:
+    """The admin API's user list: a SCIM filter and a source name narrow it, by userName.
+
+    The filter sees each user as SCIM does (connector.services.user_resources).
+    """
+    try:
+        scim_filter = parse(filter_text) if filter_text else None
+    except ScimError as exc:
+        raise InvalidInput(exc.message, field="filter") from exc
+    where: list[ColumnElement[bool]] = []
+    if source_name:
+        source = sources.by_name(session, source_name)
+        where.append(User.source_id == (source.id if source is not None else -1))
+    page = filtered_page(
+        session,
+        User,
+        where,
+        [User.user_name_ci],
+        start_index=start_index,
+        count=count,
+        scim_filter=scim_filter,
+        translate=_filter_sql,
+        view=user_resources.resources,
+    )
+    return {
+        "items": representations(session, page.rows),
+        "total": page.total,
+        "startIndex": start_index,
+    }
+
+
+def _filter_sql(expr: Expr) -> ColumnElement[bool] | None:
+    """The SQL of a user filter; an attribute the User schema lacks is the API's bad input."""
+    try:
+        return to_sql(expr)
+    except ScimError as exc:
+        raise InvalidInput(exc.message, field="filter") from exc
+
+
+def by_ids(session: Session, user_ids: Iterable[str]) -> list[User]:
+    """The users with these ids that exist, in id order."""
+    ids = set(user_ids)
+    if not ids:
+        return []
+    return list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)))
+
+
+def forget_deletion(session: Session, source_id: int, external_key: str) -> None:
+    """Let a source create again a user an admin deleted (see ``delete(remember=True)``).
+
+    An explicit create by the identity provider is such a request; a directory
+    poll is not.
+    """
+    for remembered in session.scalars(
+        select(SuppressedUser).where(
+            SuppressedUser.source_id == source_id, SuppressedUser.external_key == external_key
+        )
+    ):
+        session.delete(remembered)

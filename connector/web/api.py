@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from connector import vcard
-from connector.db.models import AuditEvent, Source, SyncRun, User
+from connector.db.models import Contact, Source
 from connector.errors import InvalidInput, ServiceError
 from connector.ldap import runs as ldap_runs
-from connector.queries.user_filter import to_sql
-from connector.services import contacts, jobs, mappings, sources, sync_settings, users
+from connector.services import audit, contacts, jobs, mappings, sources, sync_settings, users
 from connector.web.auth import require_admin
 from connector.web.http import actor, bool_arg, ctx, int_arg, json_body
-from scim.errors import ScimError
-from scim.filter import matches, parse
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 api.before_request(require_admin)
@@ -46,13 +42,9 @@ def fields() -> Response:
     )
 
 
-def _mapping_json(session: Session, current: mappings.CurrentMapping) -> dict[str, Any]:
-    return {**current.to_json(), "staleContacts": mappings.stale_contacts(session, current.version)}
-
-
 @api.get("/mapping")
 def get_mapping() -> Response:
-    return jsonify(ctx().run(lambda s: _mapping_json(s, mappings.current(s))))
+    return jsonify(ctx().run(lambda s: mappings.representation(s, mappings.current(s))))
 
 
 @api.put("/mapping")
@@ -65,19 +57,25 @@ def put_mapping() -> Response:
         raise InvalidInput(f"unknown key {sorted(extra)[0]!r}", field=sorted(extra)[0])
     c = ctx()
     return jsonify(
-        c.run(lambda s: _mapping_json(s, mappings.save(s, c.catalogue, actor(), body["rows"])))
+        c.run(
+            lambda s: mappings.representation(
+                s, mappings.save(s, c.catalogue, actor(), body["rows"])
+            )
+        )
     )
 
 
 @api.delete("/mapping")
 def delete_mapping() -> Response:
-    return jsonify(ctx().run(lambda s: _mapping_json(s, mappings.clear(s, actor()))))
+    return jsonify(ctx().run(lambda s: mappings.representation(s, mappings.clear(s, actor()))))
 
 
 @api.post("/mapping/reset")
 def reset_mapping() -> Response:
     c = ctx()
-    return jsonify(c.run(lambda s: _mapping_json(s, mappings.reset(s, c.catalogue, actor()))))
+    return jsonify(
+        c.run(lambda s: mappings.representation(s, mappings.reset(s, c.catalogue, actor())))
+    )
 
 
 # ------------------------------------------------------------------ settings
@@ -97,59 +95,22 @@ def patch_settings() -> Response:
 # ------------------------------------------------------------------ users
 
 
-def _user_filter() -> tuple[list[Any], Any]:
-    """SQL conditions, plus an in-memory filter when SQL cannot express it all."""
-    where: list[Any] = []
-    leftover = None
-    text = request.args.get("filter")
-    if text:
-        try:
-            expr = parse(text)
-            condition = to_sql(expr)
-        except ScimError as exc:
-            raise InvalidInput(exc.message, field="filter") from exc
-        if condition is None:
-            leftover = expr
-        else:
-            where.append(condition)
-    return where, leftover
-
-
 @api.get("/users")
 def list_users() -> Response:
     start = int_arg("startIndex", 1, minimum=1)
     count = int_arg("count", 100, minimum=0, maximum=_page_size())
-    where, leftover = _user_filter()
-    source_name = request.args.get("source")
-
-    def work(session: Session) -> dict[str, Any]:
-        if source_name:
-            source_id = session.scalar(select(Source.id).where(Source.name == source_name))
-            where.append(User.source_id == (source_id or -1))
-        if leftover is None:
-            total = users.count(session, where)
-            page = session.scalars(
-                select(User)
-                .where(*where)
-                .order_by(User.user_name_ci)
-                .offset(start - 1)
-                .limit(count)
-            ).all()
-        else:
-            hits = [
-                u
-                for u in users.iter_users(session, where)
-                if matches(leftover, u.resource | {"id": u.id})
-            ]
-            hits.sort(key=lambda u: u.user_name_ci)
-            total, page = len(hits), hits[start - 1 : start - 1 + count]
-        return {
-            "items": users.representations(session, list(page)),
-            "total": total,
-            "startIndex": start,
-        }
-
-    return jsonify(ctx().run(work))
+    filter_text, source_name = request.args.get("filter"), request.args.get("source")
+    return jsonify(
+        ctx().run(
+            lambda s: users.listing(
+                s,
+                filter_text=filter_text,
+                source_name=source_name,
+                start_index=start,
+                count=count,
+            )
+        )
+    )
 
 
 @api.post("/users")
@@ -159,19 +120,20 @@ def create_user() -> Response:
         raise InvalidInput("the body must be a JSON object")
     data = {k: v for k, v in body.items() if k not in users.API_KEYS}
 
-    def work(session: Session) -> dict[str, Any]:
-        local = sources.get_or_create(session, sources.LOCAL, sources.LOCAL)
-        user = users.create(
-            session,
-            actor(),
-            local,
-            data,
-            sync_to_contact=body.get("syncToContact", False),
-            sync_direction=body.get("syncDirection"),
+    created = ctx().run(
+        lambda s: users.representation(
+            s,
+            users.create(
+                s,
+                actor(),
+                sources.local(s),
+                data,
+                sync_to_contact=body.get("syncToContact", False),
+                sync_direction=body.get("syncDirection"),
+            ),
         )
-        return users.representation(session, user)
-
-    response = jsonify(ctx().run(work))
+    )
+    response = jsonify(created)
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/users/{response.json['id']}"
     return response
@@ -240,15 +202,11 @@ def list_contacts() -> Response:
     count = int_arg("count", 100, minimum=0, maximum=_page_size())
     q, managed = request.args.get("q"), bool_arg("managed")
 
-    def work(session: Session) -> dict[str, Any]:
-        items, total = contacts.page(session, q=q, managed=managed, offset=start - 1, limit=count)
-        return {
-            "items": contacts.representations(session, items),
-            "total": total,
-            "startIndex": start,
-        }
-
-    return jsonify(ctx().run(work))
+    return jsonify(
+        ctx().run(
+            lambda s: contacts.listing(s, q=q, managed=managed, start_index=start, count=count)
+        )
+    )
 
 
 @api.post("/contacts")
@@ -256,11 +214,10 @@ def create_contact() -> Response:
     body = json_body()
     c = ctx()
 
-    def work(session: Session) -> dict[str, Any]:
-        contact = contacts.create(session, c.catalogue, actor(), body)
-        return contacts.representations(session, [contact])[0]
-
-    response = jsonify(c.run(work))
+    created = c.run(
+        lambda s: contacts.representations(s, [contacts.create(s, c.catalogue, actor(), body)])
+    )
+    response = jsonify(created[0])
     response.status_code = 201
     return response
 
@@ -278,11 +235,12 @@ def _update_contact(contact_id: str, partial: bool) -> Response:
     body = json_body()
     c = ctx()
 
-    def work(session: Session) -> dict[str, Any]:
-        contact = contacts.update(session, c.catalogue, actor(), contact_id, body, partial=partial)
-        return contacts.representations(session, [contact])[0]
-
-    return jsonify(c.run(work))
+    updated = c.run(
+        lambda s: contacts.representations(
+            s, [contacts.update(s, c.catalogue, actor(), contact_id, body, partial=partial)]
+        )
+    )
+    return jsonify(updated[0])
 
 
 @api.put("/contacts/<contact_id>")
@@ -304,14 +262,14 @@ def delete_contact(contact_id: str) -> tuple[str, int]:
 VCARD_TYPE = "text/vcard; charset=utf-8"
 
 
-def _one_vcard(contact_id: str) -> Response:
-    def work(session: Session) -> str:
-        contact = contacts.get(session, contact_id)
-        return vcard.render(
-            contact.id, contact.fields, revision=contact.updated_at.strftime("%Y%m%dT%H%M%SZ")
-        )
+def _vcard(contact: Contact) -> str:
+    revision = contact.updated_at.strftime("%Y%m%dT%H%M%SZ")
+    return vcard.render(contact.id, contact.fields, revision=revision)
 
-    response = Response(ctx().run(work), mimetype="text/vcard")
+
+def _one_vcard(contact_id: str) -> Response:
+    text = ctx().run(lambda s: _vcard(contacts.get(s, contact_id)))
+    response = Response(text, mimetype="text/vcard")
     response.headers["Content-Type"] = VCARD_TYPE
     response.headers["Content-Disposition"] = f'attachment; filename="{contact_id}.vcf"'
     return response
@@ -324,11 +282,7 @@ def all_vcards() -> Response:
     def generate() -> Iterator[str]:
         with c.unit_of_work() as session:
             for contact in contacts.iter_all(session):
-                yield vcard.render(
-                    contact.id,
-                    contact.fields,
-                    revision=contact.updated_at.strftime("%Y%m%dT%H%M%SZ"),
-                )
+                yield _vcard(contact)
 
     response = Response(stream_with_context(generate()), mimetype="text/vcard")
     response.headers["Content-Type"] = VCARD_TYPE
@@ -354,21 +308,28 @@ def get_job(job_id: str) -> Response:
 # ------------------------------------------------------------------ sources
 
 
-def _source_json(source: Source, session: Session | None = None) -> dict[str, Any]:
+def _source_json(source: Source, last_run: Callable[[Source], Any]) -> dict[str, Any]:
+    """A source; an LDAP source with its last run (``last_run`` looks it up)."""
     body: dict[str, Any] = {
         "name": source.name,
         "kind": source.kind,
         "syncScope": source.sync_scope.get("scope", False),
     }
-    if session is not None and source.kind == ldap_runs.LDAP:
-        body["lastRun"] = ldap_runs.last_run(session, source)
+    if source.kind == ldap_runs.LDAP:
+        body["lastRun"] = last_run(source)
     return body
 
 
 @api.get("/sources")
 def list_sources() -> Response:
     return jsonify(
-        ctx().run(lambda s: {"items": [_source_json(x, s) for x in sources.all_sources(s)]})
+        ctx().run(
+            lambda s: {
+                "items": [
+                    _source_json(x, partial(ldap_runs.last_run, s)) for x in sources.all_sources(s)
+                ]
+            }
+        )
     )
 
 
@@ -391,7 +352,7 @@ def _start_run(name: str, run_id: int) -> Response:
     c = ctx()
     if not _runner().submit_ldap(name, run_id=run_id):
         ldap_runs.execute(c, run_id)  # no scheduler in this process: run it here
-    run = c.run(lambda s: ldap_runs.representation(s.get(SyncRun, run_id), name))
+    run = c.run(lambda s: ldap_runs.representation(sources.sync_run(s, run_id), name))
     response = jsonify(run)
     response.status_code = 202
     response.headers["Location"] = f"/api/v1/sources/{name}/runs"
@@ -418,7 +379,10 @@ def patch_source(name: str) -> Response:
         raise InvalidInput('send {"syncScope": true | false | "<SCIM filter>"}', field="syncScope")
     return jsonify(
         ctx().run(
-            lambda s: _source_json(sources.set_sync_scope(s, actor(), name, body["syncScope"]), s)
+            lambda s: _source_json(
+                sources.set_sync_scope(s, actor(), name, body["syncScope"]),
+                partial(ldap_runs.last_run, s),
+            )
         )
     )
 
@@ -430,41 +394,7 @@ def patch_source(name: str) -> Response:
 def audit_log() -> Response:
     start = int_arg("startIndex", 1, minimum=1)
     count = int_arg("count", 100, minimum=0, maximum=_page_size())
-    where = []
-    for param, column in (
-        ("objectType", AuditEvent.object_type),
-        ("objectId", AuditEvent.object_id),
-        ("actor", AuditEvent.actor),
-        ("action", AuditEvent.action),
-    ):
-        value = request.args.get(param)
-        if value:
-            where.append(column == value)
-
-    def work(session: Session) -> dict[str, Any]:
-        total = session.scalar(select(func.count()).select_from(AuditEvent).where(*where)) or 0
-        rows = session.scalars(
-            select(AuditEvent)
-            .where(*where)
-            .order_by(AuditEvent.id.desc())
-            .offset(start - 1)
-            .limit(count)
-        ).all()
-        return {"items": [_audit_json(e) for e in rows], "total": total, "startIndex": start}
-
-    return jsonify(ctx().run(work))
-
-
-def _audit_json(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "at": event.at.isoformat(),
-        "actor": event.actor,
-        "action": event.action,
-        "objectType": event.object_type,
-        "objectId": event.object_id,
-        "before": event.before,
-        "after": event.after,
-        "outcome": event.outcome,
-        "message": event.message,
-    }
+    filters = {name: request.args.get(name) for name in audit.FILTERS}
+    return jsonify(
+        ctx().run(lambda s: audit.list_events(s, filters, start_index=start, count=count))
+    )

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from connector.db.models import Source
 from connector.errors import InvalidInput
 from connector.services import tokens
 from connector.web.auth import require_admin
@@ -43,28 +38,12 @@ def create_token() -> Response:
         raise InvalidInput("a SCIM token needs the name of its source", field="source")
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
         raise InvalidInput("a token needs a name of 1 to 100 characters", field="name")
-
-    def work(session: Session) -> dict[str, Any]:
-        if kind == tokens.SCIM:
-            existing = session.scalars(select(Source).where(Source.name == source.strip())).first()
-            if existing is not None and existing.kind != "scim":
-                raise InvalidInput(
-                    f"source {source!r} is a {existing.kind} source, not a SCIM client",
-                    field="source",
-                )
-        token, secret = tokens.create(
-            session,
-            actor(),
-            name=name.strip(),
-            kind=kind,
-            source_name=source.strip() if kind == tokens.SCIM else None,
-        )
-        return {
-            **tokens.representation(token, source if kind == tokens.SCIM else None),
-            "secret": secret,
-        }
-
-    response = jsonify(ctx().run(work))
+    source_name = source.strip() if kind == tokens.SCIM else None
+    token, secret = ctx().run(
+        lambda s: tokens.create(s, actor(), name=name.strip(), kind=kind, source_name=source_name)
+    )
+    shown_source = source if kind == tokens.SCIM else None
+    response = jsonify({**tokens.representation(token, shown_source), "secret": secret})
     response.status_code = 201
     return response
 

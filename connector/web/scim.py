@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from connector.scim_store.groups import ScimGroupStore
+from connector.scim_store.users import ScimUserStore
 from connector.services import tokens
 from connector.services.context import Context
 from connector.services.tokens import Principal
-from connector.web.scim_groups import ScimGroupStore
-from connector.web.scim_users import ScimUserStore
-from scim.blueprint import ServiceConfig, create_blueprint
+from scim.flask_adapter import create_blueprint
+from scim.service import ServiceConfig
 
 
 def scim_blueprint(ctx: Context) -> Blueprint:

@@ -1,4 +1,4 @@
-"""Service errors in SCIM terms (RFC 7644 §3.12)."""
+"""Service errors in SCIM terms (RFC 7644 §3.12), and the checks every store call starts with."""
 
 from __future__ import annotations
 
@@ -75,3 +75,9 @@ def owned(
     if found is None or found.source_id != caller.source_id:
         raise ScimError(f"no {model.__name__.lower()} with id {resource_id!r}", status=404)
     return found
+
+
+def source_id(caller: Principal) -> int:
+    """The source a SCIM caller writes to: every SCIM token belongs to one."""
+    assert caller.source_id is not None
+    return caller.source_id

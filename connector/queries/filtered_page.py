@@ -1,0 +1,90 @@
+"""One page of rows chosen by a SCIM filter: in SQL as far as SQL can say it.
+
+Where the SQL translation cannot express a filter (one on ``groups``, which are
+not stored with a user), the rows that the SQL conditions leave are streamed in
+the page's own order and the filter is evaluated on each row's view, the
+resource as the filter sees it. Both ways give the same order and the same
+total, and neither holds more than a batch and the page in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from scim.filter import Expr, matches
+
+Row = TypeVar("Row")
+# A filter's SQL condition, or None when SQL cannot express it.
+Translate = Callable[[Expr], ColumnElement[bool] | None]
+# The rows as the filter sees them, for the evaluator.
+View = Callable[[Session, list[Row]], list[dict[str, Any]]]
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class FilteredPage(Generic[Row]):
+    rows: list[Row]
+    total: int  # every row the filter selects, not only this page's
+
+
+def filtered_page(
+    session: Session,
+    model: type[Row],
+    where: Sequence[ColumnElement[bool]],
+    order_by: Sequence[Any],
+    *,
+    start_index: int,
+    count: int,
+    scim_filter: Expr | None = None,
+    translate: Translate | None = None,
+    view: View[Row] | None = None,
+) -> FilteredPage[Row]:
+    """Rows ``start_index`` (1-based) to ``start_index + count - 1`` of the selection.
+
+    The selection is ``where`` and ``scim_filter``: in SQL when ``translate``
+    can express the filter, else by the evaluator applied to ``view(session, rows)``.
+    """
+    if scim_filter is not None:
+        if translate is None or view is None:
+            raise ValueError("a SCIM filter needs its SQL translation and the rows' view")
+        condition = translate(scim_filter)
+        if condition is None:
+            return _evaluated(
+                session, model, where, order_by, start_index, count, scim_filter, view
+            )
+        where = [*where, condition]
+    total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+    if count == 0:
+        return FilteredPage([], total)
+    statement = select(model).where(*where).order_by(*order_by)
+    rows = session.scalars(statement.offset(start_index - 1).limit(count)).all()
+    return FilteredPage(list(rows), total)
+
+
+def _evaluated(
+    session: Session,
+    model: type[Row],
+    where: Sequence[ColumnElement[bool]],
+    order_by: Sequence[Any],
+    start_index: int,
+    count: int,
+    scim_filter: Expr,
+    view: View[Row],
+) -> FilteredPage[Row]:
+    """Stream the rows in the page's order; count and keep those the filter selects."""
+    statement = select(model).where(*where).order_by(*order_by)
+    first, page, total = start_index - 1, [], 0
+    streamed = session.scalars(statement, execution_options={"yield_per": BATCH})
+    for batch in streamed.partitions():
+        rows = list(batch)
+        for row, seen in zip(rows, view(session, rows), strict=True):
+            if matches(scim_filter, seen):
+                if first <= total < first + count:
+                    page.append(row)
+                total += 1
+    return FilteredPage(page, total)

@@ -1,0 +1,88 @@
+"""The SCIM Users store: SCIM requests become calls of the user services."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from connector.db.models import User
+from connector.queries.filtered_page import filtered_page
+from connector.queries.user_filter import to_sql
+from connector.queries.user_order import user_order
+from connector.scim_store.errors import check_if_match, owned, scim_errors, source_id
+from connector.services import groups, sources, sync_scope, user_resources, users
+from connector.services.context import Context
+from connector.services.rescope import rescope
+from connector.services.tokens import Principal
+from scim.store import Page, Query, Resource, Transform
+
+
+class ScimUserStore:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    @staticmethod
+    def _user(session: Session, caller: Principal, user_id: str, *, lock: bool = False) -> User:
+        return owned(session, User, user_id, caller, lock=lock)
+
+    @scim_errors
+    def search(self, caller: Principal, query: Query) -> Page:
+        def work(session: Session) -> Page:
+            page = filtered_page(
+                session,
+                User,
+                [User.source_id == caller.source_id],
+                user_order(query.sort_by, query.descending),
+                start_index=query.start_index,
+                count=query.count,
+                scim_filter=query.filter,
+                translate=to_sql,
+                view=user_resources.resources,
+            )
+            return Page(user_resources.resources(session, page.rows), page.total)
+
+        return self.ctx.run(work)
+
+    @scim_errors
+    def get(self, caller: Principal, resource_id: str) -> Resource:
+        return self.ctx.run(
+            lambda s: user_resources.resources(s, [self._user(s, caller, resource_id)])[0]
+        )
+
+    @scim_errors
+    def create(self, caller: Principal, resource: Resource) -> Resource:
+        def work(session: Session) -> Resource:
+            source = sources.by_id(session, source_id(caller))
+            assert source is not None
+            key = resource.get("externalId")
+            if key:
+                users.forget_deletion(session, source.id, key)
+            decision = sync_scope.decide(source, resource)
+            user = users.create(session, caller.actor, source, resource, sync_to_contact=decision)
+            return user_resources.resources(session, [user])[0]
+
+        return self.ctx.run(work)
+
+    @scim_errors
+    def update(
+        self, caller: Principal, resource_id: str, transform: Transform, if_match: str | None
+    ) -> Resource:
+        def work(session: Session) -> Resource:
+            user = self._user(session, caller, resource_id, lock=True)
+            check_if_match(if_match, user.version)
+            current = user_resources.resources(session, [user])[0]
+            new = transform(current)
+            users.replace(session, caller.actor, user, new)
+            rescope(session, caller.actor, [user])
+            return user_resources.resources(session, [user])[0]
+
+        return self.ctx.run(work)
+
+    @scim_errors
+    def delete(self, caller: Principal, resource_id: str, if_match: str | None) -> None:
+        def work(session: Session) -> None:
+            user = self._user(session, caller, resource_id)
+            check_if_match(if_match, user.version)
+            groups.forget_member(session, user.id)
+            users.delete(session, caller.actor, user.id, remember=False)
+
+        self.ctx.run(work)
