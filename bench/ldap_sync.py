@@ -144,7 +144,7 @@ def _floor(spec: dict) -> dict:
 
 def _connector(spec: dict) -> dict:
     from connector.config import Settings
-    from connector.ldap import runs
+    from connector.ldap import run_service
     from connector.services.bootstrap import ensure_defaults
     from connector.services.context import Context
 
@@ -158,9 +158,9 @@ def _connector(spec: dict) -> dict:
     ctx = Context.from_settings(settings)
     ctx.db.upgrade()
     ctx.run(lambda s: ensure_defaults(s, ctx.catalogue))
-    runs.register_sources(ctx)
+    run_service.register_sources(ctx)
     began = time.monotonic()
-    run = runs.run_now(ctx, "corp", "bench", full=spec["name"] == "reconcile")
+    run = run_service.run_now(ctx, "corp", "bench", full=spec["name"] == "reconcile")
     run["run_seconds"] = time.monotonic() - began
     ctx.db.dispose()
     return {

@@ -18,7 +18,7 @@ def _context(settings: Settings, upgrade: bool = True):  # type: ignore[no-untyp
     if upgrade:
         ctx.db.upgrade()
     ctx.run(lambda s: ensure_defaults(s, ctx.catalogue))
-    from connector.ldap.runs import register_sources
+    from connector.ldap.run_service import register_sources
 
     register_sources(ctx)
     return ctx
@@ -145,7 +145,7 @@ def cmd_contacts_resync(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     """Run LDAP sources now (all configured ones, or --source), or confirm a blocked run."""
-    from connector.ldap import runs
+    from connector.ldap import run_service as runs
 
     names = [args.source] if args.source else [s.name for s in settings.sources.ldap]
     if not names:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from connector import vcard
 from connector.db.models import AuditEvent, Source, SyncRun, User
 from connector.errors import InvalidInput, ServiceError
-from connector.ldap import runs as ldap_runs
+from connector.ldap import run_service as ldap_runs
 from connector.queries.user_filter import to_sql
 from connector.services import contacts, jobs, mappings, sources, sync_settings, users
 from connector.web.auth import require_admin

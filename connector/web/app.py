@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from connector.config import Settings
 from connector.errors import ServiceError
-from connector.ldap.runs import register_sources as register_ldap_sources
+from connector.ldap.run_service import register_sources as register_ldap_sources
 from connector.scheduler import JobRunner
 from connector.services.bootstrap import ensure_defaults
 from connector.services.context import Context

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from connector.config import Settings
-from connector.ldap import runs
+from connector.ldap import run_service
 from connector.ldap.settings import SourcesConfig
 from connector.services.bootstrap import ensure_defaults
 from connector.services.context import Context
@@ -86,5 +86,5 @@ def with_sources(settings: Settings, *sources: dict[str, Any]) -> Settings:
 def context(settings: Settings) -> Context:
     ctx = Context.from_settings(settings)
     ctx.run(lambda s: ensure_defaults(s, ctx.catalogue))
-    runs.register_sources(ctx)
+    run_service.register_sources(ctx)
     return ctx

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from connector.db.models import Contact, ContactLink, LdapEntry, Source, SuppressedUser, User
-from connector.ldap import reader_process, runs
+from connector.ldap import reader_process, run_service
 from connector.ldap.client import LdapClient
 from connector.ldap.settings import LdapSourceConfig
 from connector.services import users
@@ -71,7 +71,7 @@ def contact_of(ctx: Context, user_id: str) -> Contact | None:
 
 
 def sync(ctx: Context, *, full: bool = False, **kw: Any) -> dict[str, Any]:
-    return runs.run_now(ctx, "corp", "test", full=full, **kw)
+    return run_service.run_now(ctx, "corp", "test", full=full, **kw)
 
 
 # ------------------------------------------------------------------ add, modify, hash
@@ -367,7 +367,7 @@ def test_server_lost_in_the_middle_of_a_poll_keeps_the_watermark(
 
     failed = sync(ctx, progress=kill)
     assert failed["state"] == "error" and len(calls) == 1
-    runs_now = ctx.run(lambda s: runs.list_runs(s, "corp"))
+    runs_now = ctx.run(lambda s: run_service.list_runs(s, "corp"))
     newest_ok = next(r for r in runs_now if r["state"] == "ok")
     assert newest_ok["id"] == first["id"]  # the next poll starts from the old watermark
 
@@ -420,10 +420,10 @@ def test_a_base_that_returns_nothing_trips_the_guard_until_confirmed(settings, d
     assert f"--confirm-deletes {blocked['id']}" in blocked["message"]
     assert len(ldap_users(ctx)) == 6
 
-    done = runs.confirm(ctx, "corp", blocked["id"], "admin")
+    done = run_service.confirm(ctx, "corp", blocked["id"], "admin")
     assert (done["state"], done["deleted"], done["confirmsRun"]) == ("ok", 6, blocked["id"])
     assert ldap_users(ctx) == {}
-    listed = {r["id"]: r for r in ctx.run(lambda s: runs.list_runs(s, "corp"))}
+    listed = {r["id"]: r for r in ctx.run(lambda s: run_service.list_runs(s, "corp"))}
     assert listed[blocked["id"]]["state"] == "confirmed"
     assert listed[blocked["id"]]["confirmedByRun"] == done["id"]
 
@@ -449,10 +449,10 @@ def test_a_second_run_of_the_same_source_is_refused_while_one_is_running(
 ):
     directory.add("x")
     ctx = make_ctx(settings, slapd, directory.base)
-    run_id = runs.queue(ctx, "corp", "test")
-    with pytest.raises(runs.RunInProgress):
-        runs.queue(ctx, "corp", "test")
-    assert runs.execute(ctx, run_id)["state"] == "ok"
+    run_id = run_service.queue(ctx, "corp", "test")
+    with pytest.raises(run_service.RunInProgress):
+        run_service.queue(ctx, "corp", "test")
+    assert run_service.execute(ctx, run_id)["state"] == "ok"
 
 
 def test_a_username_taken_by_another_source_is_an_error_for_that_entry_only(
@@ -481,7 +481,7 @@ def test_a_run_left_running_by_a_dead_process(settings, directory, slapd):
 
     directory.add("z")
     ctx = make_ctx(settings, slapd, directory.base)
-    dead = runs.queue(ctx, "corp", "test")
+    dead = run_service.queue(ctx, "corp", "test")
 
     def mark_running(session: Any) -> None:
         session.get(SyncRun, dead).state = "running"
@@ -489,11 +489,13 @@ def test_a_run_left_running_by_a_dead_process(settings, directory, slapd):
     ctx.run(mark_running)
     if ctx.db.dialect == "postgresql":
         assert sync(ctx)["state"] == "ok"
-        old = next(r for r in ctx.run(lambda s: runs.list_runs(s, "corp")) if r["id"] == dead)
+        old = next(
+            r for r in ctx.run(lambda s: run_service.list_runs(s, "corp")) if r["id"] == dead
+        )
         assert old["state"] == "error" and "interrupted" in old["message"]
     else:
-        with pytest.raises(runs.RunInProgress):
-            runs.queue(ctx, "corp", "test")
+        with pytest.raises(run_service.RunInProgress):
+            run_service.queue(ctx, "corp", "test")
 
 
 def test_an_update_to_a_taken_username_is_an_error_and_changes_nothing(settings, directory, slapd):

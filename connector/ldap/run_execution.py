@@ -1,4 +1,10 @@
-"""One run while it executes, under its source's lock: poll or reconciliation.
+"""One run carried out end to end, under its source's lock: a poll, a first import
+or a reconciliation, from marking it running to closing its record.
+
+How it differs from its neighbours: :mod:`connector.ldap.run_service` (what entry
+points call) queues runs and takes the lock before handing one here;
+:mod:`connector.ldap.run_records` is the row this module closes. What is read is
+written by :mod:`connector.ldap.sync.users`.
 
 Why a class: the run's counts, watermark and server identity accumulate page by
 page, and every way out (success, guard, any failure) goes through ``_done``.
@@ -20,7 +26,14 @@ from connector.ldap import markers, reader_process
 from connector.ldap.client import LdapClient, LdapUnavailable, SearchAborted
 from connector.ldap.filters import escape
 from connector.ldap.quirks import ad
-from connector.ldap.records import FULL, POLL, UNFINISHED, WATERMARK_STATES, finish, representation
+from connector.ldap.run_records import (
+    FULL,
+    POLL,
+    UNFINISHED,
+    WATERMARK_STATES,
+    finish,
+    representation,
+)
 from connector.ldap.settings import LdapSettingError, LdapSourceConfig
 from connector.ldap.sync.base import Counts
 from connector.ldap.sync.import_plan import PlanBasis
@@ -35,7 +48,7 @@ class _Stopped(Exception):
     pass
 
 
-class Execution:
+class RunExecution:
     """One run's state while it executes (under the lock)."""
 
     def __init__(
