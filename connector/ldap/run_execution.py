@@ -158,23 +158,18 @@ class RunExecution:
             self._first_import(client, run_id)
         else:  # ids and change markers first; full entries only for what differs
             self._reconcile(client, run_id)
-        missing, population = self.sync.count_missing(run_id)
-        allowance = self.ctx.run(self._allowance)
-        if (
-            missing
-            and missing > allowance
-            and not self.cfg.delete_guard.allows(missing, population)
-        ):
+        removal = self.sync.remove_missing(run_id, confirmed=self.ctx.run(self._allowance))
+        if removal.blocked:
             guard = self.cfg.delete_guard
             return self._done(
                 "blocked",
-                f"{missing} of {population} users would be removed; the delete guard allows "
-                f"{guard.max_count} and {guard.max_percent:g}%. Nothing was removed; confirm "
-                f"with: connector sync --source {self.name} --confirm-deletes {run_id}",
-                would_delete=missing,
+                f"{removal.missing} of {removal.population} users would be removed; the delete "
+                f"guard allows {guard.max_count} and {guard.max_percent:g}%. Nothing was "
+                f"removed; confirm with: connector sync --source {self.name} "
+                f"--confirm-deletes {run_id}",
+                would_delete=removal.missing,
             )
-        if missing:
-            self.counts.add(self.sync.remove_missing(run_id))
+        self.counts.add(removal.counts)
         return self._done("ok")
 
     def _first_import(self, client: LdapClient, run_id: int) -> None:

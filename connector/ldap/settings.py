@@ -68,8 +68,10 @@ class DeleteGuard(_Section):
     max_count: int = Field(default=500, ge=0)
     max_percent: float = Field(default=20, ge=0, le=100)
 
-    def allows(self, deletions: int, population: int) -> bool:
-        if deletions == 0:
+    def allows(self, deletions: int, population: int, *, confirmed: int = 0) -> bool:
+        """Whether a reconciliation may remove ``deletions`` of ``population`` users;
+        up to ``confirmed`` (what an admin allowed for a blocked run) always may."""
+        if deletions == 0 or deletions <= confirmed:
             return True
         if deletions > self.max_count:
             return False

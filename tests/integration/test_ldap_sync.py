@@ -12,6 +12,7 @@ from connector.db.models import Contact, ContactLink, LdapEntry, Source, Suppres
 from connector.ldap import reader_process, run_service
 from connector.ldap.client import LdapClient
 from connector.ldap.settings import LdapSourceConfig
+from connector.ldap.sync.users import UserSynchroniser
 from connector.services import users
 from connector.services.context import Context
 from tests.integration.ldap_support import (
@@ -442,6 +443,26 @@ def test_guard_by_percentage(settings, directory, slapd):
         settings, slapd, directory.base, delete_guard={"max_count": 100, "max_percent": 30}
     )
     assert sync(looser, full=True)["deleted"] == 3  # 30%: allowed
+
+
+def test_the_deleter_itself_asks_the_guard(settings, directory, slapd):
+    """Every path that removes LDAP users goes through remove_missing, which asks the
+    delete guard itself: called directly past the threshold, it removes nothing."""
+    for i in range(3):
+        directory.add(f"d{i}")
+    ctx = make_ctx(settings, slapd, directory.base, delete_guard={"max_count": 1})
+    sync(ctx)
+    cfg = run_service.config_of(ctx, "corp")
+    source_id = ctx.run(lambda s: s.scalars(select(Source.id).where(Source.name == "corp")).one())
+    deleter = UserSynchroniser(ctx, cfg, source_id, "ldap:corp")
+
+    refused = deleter.remove_missing(-1)  # a run that saw no entry: all three missing
+    assert (refused.blocked, refused.missing, refused.population) == (True, 3, 3)
+    assert refused.counts.deleted == 0 and len(ldap_users(ctx)) == 3
+
+    allowed = deleter.remove_missing(-1, confirmed=3)  # what an admin confirmed
+    assert (allowed.blocked, allowed.counts.deleted) == (False, 3)
+    assert ldap_users(ctx) == {}
 
 
 def test_a_second_run_of_the_same_source_is_refused_while_one_is_running(

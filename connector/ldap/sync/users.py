@@ -8,6 +8,7 @@ unchanged (content hash) instead of writing them again.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, text, update
@@ -454,27 +455,31 @@ class UserSynchroniser:
             or_(LdapEntry.seen_run.is_(None), LdapEntry.seen_run != run_id),
         )
 
-    def count_missing(self, run_id: int) -> tuple[int, int]:
+    def _count_missing(self, session: Session, run_id: int) -> tuple[int, int]:
         """(entries not seen by this run, entries of the source still present)."""
-
-        def work(session: Session) -> tuple[int, int]:
-            missing = session.scalar(select(func.count()).where(self._missing(run_id))) or 0
-            population = (
-                session.scalar(
-                    select(func.count()).where(
-                        LdapEntry.source_id == self.source_id, LdapEntry.gone.is_(False)
-                    )
+        missing = session.scalar(select(func.count()).where(self._missing(run_id))) or 0
+        population = (
+            session.scalar(
+                select(func.count()).where(
+                    LdapEntry.source_id == self.source_id, LdapEntry.gone.is_(False)
                 )
-                or 0
             )
-            return missing, population
+            or 0
+        )
+        return missing, population
 
-        return self.ctx.run(work)
+    def remove_missing(self, run_id: int, *, confirmed: int = 0, batch: int = 200) -> Removal:
+        """Delete (or deactivate) the users whose entries this run did not find, if the
+        source's delete guard allows that many (``confirmed``: how many an admin allowed).
 
-    def remove_missing(self, run_id: int, batch: int = 200) -> Counts:
-        """Delete (or deactivate) the users whose entries this run did not find."""
+        The one way LDAP users are removed: the guard is asked here, next to the
+        deletion, so no caller can remove users without it. A refusal removes none.
+        """
+        missing, population = self.ctx.run(lambda s: self._count_missing(s, run_id))
+        if not self.cfg.delete_guard.allows(missing, population, confirmed=confirmed):
+            return Removal(Counts(), missing, population, blocked=True)
         total = Counts()
-        while True:
+        while missing:
 
             def work(session: Session) -> Counts:
                 counts = Counts()
@@ -500,4 +505,16 @@ class UserSynchroniser:
             counts = self.ctx.run(work)
             total.add(counts)
             if counts.deleted + counts.deactivated < batch:
-                return total
+                break
+        return Removal(total, missing, population, blocked=False)
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What :meth:`UserSynchroniser.remove_missing` did: the users it removed, how many
+    entries were missing of how many, and whether the delete guard refused."""
+
+    counts: Counts
+    missing: int
+    population: int
+    blocked: bool
