@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 with warnings.catch_warnings():
-    # ldap3 2.9.1 imports pyasn1's deprecated tagMap/typeMap (see IDP-NOTES.md).
+    # ldap3 2.9.1 (its latest release) reads pyasn1's tagMap/typeMap, which newer
+    # pyasn1 releases deprecate: the warnings concern ldap3, not this connector, and
+    # would otherwise be printed by every process that imports it.
     warnings.filterwarnings("ignore", message=r"(tagMap|typeMap) is deprecated")
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="pyasn1")
     import ldap3

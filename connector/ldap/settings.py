@@ -19,8 +19,6 @@ from connector.ldap.presets import PRESETS
 from scim.errors import ScimError
 from scim.paths import parse_path
 
-ID_ATTRIBUTES = ("entryUUID", "objectGUID", "nsUniqueId")
-CHANGE_ATTRIBUTES = ("modifyTimestamp", "entryCSN", "uSNChanged")
 # Set by the connector itself, never from the attribute map.
 RESERVED_TARGETS = {"id", "externalid", "active", "meta", "schemas", "groups", "password"}
 _EVERY = re.compile(r"every\s+(\d+)\s*([smhd])", re.I)

@@ -195,7 +195,9 @@ def delete(session: Session, actor: str, user_id: str, *, remember: bool = True)
     """Delete a user; its contact follows the "Delete contact when user is deleted" toggle.
 
     ``remember`` records users of directory and IdP sources so that a poll does
-    not bring them back silently (see DESIGN.md, "deleted inside the connector").
+    not bring them back silently: a user deleted here stays deleted, and the
+    source's runs count its entry as suppressed (an identity provider's explicit
+    SCIM POST creates it anew).
     """
     user = get(session, user_id)
     before = representation(session, user)
