@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from connector.db.models import Contact, ContactLink, LdapEntry, Source, SuppressedUser, User
+from connector.errors import Conflict
 from connector.ldap import reader_process, run_service
 from connector.ldap.client import LdapClient
 from connector.ldap.settings import LdapSourceConfig
@@ -476,8 +477,27 @@ def test_a_second_run_of_the_same_source_is_refused_while_one_is_running(
     assert run_service.execute(ctx, run_id)["state"] == "ok"
 
 
+def lose_a_race(monkeypatch: pytest.MonkeyPatch, batch: str) -> list[str]:
+    """The next call of the batch write ``users.<batch>`` fails as a whole, as it does
+    when a concurrent writer inserts a conflicting row between the batch's checks and
+    its insert (the IntegrityError becomes a Conflict): the page is then written
+    entry by entry. Returns the list that records the lost race."""
+    real = getattr(users, batch)
+    lost: list[str] = []
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        if not lost:
+            lost.append(batch)
+            raise Conflict("userName or externalId is already taken")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(users, batch, racing)
+    return lost
+
+
+@pytest.mark.parametrize("race", [False, True], ids=["batch", "lost-race"])
 def test_a_username_taken_by_another_source_is_an_error_for_that_entry_only(
-    settings, directory, slapd
+    settings, directory, slapd, monkeypatch, race
 ):
     directory.add("taken")
     directory.add("free")
@@ -488,7 +508,9 @@ def test_a_username_taken_by_another_source_is_an_error_for_that_entry_only(
         users.create(session, "admin", local, {"userName": "TAKEN"})
 
     ctx.run(local_user)
+    lost = lose_a_race(monkeypatch, "create_many") if race else ["create_many"]
     result = sync(ctx)
+    assert lost == ["create_many"]
     assert (result["created"], result["errors"]) == (1, 1)
     assert "already taken" in result["errorMessages"][0]
     assert list(ldap_users(ctx)) == ["free"]
@@ -519,7 +541,10 @@ def test_a_run_left_running_by_a_dead_process(settings, directory, slapd):
             run_service.queue(ctx, "corp", "test")
 
 
-def test_an_update_to_a_taken_username_is_an_error_and_changes_nothing(settings, directory, slapd):
+@pytest.mark.parametrize("race", [False, True], ids=["batch", "lost-race"])
+def test_an_update_to_a_taken_username_is_an_error_and_changes_nothing(
+    settings, directory, slapd, monkeypatch, race
+):
     directory.add("mover", givenName="M")
     directory.add("other")
     ctx = make_ctx(settings, slapd, directory.base)
@@ -533,7 +558,9 @@ def test_an_update_to_a_taken_username_is_an_error_and_changes_nothing(settings,
     ctx.run(local_user)
     directory.rename("mover", "clash")
     directory.modify("other", givenName="Changed")
+    lost = lose_a_race(monkeypatch, "replace_many") if race else ["replace_many"]
     result = sync(ctx)
+    assert lost == ["replace_many"]
     assert (result["updated"], result["errors"]) == (1, 1)
     assert "already taken" in result["errorMessages"][0]
     after = ldap_users(ctx)

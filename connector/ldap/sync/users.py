@@ -307,33 +307,43 @@ class UserSynchroniser:
         run_id: int | None,
         counts: Counts,
     ) -> None:
-        """Changed entries in one go; if that fails as a whole, one by one."""
+        """Changed entries in one go; if that fails as a whole (a concurrent writer won
+        a race), the same write entry by entry, so that only the entry concerned fails."""
         if not changed:
             return
         state = users.load_state(session)
-        pairs = [(by_id[row.user_id], item.resource) for row, item in changed]
-        before = (counts.updated, counts.errors, list(counts.messages))
         try:
-            with session.begin_nested():
-                results = users.replace_many(session, self.actor, pairs)
-                for (row, item), result in zip(changed, results, strict=True):
-                    if isinstance(result, ServiceError):
-                        counts.error(f"{item.dn}: {result.message}")
-                        continue
-                    self._rescope(session, source, result, item, state)
-                    self._written(row, item, run_id)
-                    counts.updated += 1
+            counts.add(self._update_group(session, source, changed, by_id, run_id, state))
             return
         except ServiceError:
-            counts.updated, counts.errors, counts.messages = before
-        for row, item in changed:  # pragma: no cover - a concurrent writer won a race
+            pass
+        for one in changed:
             try:
-                with session.begin_nested():
-                    self._update(session, source, by_id[row.user_id], item, state)
+                counts.add(self._update_group(session, source, [one], by_id, run_id, state))
+            except ServiceError as exc:
+                counts.error(f"{one[1].dn}: {exc.message}")
+
+    def _update_group(
+        self,
+        session: Session,
+        source: Source,
+        group: list[tuple[LdapEntry, Mapped]],
+        by_id: dict[str, User],
+        run_id: int | None,
+        state: Any,
+    ) -> Counts:
+        counts = Counts()
+        pairs = [(by_id[row.user_id], item.resource) for row, item in group]
+        with session.begin_nested():
+            results = users.replace_many(session, self.actor, pairs)
+            for (row, item), result in zip(group, results, strict=True):
+                if isinstance(result, ServiceError):
+                    counts.error(f"{item.dn}: {result.message}")
+                    continue
+                self._rescope(session, source, result, item, state)
                 self._written(row, item, run_id)
                 counts.updated += 1
-            except ServiceError as exc:
-                counts.error(f"{item.dn}: {exc.message}")
+        return counts
 
     def _written(self, row: LdapEntry, item: Mapped, run_id: int | None) -> None:
         row.content_hash, row.gone = item.digest, False
@@ -353,47 +363,46 @@ class UserSynchroniser:
         run_id: int | None,
         counts: Counts,
     ) -> None:
-        """New entries in one go; if that fails as a whole, one by one (to isolate the bad)."""
+        """New entries in one go; if that fails as a whole (a concurrent writer took a
+        name meanwhile), the same write entry by entry, to isolate the entry concerned."""
         if not fresh:
             return
+        try:
+            counts.add(self._create_group(session, source, fresh, run_id))
+            return
+        except ServiceError:
+            pass
+        for one in fresh:
+            try:
+                counts.add(self._create_group(session, source, [one], run_id))
+            except ServiceError as exc:
+                counts.error(f"{one.dn}: {exc.message}")
+
+    def _create_group(
+        self, session: Session, source: Source, group: list[Mapped], run_id: int | None
+    ) -> Counts:
+        counts = Counts()
         decisions = [
             users.NewUser(
                 m.resource, sync_scope.decide(source, m.resource), m.validated, m.prepared
             )
-            for m in fresh
+            for m in group
         ]
-        before = (counts.created, counts.errors, list(counts.messages))
-        try:
-            with session.begin_nested():
-                results = users.create_many(session, self.actor, source, decisions)
-                new_rows = []
-                for item, result in zip(fresh, results, strict=True):
-                    if isinstance(result, ServiceError):
-                        counts.error(f"{item.dn}: {result.message}")
-                        continue
-                    new_rows.append(self._row_values(item, result.id, run_id))
-                    counts.created += 1
-                if new_rows:  # one Core executemany (the users went in the same way)
-                    session.flush()
-                    bulk.insert_rows(session.connection(), LdapEntry.__table__, new_rows)
-            return
-        except ServiceError:
-            counts.created, counts.errors, counts.messages = before
-        for item in fresh:  # pragma: no cover - a concurrent writer took a name meanwhile
-            try:
-                with session.begin_nested():
-                    row = self._create(session, source, item)
-                    self._touch(row, item, run_id)
-                    session.flush()
+        with session.begin_nested():
+            results = users.create_many(session, self.actor, source, decisions)
+            new_rows = []
+            for item, result in zip(group, results, strict=True):
+                if isinstance(result, ServiceError):
+                    counts.error(f"{item.dn}: {result.message}")
+                    continue
+                new_rows.append(
+                    entry_row(self.source_id, self.fingerprint, item, result.id, run_id)
+                )
                 counts.created += 1
-            except ServiceError as exc:
-                counts.error(f"{item.dn}: {exc.message}")
-
-    def _row_values(self, item: Mapped, user_id: str, run_id: int | None) -> dict[str, Any]:
-        return entry_row(self.source_id, self.fingerprint, item, user_id, run_id)
-
-    def _row(self, item: Mapped, user_id: str, run_id: int | None) -> LdapEntry:
-        return LdapEntry(**self._row_values(item, user_id, run_id))
+            if new_rows:  # one Core executemany (the users went in the same way)
+                session.flush()
+                bulk.insert_rows(session.connection(), LdapEntry.__table__, new_rows)
+        return counts
 
     def _returning(
         self, session: Session, item: Mapped, by_id: dict[str, User]
@@ -414,19 +423,6 @@ class UserSynchroniser:
             if user is not None:
                 by_id[user.id] = user
         return row
-
-    def _create(self, session: Session, source: Source, item: Mapped) -> LdapEntry:
-        decision = sync_scope.decide(source, item.resource)
-        user = users.create(session, self.actor, source, item.resource, sync_to_contact=decision)
-        row = self._row(item, user.id, None)
-        session.add(row)
-        return row
-
-    def _update(
-        self, session: Session, source: Source, user: User, item: Mapped, state: Any
-    ) -> None:
-        users.replace(session, self.actor, user, item.resource)
-        self._rescope(session, source, user, item, state)
 
     def _rescope(
         self, session: Session, source: Source, user: User, item: Mapped, state: Any
