@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from connector.db.models import Source, SyncRun, User, utcnow
 from connector.errors import Conflict, NotFound
 from connector.ldap import locks
+from connector.ldap import settings as ldap_settings
 from connector.ldap.run_execution import Progress, RunExecution
 from connector.ldap.run_records import FULL, POLL, UNFINISHED, finish, representation
 from connector.ldap.settings import LdapSourceConfig
@@ -51,7 +52,7 @@ def register_sources(ctx: Context) -> None:
     """Create or update a ``sources`` row (kind ldap) for every configured LDAP source."""
 
     def work(session: Session) -> None:
-        for cfg in ctx.settings.sources.ldap:
+        for cfg in ldap_settings.configured(ctx.settings):
             source = sources.get_or_create(session, cfg.name, LDAP)
             if source.kind != LDAP:
                 raise Conflict(
@@ -64,7 +65,7 @@ def register_sources(ctx: Context) -> None:
 
 
 def config_of(ctx: Context, name: str) -> LdapSourceConfig:
-    cfg = ctx.settings.sources.ldap_source(name)
+    cfg = ldap_settings.source_named(ctx.settings, name)
     if cfg is None:
         raise NotFound(f"no LDAP source named {name!r} in the configuration")
     return cfg

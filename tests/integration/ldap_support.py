@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from connector.config import Settings
+from connector.config import Settings, sources_model
 from connector.ldap import run_service
-from connector.ldap.settings import SourcesConfig
 from connector.services.bootstrap import ensure_defaults
 from connector.services.context import Context
 from tests.support.slapd import SlapdServer
@@ -79,7 +78,7 @@ def source_config(server: SlapdServer, base: str, **overrides: Any) -> dict[str,
 
 def with_sources(settings: Settings, *sources: dict[str, Any]) -> Settings:
     return settings.model_copy(
-        update={"sources": SourcesConfig.model_validate({"ldap": list(sources)})}
+        update={"sources": sources_model().model_validate({"ldap": list(sources)})}
     )
 
 

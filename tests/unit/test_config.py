@@ -237,3 +237,21 @@ class TestEnvironment:
         )
         assert str(path) in message
         assert "database" in message
+
+
+def test_the_core_configuration_knows_no_kind_of_source() -> None:
+    """connector.config imports nothing of the connector: kinds of source (LDAP)
+    register their [sources] sections themselves."""
+    import ast
+
+    import connector.config
+
+    tree = ast.parse(Path(connector.config.__file__).read_text())
+    imported = [
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    ]
+    assert not [name for name in imported if name and name.startswith(("connector", "scim"))]
+    assert "ldap" in connector.config.sources_model().model_fields  # registered by the package
