@@ -118,6 +118,8 @@ class LdapSourceConfig(_Section):
     timeouts: Timeouts = Timeouts()
     retries: int = Field(default=2, ge=0, le=10)
     attributes: dict[str, str]
+    # The fast path of full runs (connector.ldap.fast_import); false: the plain path.
+    fast_import: bool = True
 
     @model_validator(mode="before")
     @classmethod

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import sys
 from typing import Any
 
 import pytest
@@ -10,8 +12,9 @@ from sqlalchemy import select
 
 from connector.db.models import Contact, ContactLink, LdapEntry, Source, SuppressedUser, User
 from connector.errors import Conflict
-from connector.ldap import reader_process, run_service
+from connector.ldap import run_service
 from connector.ldap.client import LdapClient
+from connector.ldap.fast_import import reader_process
 from connector.ldap.settings import LdapSourceConfig
 from connector.ldap.sync.users import UserSynchroniser
 from connector.services import users
@@ -48,8 +51,19 @@ def _dispose_contexts() -> Any:
         _open_contexts.pop().db.dispose()
 
 
+# Every test runs on both paths of the one switch (a source's fast_import, see
+# connector.ldap.fast_import): the same behaviour is expected of each.
+FAST_IMPORT = True
+
+
+@pytest.fixture(autouse=True, params=["fast", "plain"])
+def _path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "FAST_IMPORT", request.param == "fast")
+
+
 def make_ctx(settings: Any, server: SlapdServer, base: str, **overrides: Any) -> Context:
-    ctx = context(with_sources(settings, source_config(server, base, **overrides)))
+    config = source_config(server, base, **{"fast_import": FAST_IMPORT, **overrides})
+    ctx = context(with_sources(settings, config))
     _open_contexts.append(ctx)
     return ctx
 
@@ -265,17 +279,108 @@ def test_missing_multi_valued_non_ascii_and_binary_attributes(settings, director
     assert sync(ctx, full=True)["deleted"] == 0
 
 
+def imported(ctx: Context) -> dict[str, Any]:
+    """What a first import stored, by userName, without ids and times: the user, its
+    e-mail lookup rows, entry state, contact and audit events."""
+    from connector.db.models import AuditEvent, UserEmail
+
+    def work(session: Any) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for user in ldap_users_in(session).values():
+            link = session.scalars(
+                select(ContactLink).where(ContactLink.user_id == user.id)
+            ).first()
+            contact = session.get(Contact, link.contact_id) if link else None
+            entry = session.scalars(select(LdapEntry).where(LdapEntry.user_id == user.id)).one()
+            events = session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.object_id.in_([user.id, contact.id if contact else ""])
+                )
+            ).all()
+            found[user.user_name] = {
+                "user": (user.resource, user.active, user.external_id, user.sync_to_contact),
+                "emails": sorted(
+                    session.scalars(select(UserEmail.value_ci).where(UserEmail.user_id == user.id))
+                ),
+                "entry": (entry.entry_id, entry.dn, entry.change_marker, entry.content_hash),
+                "contact": contact and (contact.fields, contact.search_text, contact.active),
+                "events": sorted(
+                    (
+                        e.action,
+                        e.actor,
+                        e.message,
+                        json.dumps(_timeless(e.before), sort_keys=True),
+                        json.dumps(_timeless(e.after), sort_keys=True),
+                    )
+                    for e in events
+                ),
+            }
+        return found
+
+    return ctx.run(work)
+
+
+def _timeless(payload: Any) -> Any:
+    if not isinstance(payload, dict):
+        return payload
+    return {k: v for k, v in payload.items() if k not in ("id", "meta")}
+
+
+def ldap_users_in(session: Any) -> dict[str, User]:
+    source = session.scalars(select(Source).where(Source.name == "corp")).one()
+    return {
+        u.user_name: u for u in session.scalars(select(User).where(User.source_id == source.id))
+    }
+
+
+def test_the_fast_and_the_plain_first_import_store_the_same(settings, directory, slapd):
+    """The one switch's two paths, end to end: a first import over several pages
+    (plans made in either process, users validated per shape or one by one, a
+    value with blanks, a disabled account, non-ASCII, multi-valued and binary
+    values) stores the same rows either way."""
+    from connector.db.models import AuditEvent, UserEmail
+
+    if not FAST_IMPORT:
+        pytest.skip("takes both paths itself")
+    for i in range(7):
+        directory.add(f"u{i}", givenName=f"G{i}", mail=f"u{i}@example.org", title="Staff")
+    directory.add("multi", mail=["first@example.org", "second@example.org"])
+    directory.add("jurgen", givenName="Jürgen", sn="Šťastný-Øster", displayName="Jürgen Š")
+    directory.add("padded", displayName="  padded  ", employeeNumber="0042")
+    directory.add("pic", jpegPhoto=bytes(range(256)), description="disabled", title="Staff")
+    shapes = {"disabled": "(description=disabled)", "sync_to_contact": 'title eq "Staff"'}
+
+    stored = {}
+    for fast in (True, False):
+        ctx = make_ctx(settings, slapd, directory.base, fast_import=fast, **shapes)
+        run = sync(ctx, full=True)
+        assert (run["kind"], run["state"], run["created"], run["errors"]) == ("full", "ok", 11, 0)
+        stored[fast] = imported(ctx)
+
+        def wipe(session: Any) -> None:  # a fresh database for the other path
+            for table in (LdapEntry, ContactLink, Contact, UserEmail, AuditEvent, User):
+                session.query(table).delete()
+
+        ctx.run(wipe)
+    assert len(stored[True]) == 11
+    assert stored[True] == stored[False]
+
+
 def test_the_client_reads_entries_as_ldap3_itself_does(directory, slapd):
-    """The connector reads search entries from their bytes (connector.ldap.ber):
-    against real slapd, over several pages, it must see what ldap3 decodes."""
+    """On the fast path the client reads search entries from their bytes
+    (connector.ldap.fast_import.ber), on the plain path ldap3 decodes them: against
+    real slapd, over several pages, both must see what ldap3 alone decodes."""
     directory.add("plain")
     directory.add("multi", mail=["first@example.org", "second@example.org"])
     directory.add("jurgen", givenName="Jürgen", sn="Šťastný-Øster", cn="Jürgen Š")
     directory.add("pic", jpegPhoto=bytes(range(256)) * 300)  # a long-form length
-    cfg = LdapSourceConfig.model_validate(source_config(slapd, directory.base))
+    config = source_config(slapd, directory.base, fast_import=FAST_IMPORT)
+    cfg = LdapSourceConfig.model_validate(config)
     attributes = cfg.read_attributes()
     with LdapClient(cfg) as client:
         ours = {e.dn: e.raw for page in client.pages(cfg.filter, attributes) for e in page}
+        patched = "receiving" in vars(client._main.strategy)  # type: ignore[union-attr]
+        assert patched is FAST_IMPORT  # the switch decides who decodes
     with directory.conn() as conn:
         assert conn.search(directory.base, cfg.filter, attributes=attributes)
         theirs = {

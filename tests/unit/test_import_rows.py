@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector import mapping
-from connector.ldap.builder import UserBuilder
 from connector.ldap.entries import Entry, EntryError
-from connector.ldap.pages import map_page
+from connector.ldap.fast_import.prepared import Prepared
+from connector.ldap.fast_import.user_templates import UserBuilder
+from connector.ldap.mapped_pages import map_page
 from connector.ldap.settings import LdapSourceConfig
 from connector.mapping import CurrentMapping, MappingRow
-from connector.prepared import Prepared
 from connector.services import linking, users
 from connector.services.sync_settings import SyncSettings
 

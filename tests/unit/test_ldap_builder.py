@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.ldap import builder as builder_module
 from connector.ldap import entries
-from connector.ldap.builder import UserBuilder
 from connector.ldap.entries import Entry, EntryError
+from connector.ldap.fast_import import user_templates as builder_module
+from connector.ldap.fast_import.user_templates import UserBuilder
 from connector.ldap.settings import LdapSourceConfig
 from scim.errors import ScimError
 from scim.user_schema import validate_user

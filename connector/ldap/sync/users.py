@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 from connector.db.models import LdapEntry, Source, SuppressedUser, User
 from connector.errors import ServiceError
 from connector.ldap import entries
-from connector.ldap.builder import UserBuilder
 from connector.ldap.entries import Entry
-from connector.ldap.pages import (
+from connector.ldap.fast_import.import_plan import ImportPlan, PlanBasis, plan_page, write_plan
+from connector.ldap.fast_import.transfer import PackedPage, unpack
+from connector.ldap.fast_import.user_templates import UserBuilder
+from connector.ldap.mapped_pages import (
     Mapped,
     MappedPage,
     MarkerPage,
@@ -30,7 +32,6 @@ from connector.ldap.pages import (
 )
 from connector.ldap.settings import LdapSourceConfig
 from connector.ldap.sync.base import Counts
-from connector.ldap.sync.import_plan import ImportPlan, PlanBasis, plan_page, write_plan
 from connector.queries import bulk
 from connector.queries.column_in import column_in
 from connector.services import audit, linking, sync_scope, users
@@ -198,20 +199,21 @@ class UserSynchroniser:
 
     def write_planned(
         self,
-        page: MappedPage,
+        packed: PackedPage,
         plan: ImportPlan | None,
         planned: bool,
         basis: PlanBasis,
         run_id: int,
     ) -> Counts:
-        """A first import's page: its plan if what it assumed holds, else as any page.
-        Planned here when the reader did not (``planned``); the page may come packed
-        (see :meth:`MappedPage.packed`)."""
+        """A first import's page (the fast path): its plan if what it assumed holds,
+        else as any page. Planned here when the reader did not (``planned``); the
+        page's users are unpacked only when needed (see the transfer module)."""
+        page: MappedPage | PackedPage = packed
         if not planned:
-            page = page.unpacked()
+            page = unpack(packed)
             plan = plan_page(basis, page)
         if plan is None:
-            return self.write_mapped(page.unpacked(), run_id)
+            return self.write_mapped(_unpacked(page), run_id)
 
         def work(session: Session) -> bool:
             try:
@@ -224,7 +226,7 @@ class UserSynchroniser:
             return True
 
         if not self.ctx.run(work):
-            return self.write_mapped(page.unpacked(), run_id)
+            return self.write_mapped(_unpacked(page), run_id)
         counts = Counts(created=plan.created)
         counts.add(page.counts)
         self._grew(counts)
@@ -503,6 +505,10 @@ class UserSynchroniser:
             if counts.deleted + counts.deactivated < batch:
                 break
         return Removal(total, missing, population, blocked=False)
+
+
+def _unpacked(page: MappedPage | PackedPage) -> MappedPage:
+    return unpack(page) if isinstance(page, PackedPage) else page
 
 
 @dataclass(frozen=True)
