@@ -145,3 +145,11 @@ def test_digest_follows_mapped_content_only() -> None:
         .build(Entry("uid=a,dc=x", base), "k")
         .digest
     )  # another map: another digest
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text())
+def test_the_template_string_encoder_is_json_dumps(value: str) -> None:
+    """Templates are filled with json.encoder.encode_basestring_ascii (undocumented,
+    cheaper per call): it must write exactly what json.dumps writes for a str."""
+    assert builder_module._encode(value) == json.dumps(value)
