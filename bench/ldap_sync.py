@@ -141,10 +141,9 @@ def _floor(spec: dict) -> dict:
 
 
 def _connector(spec: dict) -> dict:
+    from connector import startup
     from connector.config import Settings
     from connector.ldap import run_service
-    from connector.services.bootstrap import ensure_defaults
-    from connector.services.context import Context
 
     settings = Settings.model_validate(
         {
@@ -153,10 +152,7 @@ def _connector(spec: dict) -> dict:
             "sources": {"ldap": [spec["source"]]},
         }
     )
-    ctx = Context.from_settings(settings)
-    ctx.db.upgrade()
-    ctx.run(lambda s: ensure_defaults(s, ctx.catalogue))
-    run_service.register_sources(ctx)
+    ctx = startup.open_context(settings, upgrade=True)
     reader_peak = [0]
 
     def progress(report: dict) -> None:  # type: ignore[type-arg]

@@ -5,35 +5,34 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from connector.config import ConfigError, Settings, load_settings
 from connector.errors import ServiceError
 
-
-def _context(settings: Settings, upgrade: bool = True):  # type: ignore[no-untyped-def]
-    from connector.services.bootstrap import ensure_defaults
+if TYPE_CHECKING:
     from connector.services.context import Context
 
-    ctx = Context.from_settings(settings)
-    if upgrade:
-        ctx.db.upgrade()
-    ctx.run(lambda s: ensure_defaults(s, ctx.catalogue))
-    from connector.ldap.run_service import register_sources
 
-    register_sources(ctx)
-    return ctx
+def _context(settings: Settings) -> Context:
+    """The embedded default: every command brings the database up to date before it works."""
+    from connector import startup
+
+    return startup.open_context(settings, upgrade=True)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from waitress import serve
 
+    from connector import startup
     from connector.logs import configure_logging
     from connector.web.app import create_app
 
     configure_logging(settings)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
-    app = create_app(settings)
+    started = startup.start(settings, upgrade=True)
+    app = create_app(started.ctx, started.runner)
     base = f"http://{host}:{port}"
     print(f"connector serving on {base}")
     print(f"  console:      {base}/admin/  (account: connector admin create NAME)")
@@ -44,12 +43,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     try:
         serve(app, host=host, port=port, threads=8, ident="connector")
     finally:
-        app.extensions["connector.runner"].shutdown()
+        started.runner.shutdown()
     return 0
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
-    _context(settings, upgrade=True)
+    _context(settings)
     print("database is up to date")
     return 0
 

@@ -20,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from connector import startup
 from connector.config import Settings
 from connector.db.engine import Database
 from connector.db.models import Base
@@ -82,11 +83,17 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
-    app = create_app(settings, upgrade=False)
-    yield app
-    app.extensions["connector.runner"].shutdown()
-    app.extensions["connector.context"].db.dispose()
+def started(settings: Settings) -> Iterator[startup.Started]:
+    """The process start-up of ``connector serve`` on the session's migrated database."""
+    started = startup.start(settings, upgrade=False)
+    yield started
+    started.runner.shutdown()
+    started.ctx.db.dispose()
+
+
+@pytest.fixture
+def app(started: startup.Started) -> Flask:
+    return create_app(started.ctx, started.runner)
 
 
 @pytest.fixture

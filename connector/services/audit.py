@@ -8,6 +8,40 @@ from sqlalchemy.orm import Session
 
 from connector.db.models import AuditEvent, utcnow
 
+# Every action the code records, "<object>.<verb>"; the console offers them as the
+# audit log's action filter. tests/unit/test_audit_actions.py reads the source and
+# fails when an action is recorded that is not listed here, or listed and never recorded.
+ACTIONS: tuple[str, ...] = (
+    "user.create",
+    "user.update",
+    "user.delete",
+    "user.sync",
+    "user.direction",
+    "contact.create",
+    "contact.update",
+    "contact.delete",
+    "link.pause",
+    "link.resume",
+    "link.remove",
+    "mapping.save",
+    "mapping.clear",
+    "mapping.reset",
+    "settings.update",
+    "source.scope",
+    "group.create",
+    "group.update",
+    "group.delete",
+    "token.create",
+    "token.revoke",
+    "job.resync_contacts",
+    "job.sync_users",
+    "ldap.run",
+    "ldap.confirm",
+    "admin.signin",
+    "admin.signout",
+    "admin.create",
+)
+
 
 def changed_fields(
     before: dict[str, Any] | None, after: dict[str, Any] | None

@@ -1,4 +1,8 @@
-"""The Flask application factory."""
+"""The Flask application factory: routes, error handlers and extensions, nothing else.
+
+It starts nothing and writes nothing: migrations, the bootstrap rows and the job
+runner belong to the commands that serve (connector/startup.py).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,8 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from connector.config import Settings
 from connector.errors import ServiceError
-from connector.ldap.run_service import register_sources as register_ldap_sources
 from connector.scheduler import JobRunner
-from connector.services.bootstrap import ensure_defaults
 from connector.services.context import Context
 from connector.web.api import api
 from connector.web.api_tokens import api_tokens
@@ -22,18 +23,16 @@ from connector.web.scim import scim_blueprint
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, upgrade: bool = True, run_jobs: bool = True) -> Flask:
-    """Build the app. ``upgrade`` applies migrations first (the embedded default)."""
-    ctx = Context.from_settings(settings)
-    if upgrade:
-        ctx.db.upgrade()
-    ctx.run(lambda s: ensure_defaults(s, ctx.catalogue))
-    register_ldap_sources(ctx)
-    runner = JobRunner(ctx, enabled=run_jobs and settings.scheduler.enabled)
-    runner.start()
+def create_app(ctx: Context, runner: JobRunner | None = None) -> Flask:
+    """Build the app over a ready context (see connector.startup).
 
+    ``runner`` is where requests queue background work; without one (an idle
+    runner) the admin API runs LDAP syncs inside the request.
+    """
+    if runner is None:
+        runner = JobRunner(ctx, enabled=False)
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings.server.max_body_bytes
+    app.config["MAX_CONTENT_LENGTH"] = ctx.settings.server.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["connector.context"] = ctx
     app.extensions["connector.runner"] = runner

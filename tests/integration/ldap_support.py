@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from connector import startup
 from connector.config import Settings, sources_model
-from connector.ldap import run_service
-from connector.services.bootstrap import ensure_defaults
 from connector.services.context import Context
 from tests.support.slapd import SlapdServer
 
@@ -83,7 +82,4 @@ def with_sources(settings: Settings, *sources: dict[str, Any]) -> Settings:
 
 
 def context(settings: Settings) -> Context:
-    ctx = Context.from_settings(settings)
-    ctx.run(lambda s: ensure_defaults(s, ctx.catalogue))
-    run_service.register_sources(ctx)
-    return ctx
+    return startup.open_context(settings, upgrade=False)

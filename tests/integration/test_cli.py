@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from connector.config import Settings
+from connector.services.context import Context
 from connector.web.app import create_app
 
 CONNECTOR = [sys.executable, "-m", "connector.cli"]
@@ -69,13 +70,13 @@ def test_token_created_by_the_cli_opens_the_api(env, database_url, settings: Set
     token = result.stdout.strip().splitlines()[-1]
     assert token.startswith("lsc_")
     assert token not in result.stderr
-    app = create_app(settings, upgrade=False, run_jobs=False)
+    ctx = Context.from_settings(settings)  # the command wrote the defaults
     try:
-        client = app.test_client()
+        client = create_app(ctx).test_client()
         ok = client.get("/api/v1/settings", headers={"Authorization": f"Bearer {token}"})
         assert ok.status_code == 200
     finally:
-        app.extensions["connector.context"].db.dispose()
+        ctx.db.dispose()
     scim = _run(["token", "create", "--source", "entra"], env)
     assert scim.stdout.strip().splitlines()[-1].startswith("lsc_")
     assert _run(["token", "create"], env, check=False).returncode == 2

@@ -269,6 +269,19 @@ def test_every_page_renders_for_a_signed_in_admin(app, alice, path):
     assert client.get("/admin/nowhere").status_code == 404
 
 
+def test_the_audit_page_offers_every_action_the_server_records(app, alice):
+    from connector.services import audit
+
+    client = app.test_client()
+    sign_in(client)
+    html = client.get("/admin/audit").get_data(True)
+    datalist = re.search(r'<datalist id="actions">(.*?)</datalist>', html, re.S)
+    assert datalist, html
+    offered = re.findall(r'<option value="([^"]+)">', datalist.group(1))
+    assert offered == list(audit.ACTIONS)
+    assert {"ldap.run", "ldap.confirm"} <= set(offered)
+
+
 def test_static_files_and_the_vendored_chart_library_are_served(app):
     client = app.test_client()
     with client.get("/admin/static/console.js") as script:

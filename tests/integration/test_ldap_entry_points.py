@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from connector import startup
 from connector.ldap import locks, run_service
 from connector.scheduler import JobRunner
 from connector.services import tokens
@@ -39,11 +40,10 @@ def directory(slapd: SlapdServer, people_dn: str) -> Directory:
 @pytest.fixture
 def ldap_api(settings, slapd, directory) -> Any:
     cfg = source_config(slapd, directory.base, poll="off", reconcile="off")
-    app = create_app(with_sources(settings, cfg), upgrade=False)
-    ctx = app.extensions["connector.context"]
+    ctx, runner = startup.start(with_sources(settings, cfg), upgrade=False)
     token = ctx.run(lambda s: tokens.create(s, "test", name="t", kind=tokens.ADMIN))[1]
-    yield Api(app.test_client(), token)
-    app.extensions["connector.runner"].shutdown()
+    yield Api(create_app(ctx, runner).test_client(), token)
+    runner.shutdown()
     ctx.db.dispose()
 
 

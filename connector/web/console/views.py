@@ -165,4 +165,5 @@ def page(name: str) -> Response | str:
         admin=who.name,
         csrf=console_session.csrf_token(),
         script=endpoint,
+        audit_actions=audit.ACTIONS,
     )

@@ -1,19 +1,10 @@
 // Audit log: newest first, filters by object, actor and action, before/after of each change.
-import { api, query, h, setError, pager, formatTime, markReady } from "./console.js";
+// The actions the filter offers come from the server (the page's datalist).
+import { api, query, h, formatTime, markReady } from "./console.js";
+import { pagedTable } from "./table.js";
 
-const table = document.querySelector("#audit-table tbody");
 const form = document.getElementById("audit-filter");
-const errorSlot = document.getElementById("audit-error");
 const KEYS = ["objectType", "objectId", "actor", "action"];
-const ACTIONS = [
-  "user.create", "user.update", "user.delete", "user.sync", "user.direction",
-  "contact.create", "contact.update", "contact.delete", "link.pause", "link.resume", "link.remove",
-  "mapping.save", "mapping.clear", "mapping.reset", "settings.update", "source.scope",
-  "group.create", "group.update", "group.delete", "token.create", "token.revoke",
-  "job.resync_contacts", "job.sync_users", "admin.signin", "admin.signout", "admin.create",
-];
-
-const paging = pager(document, () => load());
 
 function filters() {
   return Object.fromEntries(KEYS.map((k) => [k, form.elements[k].value.trim()]));
@@ -49,42 +40,38 @@ function objectCell(event) {
   return h("td", {}, h("span", { class: "badge local" }, event.objectType), " ", id ? link : "");
 }
 
-async function load() {
-  setError(errorSlot, "");
-  let page;
-  try {
-    page = await api("GET", "/audit" + query({ ...filters(), startIndex: paging.start, count: paging.count }));
-  } catch (error) {
-    setError(errorSlot, error.message);
-    return;
-  }
-  table.replaceChildren(...(page.items.length ? page.items.map((e) => h("tr", { dataset: { action: e.action } },
+function row(e) {
+  return h("tr", { dataset: { action: e.action } },
     h("td", {}, h("time", { datetime: e.at }, formatTime(e.at))),
     h("td", {}, e.actor),
     h("td", {}, e.action),
     objectCell(e),
     h("td", {}, h("span", { class: `badge ${e.outcome}` }, e.outcome)),
     h("td", {}, changes(e)),
-  )) : [h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No events match."))]));
-  paging.update(page.total, page.items.length);
+  );
 }
+
+const list = pagedTable({
+  table: document.getElementById("audit-table"),
+  fetchPage: (page) => api("GET", "/audit" + query({ ...filters(), ...page })),
+  renderRow: row,
+  emptyText: "No events match.",
+  errorSlot: document.getElementById("audit-error"),
+});
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
-  paging.start = 1;
   const params = new URLSearchParams(Object.entries(filters()).filter(([, v]) => v));
   history.replaceState(null, "", params.toString() ? "?" + params : location.pathname);
-  load();
+  list.search();
 });
 form.addEventListener("reset", () => {
   setTimeout(() => {
-    paging.start = 1;
     history.replaceState(null, "", location.pathname);
-    load();
+    list.search();
   });
 });
 
 const params = new URLSearchParams(location.search);
 for (const key of KEYS) if (params.get(key)) form.elements[key].value = params.get(key);
-document.getElementById("actions").replaceChildren(...ACTIONS.map((a) => h("option", { value: a })));
-load().then(() => { markReady(); });
+list.load().then(() => { markReady(); });

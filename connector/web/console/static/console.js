@@ -1,5 +1,6 @@
 // Shared helpers of the admin console: API calls with the session's CSRF token,
-// small DOM builders, error display next to what caused it, job progress.
+// small DOM builders, error display next to what caused it. Paged tables are in
+// table.js; the confirm step, busy buttons and job progress in actions.js.
 
 const csrfMeta = document.querySelector('meta[name="csrf-token"]');
 export const csrf = csrfMeta ? csrfMeta.content : "";
@@ -142,46 +143,6 @@ export function formatTime(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return String(iso);
   return date.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
-}
-
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Poll /jobs/{id} until it finishes, calling onProgress with each state. */
-export async function followJob(job, onProgress) {
-  let current = job;
-  onProgress(current);
-  while (current.state === "queued" || current.state === "running") {
-    await sleep(250);
-    current = await api("GET", `/jobs/${encodeURIComponent(current.id)}`);
-    onProgress(current);
-  }
-  return current;
-}
-
-/** A pager over {total, startIndex} pages. */
-export function pager(root, onPage) {
-  const prev = root.querySelector("#prev-page");
-  const next = root.querySelector("#next-page");
-  const info = root.querySelector("#page-info");
-  const state = { start: 1, count: 50, total: 0 };
-  prev.addEventListener("click", () => {
-    state.start = Math.max(1, state.start - state.count);
-    onPage(state);
-  });
-  next.addEventListener("click", () => {
-    if (state.start + state.count <= state.total) {
-      state.start += state.count;
-      onPage(state);
-    }
-  });
-  state.update = (total, shown) => {
-    state.total = total;
-    const last = state.start + shown - 1;
-    info.textContent = total ? `${state.start}–${last} of ${total}` : "nothing found";
-    prev.disabled = state.start <= 1;
-    next.disabled = state.start + state.count > total;
-  };
-  return state;
 }
 
 export function sourceBadge(name, kind) {

@@ -1,7 +1,8 @@
 // Contacts: the address book; synchronized contacts are read-only while the user is the source.
-import { api, query, h, setError, showFieldError, clearErrors, announce, pager, profileIcon, markReady } from "./console.js";
+import { api, query, h, setError, showFieldError, clearErrors, announce, profileIcon, markReady } from "./console.js";
+import { pagedTable } from "./table.js";
+import { confirmInPlace } from "./actions.js";
 
-const table = document.querySelector("#contacts-table tbody");
 const listError = document.getElementById("list-error");
 const status = document.getElementById("contacts-status");
 const search = document.getElementById("search");
@@ -13,8 +14,6 @@ const fieldsBox = document.getElementById("contact-fields");
 let catalogue = [];
 let current = null;
 
-const paging = pager(document, () => load());
-
 function fullName(c) {
   const f = c.fields;
   return f.displayName || [f.title, f.firstName, f.lastName].filter(Boolean).join(" ") || f.email || "(no name)";
@@ -22,23 +21,6 @@ function fullName(c) {
 
 function isLocked(contact) {
   return Boolean(contact.managedBy) && contact.managedBy.direction !== "contact_to_user";
-}
-
-async function load() {
-  setError(listError, "");
-  let page;
-  try {
-    page = await api("GET", "/contacts" + query({
-      q: search.value.trim(), managed: managedFilter.value, startIndex: paging.start, count: paging.count,
-    }));
-  } catch (error) {
-    setError(listError, error.message);
-    return;
-  }
-  table.replaceChildren(...(page.items.length ? page.items.map(row) : [
-    h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No contacts found.")),
-  ]));
-  paging.update(page.total, page.items.length);
 }
 
 function userLink(managedBy) {
@@ -90,24 +72,29 @@ function row(contact) {
 }
 
 function confirmDelete(contact, tr) {
-  const cell = tr.querySelector(".actions");
-  const errorSlot = h("p", { class: "error", role: "alert", hidden: true });
-  const yes = h("button", {
-    type: "button", class: "btn danger", onclick: async () => {
-      try {
-        await api("DELETE", `/contacts/${encodeURIComponent(contact.id)}`);
-        status.textContent = `Deleted contact ${fullName(contact)}.`;
-        announce(status.textContent);
-        await load();
-      } catch (error) {
-        setError(errorSlot, error.message);
-      }
+  confirmInPlace(tr.querySelector(".actions"), {
+    question: "Delete this contact? ",
+    yes: "Delete for good",
+    onYes: async () => {
+      await api("DELETE", `/contacts/${encodeURIComponent(contact.id)}`);
+      status.textContent = `Deleted contact ${fullName(contact)}.`;
+      announce(status.textContent);
+      await list.load();
     },
-  }, "Delete for good");
-  const no = h("button", { type: "button", class: "btn", onclick: () => load() }, "Keep");
-  cell.replaceChildren(h("span", {}, "Delete this contact? "), yes, " ", no, errorSlot);
-  yes.focus();
+    onNo: () => list.load(),
+  });
 }
+
+const list = pagedTable({
+  table: document.getElementById("contacts-table"),
+  fetchPage: (page) => api("GET", "/contacts" + query({
+    q: search.value.trim(), managed: managedFilter.value, ...page,
+  })),
+  renderRow: row,
+  emptyText: "No contacts found.",
+  errorSlot: listError,
+  searchForm: document.getElementById("search-form"),
+});
 
 function buildFields() {
   fieldsBox.replaceChildren(...catalogue.map((f) => h("div", { class: "field" },
@@ -154,18 +141,13 @@ form.addEventListener("submit", async (event) => {
     dialog.close();
     status.textContent = `Saved contact ${fullName(saved)}.`;
     announce(status.textContent);
-    await load();
+    await list.load();
   } catch (error) {
     showFieldError(form, error, formError);
   }
 });
 
-document.getElementById("search-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  paging.start = 1;
-  load();
-});
-managedFilter.addEventListener("change", () => { paging.start = 1; load(); });
+managedFilter.addEventListener("change", () => list.search());
 
 async function start() {
   try {
@@ -176,7 +158,7 @@ async function start() {
   }
   const params = new URLSearchParams(location.search);
   if (params.get("q")) search.value = params.get("q");
-  await load();
+  await list.load();
   markReady();
 }
 

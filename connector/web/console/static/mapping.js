@@ -1,5 +1,6 @@
 // Synchronized users: direction and delete toggles, the field mapping, "Update all synchronized users".
-import { api, h, setError, announce, followJob, clearErrors, markReady } from "./console.js";
+import { api, h, setError, announce, clearErrors, markReady } from "./console.js";
+import { jobProgress, whileBusy } from "./actions.js";
 
 const body = document.querySelector("#mapping-table tbody");
 const mappingError = document.getElementById("mapping-error");
@@ -168,33 +169,18 @@ document.getElementById("mapping-reset").addEventListener("click", async () => {
 
 // ---------------------------------------------------------------- "Update all synchronized users"
 
-document.getElementById("resync").addEventListener("click", async () => {
-  const button = document.getElementById("resync");
-  const box = document.getElementById("resync-job");
-  const bar = document.getElementById("resync-progress");
-  const text = document.getElementById("resync-text");
-  const errorSlot = document.getElementById("resync-error");
-  setError(errorSlot, "");
-  button.disabled = true;
-  box.hidden = false;
-  try {
-    const job = await api("POST", "/contacts/resync");
-    const done = await followJob(job, (j) => {
-      bar.max = Math.max(j.total, 1);
-      bar.value = j.done;
-      text.textContent = `${j.done}/${j.total} contacts, ${j.changed} changed`;
-    });
-    text.textContent = `${done.state}: ${done.done}/${done.total} contacts checked, ${done.changed} changed, ${done.errors} errors`;
-    box.dataset.state = done.state;
-    if (done.errors) setError(errorSlot, (done.errorMessages || []).join("; "));
-    announce(text.textContent);
-    showStale(await api("GET", "/mapping"));
-  } catch (error) {
-    setError(errorSlot, error.message);
-  } finally {
-    button.disabled = false;
-  }
-});
+const resyncButton = document.getElementById("resync");
+const resyncError = document.getElementById("resync-error");
+const resyncProgress = jobProgress(document.getElementById("resync-job"), resyncError);
+
+resyncButton.addEventListener("click", () => whileBusy(resyncButton, resyncError, async () => {
+  resyncProgress.open();
+  const job = await api("POST", "/contacts/resync");
+  const running = (j) => `${j.done}/${j.total} contacts, ${j.changed} changed`;
+  const summary = (j) => `${j.state}: ${j.done}/${j.total} contacts checked, ${j.changed} changed, ${j.errors} errors`;
+  announce(summary(await resyncProgress.follow(job, running, summary)));
+  showStale(await api("GET", "/mapping"));
+}));
 
 // ---------------------------------------------------------------- start
 

@@ -1,6 +1,7 @@
 // Sources: SCIM clients and LDAP sources with their runs, a chart of recent runs, sync
 // actions, blocked deletion runs to confirm; SCIM tokens (create, list, revoke).
 import { api, h, setError, announce, formatTime, markReady } from "./console.js";
+import { whileBusy } from "./actions.js";
 
 const container = document.getElementById("sources");
 const sourcesError = document.getElementById("sources-error");
@@ -98,38 +99,24 @@ function blockedRuns(source, runs) {
       `Run ${runId(run)} of ${formatTime(started(run))} would delete ${wouldDelete ?? "?"} users`,
       total !== undefined ? ` of ${total}` : "", ". ", reason ? h("span", {}, String(reason), " ") : "",
       h("button", {
-        type: "button", class: "btn danger", onclick: async (event) => {
-          event.target.disabled = true;
-          try {
-            await api("POST", `/sources/${encodeURIComponent(source.name)}/runs/${encodeURIComponent(runId(run))}/confirm`);
-            announce("Deletions confirmed: the reconciliation is running.");
-            await load();
-          } catch (error) {
-            setError(errorSlot, error.message);
-            event.target.disabled = false;
-          }
-        },
+        type: "button", class: "btn danger", onclick: (event) => whileBusy(event.target, errorSlot, async () => {
+          await api("POST", `/sources/${encodeURIComponent(source.name)}/runs/${encodeURIComponent(runId(run))}/confirm`);
+          announce("Deletions confirmed: the reconciliation is running.");
+          await load();
+        }),
       }, "Confirm deletions"),
       errorSlot);
   });
 }
 
 function syncButtons(source, statusSlot, errorSlot) {
-  const run = async (full, button) => {
-    setError(errorSlot, "");
+  const run = (full, button) => whileBusy(button, errorSlot, async () => {
     statusSlot.textContent = "";
-    button.disabled = true;
-    try {
-      const result = await api("POST", `/sources/${encodeURIComponent(source.name)}/sync`, full ? { full: true } : {});
-      statusSlot.textContent = `${full ? "Full reconciliation" : "Sync"} started${result && runState(result) !== "unknown" ? ": " + runState(result) : ""}.`;
-      announce(statusSlot.textContent);
-      setTimeout(load, 1000);
-    } catch (error) {
-      setError(errorSlot, error.message);
-    } finally {
-      button.disabled = false;
-    }
-  };
+    const result = await api("POST", `/sources/${encodeURIComponent(source.name)}/sync`, full ? { full: true } : {});
+    statusSlot.textContent = `${full ? "Full reconciliation" : "Sync"} started${result && runState(result) !== "unknown" ? ": " + runState(result) : ""}.`;
+    announce(statusSlot.textContent);
+    setTimeout(load, 1000);
+  });
   const syncNow = h("button", { type: "button", class: "btn primary", onclick: (e) => run(false, e.target) }, "Sync now");
   const full = h("button", { type: "button", class: "btn", onclick: (e) => run(true, e.target) }, "Full reconciliation");
   return h("div", { class: "toolbox" }, syncNow, full);

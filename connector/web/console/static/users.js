@@ -1,8 +1,9 @@
 // Users: search and paging over all sources, create/edit, sync switch, "Synchronize users".
 import {
-  api, query, h, setError, showFieldError, clearErrors, announce, followJob, pager,
-  sourceBadge, getPath, profileIcon, markReady,
+  api, query, h, setError, showFieldError, clearErrors, announce, sourceBadge, getPath, profileIcon, markReady,
 } from "./console.js";
+import { pagedTable } from "./table.js";
+import { confirmInPlace, jobProgress, whileBusy } from "./actions.js";
 
 const table = document.querySelector("#users-table tbody");
 const searchInput = document.getElementById("search");
@@ -17,8 +18,6 @@ let kinds = {};
 let globalDirection = "user_to_contact";
 let current = null; // the user being edited, or null when creating
 let rows = [];
-
-const paging = pager(document, () => load());
 
 function filterFor(text) {
   const q = text.trim();
@@ -40,29 +39,7 @@ function nameOf(user) {
   return [n.givenName, n.familyName].filter(Boolean).join(" ");
 }
 
-async function load() {
-  setError(searchError, "");
-  let page;
-  try {
-    page = await api("GET", "/users" + query({
-      filter: filterFor(searchInput.value), startIndex: paging.start, count: paging.count,
-    }));
-  } catch (error) {
-    setError(searchError, error.message);
-    searchInput.setAttribute("aria-invalid", "true");
-    return;
-  }
-  searchInput.removeAttribute("aria-invalid");
-  rows = page.items;
-  table.replaceChildren(...(rows.length ? rows.map(row) : [
-    h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No users found.")),
-  ]));
-  paging.update(page.total, rows.length);
-  selectPage.checked = rows.length > 0 && rows.every((u) => selected.has(u.id));
-  updateSyncLabel();
-}
-
-function row(user) {
+function row(user, index) {
   const checkbox = h("input", {
     type: "checkbox", "aria-label": `Select ${user.userName}`, checked: selected.has(user.id),
     onchange: (event) => {
@@ -75,7 +52,7 @@ function row(user) {
   });
   // Roving focus: one row is in the tab order; the arrow keys move between rows.
   const tr = h("tr", {
-    tabindex: rows[0] === user ? 0 : -1, dataset: { id: user.id }, class: selected.has(user.id) ? "selected" : null,
+    tabindex: index === 0 ? 0 : -1, dataset: { id: user.id }, class: selected.has(user.id) ? "selected" : null,
     onfocus: () => {
       for (const other of table.querySelectorAll("tr[tabindex]")) other.tabIndex = other === tr ? 0 : -1;
     },
@@ -101,6 +78,21 @@ function row(user) {
   return tr;
 }
 
+const list = pagedTable({
+  table: document.getElementById("users-table"),
+  fetchPage: (page) => api("GET", "/users" + query({ filter: filterFor(searchInput.value), ...page })),
+  renderRow: row,
+  emptyText: "No users found.",
+  errorSlot: searchError,
+  searchForm: document.getElementById("search-form"),
+  searchInput,
+  onLoaded: (items) => {
+    rows = items;
+    selectPage.checked = rows.length > 0 && rows.every((u) => selected.has(u.id));
+    updateSyncLabel();
+  },
+});
+
 function updateSyncLabel() {
   syncButton.textContent = selected.size
     ? `Synchronize selected users (${selected.size})`
@@ -111,58 +103,34 @@ selectPage.addEventListener("change", () => {
   for (const user of rows) {
     if (selectPage.checked) selected.add(user.id); else selected.delete(user.id);
   }
-  load();
-});
-
-document.getElementById("search-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  paging.start = 1;
-  load();
+  list.load();
 });
 
 // ---------------------------------------------------------------- "Synchronize users"
 
-syncButton.addEventListener("click", async () => {
-  const box = document.getElementById("sync-job");
-  const bar = document.getElementById("sync-progress");
-  const text = document.getElementById("sync-progress-text");
-  const errorSlot = document.getElementById("sync-error");
+const syncError = document.getElementById("sync-error");
+const syncProgress = jobProgress(document.getElementById("sync-job"), syncError);
+
+syncButton.addEventListener("click", () => whileBusy(syncButton, syncError, async () => {
   const status = document.getElementById("sync-status");
-  setError(errorSlot, "");
   status.textContent = "";
-  syncButton.disabled = true;
-  try {
-    if (selected.size) {
-      const ids = [...selected];
-      box.hidden = false;
-      bar.max = ids.length;
-      bar.value = 0;
-      text.textContent = `0/${ids.length}`;
-      const result = await api("POST", "/users/sync", { ids });
-      bar.value = ids.length;
-      text.textContent = `${ids.length}/${ids.length}`;
-      const skipped = result.skipped.length
-        ? `; ${result.skipped.length} skipped (their synchronization is switched off)` : "";
-      status.textContent = `${result.synced.length} users synchronized${skipped}.`;
-    } else {
-      box.hidden = false;
-      const job = await api("POST", "/users/sync", { all: true });
-      const done = await followJob(job, (j) => {
-        bar.max = Math.max(j.total, 1);
-        bar.value = j.done;
-        text.textContent = `${j.done}/${j.total} users, ${j.changed} contacts changed`;
-      });
-      status.textContent = `Synchronization ${done.state}: ${done.done} users, ${done.changed} contacts changed, ${done.errors} errors.`;
-      if (done.errors) setError(errorSlot, (done.errorMessages || []).join("; "));
-    }
-    announce(status.textContent);
-    await load();
-  } catch (error) {
-    setError(errorSlot, error.message);
-  } finally {
-    syncButton.disabled = false;
+  if (selected.size) {
+    const ids = [...selected];
+    syncProgress.show(0, ids.length, `0/${ids.length}`);
+    const result = await api("POST", "/users/sync", { ids });
+    syncProgress.show(ids.length, ids.length, `${ids.length}/${ids.length}`);
+    const skipped = result.skipped.length
+      ? `; ${result.skipped.length} skipped (their synchronization is switched off)` : "";
+    status.textContent = `${result.synced.length} users synchronized${skipped}.`;
+  } else {
+    syncProgress.open();
+    const job = await api("POST", "/users/sync", { all: true });
+    const done = await syncProgress.follow(job, (j) => `${j.done}/${j.total} users, ${j.changed} contacts changed`);
+    status.textContent = `Synchronization ${done.state}: ${done.done} users, ${done.changed} contacts changed, ${done.errors} errors.`;
   }
-});
+  announce(status.textContent);
+  await list.load();
+}));
 
 // ---------------------------------------------------------------- the user dialog
 
@@ -296,7 +264,7 @@ form.addEventListener("submit", async (event) => {
     const status = document.getElementById("sync-status");
     status.textContent = `Saved user ${saved.userName}.`;
     announce(status.textContent);
-    await load();
+    await list.load();
     const again = table.querySelector(`tr[data-id="${CSS.escape(saved.id)}"]`);
     if (again) again.focus();
   } catch (error) {
@@ -306,25 +274,23 @@ form.addEventListener("submit", async (event) => {
   }
 });
 
-deleteButton.addEventListener("click", () => {
-  deleteConfirm.hidden = false;
-  document.getElementById("user-delete-yes").focus();
-});
-document.getElementById("user-delete-no").addEventListener("click", () => {
-  deleteConfirm.hidden = true;
-  deleteButton.focus();
-});
-document.getElementById("user-delete-yes").addEventListener("click", async () => {
-  try {
+deleteButton.addEventListener("click", () => confirmInPlace(deleteConfirm, {
+  question: "Delete this user for good?",
+  yes: "Delete",
+  ids: "user-delete",
+  errorSlot: formError,
+  onYes: async () => {
     await api("DELETE", `/users/${encodeURIComponent(current.id)}`);
     dialog.close();
     document.getElementById("sync-status").textContent = `Deleted user ${current.userName}.`;
     selected.delete(current.id);
-    await load();
-  } catch (error) {
-    setError(formError, error.message);
-  }
-});
+    await list.load();
+  },
+  onNo: () => {
+    deleteConfirm.hidden = true;
+    deleteButton.focus();
+  },
+}));
 
 // ---------------------------------------------------------------- start
 
@@ -338,7 +304,7 @@ async function start() {
   }
   const params = new URLSearchParams(location.search);
   if (params.get("q")) searchInput.value = params.get("q");
-  await load();
+  await list.load();
   if (params.get("open")) await openUser(params.get("open"));
   markReady();
 }
