@@ -14,7 +14,7 @@ from typing import Any
 from connector import mapping as engine
 from connector.ldap import entries, fast_import
 from connector.ldap.entries import Entry, EntryError
-from connector.ldap.fast_import.prepared import Prepared, prepare
+from connector.ldap.fast_import.prepared import PreparedNewUser, prepare
 from connector.ldap.fast_import.user_templates import UserBuilder
 from connector.ldap.settings import LdapSourceConfig
 from connector.ldap.sync.base import Counts
@@ -28,7 +28,7 @@ class Mapped:
     resource: dict[str, Any]
     validated: bool  # the resource is already what the user services' validation returns
     digest: str
-    prepared: Prepared | None = None
+    prepared: PreparedNewUser | None = None
 
 
 def entry_row(

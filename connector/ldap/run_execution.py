@@ -218,8 +218,8 @@ class RunExecution:
             self.cfg, sync.full_attributes(), client.deadline, basis
         ) as reading:
             self.server = reading.server
-            for packed, plan, planned in reading.pages:
-                counts = sync.write_planned(packed, plan, planned, basis, run_id)
+            for packed, plan, reader_planned in reading.pages:
+                counts = sync.write_first_import_page(packed, plan, reader_planned, basis, run_id)
                 self._tick(packed.markers, counts)
         self._reader_done(reading)
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from connector import mapping
 from connector.ldap.entries import Entry, EntryError
-from connector.ldap.fast_import.prepared import Prepared
+from connector.ldap.fast_import.prepared import PreparedNewUser
 from connector.ldap.fast_import.user_templates import UserBuilder
 from connector.ldap.mapped_pages import map_page
 from connector.ldap.settings import LdapSourceConfig
@@ -132,7 +132,7 @@ def test_prepared_contacts_are_what_the_mapping_makes(on_deactivate: str) -> Non
 
 def test_a_stale_mapping_version_is_not_used() -> None:
     user = _created(config(), RAW)
-    assert isinstance(user.prepared, Prepared)
+    assert isinstance(user.prepared, PreparedNewUser)
     state = linking.SyncState(CurrentMapping(4, DEFAULT_ROWS[:2]), SyncSettings())
     rows = linking.contact_rows([user], state, "ldap:corp")
     assert rows.contacts[0]["fields"] == {"username": "jürgen", "firstName": 'Quote " me'}

@@ -27,7 +27,7 @@ from connector.ids import new_id
 
 
 @dataclass(frozen=True)
-class Prepared:
+class PreparedNewUser:
     """Ids, JSON text and the contact's fields under mapping ``mapping_version``.
     The writer uses the contact part only if the current mapping is still that
     version."""
@@ -64,12 +64,12 @@ def prepare(
     contacts: engine.CurrentMapping,
     resource_json: str | None = None,
     fields: dict[str, str] | None = None,
-) -> Prepared:
+) -> PreparedNewUser:
     """The work for a new user done ahead; ``resource_json`` and the contact
     ``fields``, when known, are what json.dumps and mapping.apply would make."""
     if fields is None:
         fields = engine.apply(resource, contacts.rows)
-    return Prepared(
+    return PreparedNewUser(
         user_id=new_id(),
         resource_json=resource_json if resource_json is not None else json.dumps(resource),
         mapping_version=contacts.version,

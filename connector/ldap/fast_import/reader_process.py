@@ -205,9 +205,9 @@ def _child(
                     conn.send(("page", marker_page(cfg, page)))
                 else:
                     mapped = map_page(builder, page, contacts=contacts)
-                    planned = basis.plans_in_reader(number)
-                    plan = plan_page(basis, mapped) if planned else None
-                    conn.send(("page", (pack(mapped), plan, planned)))
+                    reader_plans = basis.plans_in_reader(number)
+                    plan = plan_page(basis, mapped) if reader_plans else None
+                    conn.send(("page", (pack(mapped), plan, reader_plans)))
                 # Sent, not yet taken: at most LEAD pages, whatever the pipe would hold.
                 while number + 1 - taken >= LEAD:
                     if conn.recv() == TAKEN:

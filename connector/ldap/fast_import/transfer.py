@@ -15,7 +15,7 @@ import pickle
 from dataclasses import dataclass
 from typing import Any
 
-from connector.ldap.fast_import.prepared import Prepared
+from connector.ldap.fast_import.prepared import PreparedNewUser
 from connector.ldap.mapped_pages import Mapped, MappedPage
 from connector.ldap.sync.base import Counts
 
@@ -59,7 +59,7 @@ def _unpack(packed: tuple[Any, ...]) -> Mapped:
         return packed[0]
     key, dn, marker, validated, digest, p = packed
     user_id, resource_json, version, contact_id, fields_json, text = p
-    prepared = Prepared(
+    prepared = PreparedNewUser(
         user_id, resource_json, version, contact_id, json.loads(fields_json), fields_json, text
     )
     return Mapped(key, dn, marker, json.loads(resource_json), validated, digest, prepared)

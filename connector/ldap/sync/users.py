@@ -197,19 +197,21 @@ class UserSynchroniser:
         self._grew(counts)
         return counts
 
-    def write_planned(
+    def write_first_import_page(
         self,
         packed: PackedPage,
         plan: ImportPlan | None,
-        planned: bool,
+        reader_planned: bool,
         basis: PlanBasis,
         run_id: int,
     ) -> Counts:
-        """A first import's page (the fast path): its plan if what it assumed holds,
-        else as any page. Planned here when the reader did not (``planned``); the
-        page's users are unpacked only when needed (see the transfer module)."""
+        """A first import's page (the fast path): written from its plan if what the
+        plan assumed holds, else as any page. ``reader_planned``: the reader process
+        tried to plan it (``plan`` None: the page cannot be planned); if not, it is
+        planned here. The page's users are unpacked only when needed (see the
+        transfer module)."""
         page: MappedPage | PackedPage = packed
-        if not planned:
+        if not reader_planned:
             page = unpack(packed)
             plan = plan_page(basis, page)
         if plan is None:
