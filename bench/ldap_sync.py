@@ -102,16 +102,14 @@ def phase(args: argparse.Namespace) -> None:
     result = _floor(spec) if spec["name"] == "floor" else _connector(spec)
     result["seconds"] = time.monotonic() - began
     # A full run reads in a reader process; both are counted (they run side by side).
-    from connector.ldap import reader_process
-
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result["peak_rss_mb"] = (own + reader_process.last_peak_rss_kib) / 1024
+    result["peak_rss_mb"] = (own + result.pop("reader_peak_rss_kib", 0)) / 1024
     print(json.dumps(result))
 
 
 def _floor(spec: dict) -> dict:
     """Bare ldap3, as its documentation shows it: no mapping, no database, none of
-    the connector's own decoding (connector.ldap.ber)."""
+    the connector's own decoding (connector.ldap.fast_import.ber)."""
     import ldap3
 
     from connector.ldap.settings import LdapSourceConfig
@@ -145,7 +143,7 @@ def _floor(spec: dict) -> dict:
 def _connector(spec: dict) -> dict:
     from connector import startup
     from connector.config import Settings
-    from connector.ldap import runs
+    from connector.ldap import run_service
 
     settings = Settings.model_validate(
         {
@@ -155,14 +153,23 @@ def _connector(spec: dict) -> dict:
         }
     )
     ctx = startup.open_context(settings, upgrade=True)
+    reader_peak = [0]
+
+    def progress(report: dict) -> None:  # type: ignore[type-arg]
+        reader_peak[0] = max(reader_peak[0], report.get("readerPeakRssKib", 0))
+
     began = time.monotonic()
-    run = runs.run_now(ctx, "corp", "bench", full=spec["name"] == "reconcile")
+    run = run_service.run_now(
+        ctx, "corp", "bench", full=spec["name"] == "reconcile", progress=progress
+    )
     run["run_seconds"] = time.monotonic() - began
+    run["reader_peak_rss_kib"] = reader_peak[0]
     ctx.db.dispose()
     return {
         k: run[k]
         for k in (
             "run_seconds",
+            "reader_peak_rss_kib",
             "kind",
             "state",
             "read",

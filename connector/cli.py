@@ -144,7 +144,7 @@ def cmd_contacts_resync(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     """Run LDAP sources now (all configured ones, or --source), or confirm a blocked run."""
-    from connector.ldap import runs
+    from connector.ldap import run_service as runs
 
     names = [args.source] if args.source else [s.name for s in settings.sources.ldap]
     if not names:

@@ -2,18 +2,31 @@
 
 Loading never touches the database, so a bad file stops the process before
 anything is written. Errors name the file, the key and what was expected.
+
+The core knows no kind of source: each kind (``connector.ldap``) registers the
+section it reads under ``[sources]`` with :func:`register_source_kind` when it is
+imported (``connector/__init__.py`` imports the kinds the connector includes).
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from connector.ldap.settings import SourcesConfig
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    ValidationError,
+    create_model,
+    field_validator,
+)
+from pydantic_core import CoreSchema
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = Path("config/connector.toml")
@@ -60,7 +73,51 @@ class SchedulerConfig(_Section):
     enabled: bool = True
 
 
+class Sources(_Section):
+    """``[sources]``: one key per registered kind of source (``sources.ldap``, ...)."""
+
+    if TYPE_CHECKING:  # the registered kinds' fields
+
+        def __getattr__(self, kind: str) -> Any: ...
+
+
+# kind → (the type of its value under [sources], a factory of its default)
+_SOURCE_KINDS: dict[str, tuple[Any, Callable[[], Any]]] = {}
+
+
+def register_source_kind(kind: str, annotation: Any, default: Callable[[], Any]) -> None:
+    """Make ``[sources] <kind>`` a setting validated as ``annotation`` (errors keep
+    their keys: ``sources.<kind>...``); ``default()`` when the file has none."""
+    _SOURCE_KINDS[kind] = (annotation, default)
+    sources_model.cache_clear()
+    if Settings.__pydantic_complete__:  # validated before: take the new kind in
+        Settings.model_rebuild(force=True)
+
+
+@lru_cache(maxsize=1)
+def sources_model() -> type[Sources]:
+    """The ``[sources]`` section of the kinds registered so far."""
+    fields: dict[str, Any] = {
+        kind: (annotation, Field(default_factory=default))
+        for kind, (annotation, default) in _SOURCE_KINDS.items()
+    }
+    return create_model("Sources", __base__=Sources, **fields)
+
+
+class _RegisteredSources:
+    """Validates ``sources`` with :func:`sources_model` (built when first needed, so
+    that the kinds registered after this module are in it)."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return handler.generate_schema(sources_model())
+
+
 class Settings(_Section):
+    # Built on first use, when the kinds of source have registered their sections.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
     data_dir: Path = Path("data")
     catalogue_dir: Path = BUILTIN_CATALOGUE_DIR
     database: DatabaseConfig = DatabaseConfig()
@@ -69,7 +126,9 @@ class Settings(_Section):
     jobs: JobsConfig = JobsConfig()
     logging: LoggingConfig = LoggingConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
-    sources: SourcesConfig = SourcesConfig()
+    sources: Annotated[Sources, _RegisteredSources()] = Field(
+        default_factory=lambda: sources_model()()
+    )
     source_file: Path | None = Field(default=None, exclude=True)
 
     @property
@@ -106,7 +165,7 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any, where: str) -> No
 
 
 def _key(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
-    """``sources.ldap[0] (corp).urls``: list items by index, LDAP sources also by name."""
+    """``sources.ldap[0] (corp).urls``: list items by index, and by name when they have one."""
     key, node = "", data
     for part in loc:
         if isinstance(part, int):

@@ -42,7 +42,7 @@ class JobRunner:
         """One job per LDAP source and kind (poll, reconcile), from the configuration.
 
         ``max_instances=1`` and coalescing keep runs of one job from piling up; the
-        source lock in connector.ldap.runs keeps a poll and a reconciliation of the
+        source lock in connector.ldap.run_service keeps a poll and a reconciliation of the
         same source (and other processes of a cluster) apart.
         """
         for cfg in self.ctx.settings.sources.ldap:
@@ -77,7 +77,7 @@ class JobRunner:
 
     def _ldap_run(self, name: str, full: bool, run_id: int | None) -> None:
         from connector.errors import ServiceError
-        from connector.ldap import runs
+        from connector.ldap import run_service as runs
 
         try:
             if run_id is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from connector.config import Settings
-from connector.ldap.runs import register_sources as register_ldap_sources
+from connector.ldap.run_service import register_sources as register_ldap_sources
 from connector.scheduler import JobRunner
 from connector.services.bootstrap import ensure_defaults
 from connector.services.context import Context

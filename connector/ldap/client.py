@@ -17,14 +17,17 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 with warnings.catch_warnings():
-    # ldap3 2.9.1 imports pyasn1's deprecated tagMap/typeMap (see IDP-NOTES.md).
+    # ldap3 2.9.1 (its latest release) reads pyasn1's tagMap/typeMap, which newer
+    # pyasn1 releases deprecate: the warnings concern ldap3, not this connector, and
+    # would otherwise be printed by every process that imports it.
     warnings.filterwarnings("ignore", message=r"(tagMap|typeMap) is deprecated")
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="pyasn1")
     import ldap3
     from ldap3.core.exceptions import LDAPException, LDAPInvalidCredentialsResult
 
-from connector.ldap import ber
+from connector.ldap import fast_import
 from connector.ldap.entries import Entry
+from connector.ldap.fast_import import ber, ldap3_receive
 from connector.ldap.filters import escape
 from connector.ldap.quirks import ad
 from connector.ldap.settings import LdapSourceConfig
@@ -114,10 +117,12 @@ class LdapClient:
         except BaseException:
             _close(conn)
             raise
-        # Search entries skip ldap3's decoder (see connector.ldap.ber); each search
-        # empties this list first and takes what it collected.
-        conn.diverted = []  # type: ignore[attr-defined]
-        ber.divert_entries(conn.strategy, conn.diverted)  # type: ignore[attr-defined]
+        # Each search empties conn.diverted first and takes what it collected: on the
+        # fast path, the search entries read from their bytes (see ldap3_receive).
+        if fast_import.enabled(self.cfg):
+            ldap3_receive.divert_search_entries(conn)
+        else:
+            conn.diverted = []  # type: ignore[attr-defined]
         return conn
 
     def connect(self) -> None:
@@ -249,8 +254,8 @@ class LdapClient:
 
 
 def _collect(conn: ldap3.Connection) -> list[Entry]:
-    """The last search's entries: those read from their bytes, then those ldap3
-    decoded itself (entries with ranged attributes)."""
+    """The last search's entries: those read from their bytes (fast path), then those
+    ldap3 decoded itself (all of them on the plain path; ranged attributes always)."""
     diverted: list[tuple[str, dict[str, list[bytes]]]] = conn.diverted  # type: ignore[attr-defined]
     found = [Entry(dn, raw) for dn, raw in diverted]
     diverted.clear()

@@ -1,8 +1,10 @@
 """``[[sources.ldap]]`` configuration: validated at load time, presets filled in.
 
-Pure pydantic (no ldap3), so ``connector.config`` can import it. Every mistake
-becomes one pydantic error on its own key, which ``connector.config`` turns
-into a message naming the file and the key.
+The LDAP package brings this section itself: importing this module registers it
+with :func:`connector.config.register_source_kind` (the core configuration knows
+no kind of source). Pure pydantic (no ldap3). Every mistake becomes one pydantic
+error on its own key, which ``connector.config`` turns into a message naming
+the file and the key.
 """
 
 from __future__ import annotations
@@ -10,17 +12,23 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
+from connector.config import Settings, register_source_kind
 from connector.ldap import filters
 from connector.ldap.presets import PRESETS
 from scim.errors import ScimError
 from scim.paths import parse_path
 
-ID_ATTRIBUTES = ("entryUUID", "objectGUID", "nsUniqueId")
-CHANGE_ATTRIBUTES = ("modifyTimestamp", "entryCSN", "uSNChanged")
 # Set by the connector itself, never from the attribute map.
 RESERVED_TARGETS = {"id", "externalid", "active", "meta", "schemas", "groups", "password"}
 _EVERY = re.compile(r"every\s+(\d+)\s*([smhd])", re.I)
@@ -68,8 +76,10 @@ class DeleteGuard(_Section):
     max_count: int = Field(default=500, ge=0)
     max_percent: float = Field(default=20, ge=0, le=100)
 
-    def allows(self, deletions: int, population: int) -> bool:
-        if deletions == 0:
+    def allows(self, deletions: int, population: int, *, confirmed: int = 0) -> bool:
+        """Whether a reconciliation may remove ``deletions`` of ``population`` users;
+        up to ``confirmed`` (what an admin allowed for a blocked run) always may."""
+        if deletions == 0 or deletions <= confirmed:
             return True
         if deletions > self.max_count:
             return False
@@ -108,6 +118,8 @@ class LdapSourceConfig(_Section):
     timeouts: Timeouts = Timeouts()
     retries: int = Field(default=2, ge=0, le=10)
     attributes: dict[str, str]
+    # The fast path of full runs (connector.ldap.fast_import); false: the plain path.
+    fast_import: bool = True
 
     @model_validator(mode="before")
     @classmethod
@@ -226,18 +238,26 @@ class LdapSettingError(Exception):
     """A setting that can only be checked when a run starts (a missing password)."""
 
 
-class SourcesConfig(_Section):
-    ldap: list[LdapSourceConfig] = []
+def _unique_names(items: list[LdapSourceConfig]) -> list[LdapSourceConfig]:
+    seen: set[str] = set()
+    for item in items:
+        if item.name.lower() in seen:
+            raise ValueError(f"two LDAP sources are named {item.name!r}")
+        seen.add(item.name.lower())
+    return items
 
-    @field_validator("ldap")
-    @classmethod
-    def _unique(cls, items: list[LdapSourceConfig]) -> list[LdapSourceConfig]:
-        seen: set[str] = set()
-        for item in items:
-            if item.name.lower() in seen:
-                raise ValueError(f"two LDAP sources are named {item.name!r}")
-            seen.add(item.name.lower())
-        return items
 
-    def ldap_source(self, name: str) -> LdapSourceConfig | None:
-        return next((s for s in self.ldap if s.name == name), None)
+# The value of ``[[sources.ldap]]``: the configured directories, names unique.
+LdapSources = Annotated[list[LdapSourceConfig], AfterValidator(_unique_names)]
+KIND = "ldap"
+register_source_kind(KIND, LdapSources, list)
+
+
+def configured(settings: Settings) -> list[LdapSourceConfig]:
+    """The configured LDAP sources, in file order."""
+    sources: list[LdapSourceConfig] = getattr(settings.sources, KIND)
+    return sources
+
+
+def source_named(settings: Settings, name: str) -> LdapSourceConfig | None:
+    return next((s for s in configured(settings) if s.name == name), None)

@@ -7,7 +7,7 @@ Here a table's rows become a payload first: each column's values bound the way
 SQLAlchemy would bind them (its types' bind processors: JSON, UTC datetimes,
 booleans), as COPY text for PostgreSQL or parameter tuples for SQLite's
 executemany. Preparing needs no connection, so a reader process can do it
-(:mod:`connector.ldap.sync.import_plan`); writing is one COPY or executemany.
+(:mod:`connector.ldap.fast_import.import_plan`); writing is one COPY or executemany.
 A constraint violation is raised as SQLAlchemy's IntegrityError either way.
 """
 

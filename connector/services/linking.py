@@ -6,7 +6,6 @@ jobs) ends up here, so the behaviour contract lives in one place.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -17,7 +16,6 @@ from sqlalchemy.orm import Session
 from connector import mapping as engine
 from connector.db.models import Contact, ContactLink, User, new_id, utcnow
 from connector.mapping import CurrentMapping, search_text
-from connector.prepared import Prepared
 from connector.queries import bulk
 from connector.services import audit, contact_rules
 from connector.services.contact_rules import Action, ContactDecision
@@ -281,6 +279,22 @@ def user_deleted(session: Session, user: User, state: SyncState, actor: str) -> 
         )
 
 
+class PreparedContact(Protocol):
+    """A new user's contact worked out ahead under mapping ``mapping_version`` (a
+    directory's first import does it in another process:
+    connector.ldap.fast_import.prepared)."""
+
+    mapping_version: int
+    contact_id: str
+    fields: dict[str, str]
+    fields_json: str  # the fields as json.dumps writes them
+    search_text: str
+
+    def contact_state_json(self, active: bool) -> str:
+        """json.dumps({"fields": fields, "active": active}), as text."""
+        ...
+
+
 class UserForContact(Protocol):
     """What contact creation reads of a new user (an ORM User or a bulk-written one)."""
 
@@ -324,16 +338,13 @@ def contact_rows(users: Sequence[UserForContact], state: SyncState, actor: str) 
         decision = contact_decision(user, None, state.settings)
         if decision.action is not Action.CREATE:
             continue
-        prepared: Prepared | None = getattr(user, "prepared", None)
+        prepared: PreparedContact | None = getattr(user, "prepared", None)
         active = decision.active
         if prepared is not None and prepared.mapping_version == version:
             fields, contact_id = prepared.fields, prepared.contact_id
             fields_value: Any = bulk.JSONText(prepared.fields_json)
             text = prepared.search_text
-            # What json.dumps makes of {"fields": fields, "active": active}.
-            after: Any = bulk.JSONText(
-                f'{{"fields": {prepared.fields_json}, "active": {json.dumps(active)}}}'
-            )
+            after: Any = bulk.JSONText(prepared.contact_state_json(active))
         else:
             fields = engine.apply(user.resource, state.mapping.rows)
             contact_id, fields_value, text = new_id(), fields, search_text(fields)

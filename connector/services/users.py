@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from connector.db.models import ContactLink, Source, SuppressedUser, User, new_id, utcnow
 from connector.errors import Conflict, InvalidInput, NotFound, ServiceError
-from connector.prepared import Prepared
 from connector.queries import bulk
 from connector.queries.filtered_page import filtered_page
 from connector.queries.user_filter import to_sql
@@ -184,7 +182,9 @@ def delete(session: Session, actor: str, user_id: str, *, remember: bool = True)
     """Delete a user; its contact follows the "Delete contact when user is deleted" toggle.
 
     ``remember`` records users of directory and IdP sources so that a poll does
-    not bring them back silently (see DESIGN.md, "deleted inside the connector").
+    not bring them back silently: a user deleted here stays deleted, and the
+    source's runs count its entry as suppressed (an identity provider's explicit
+    SCIM POST creates it anew).
     """
     user = get(session, user_id)
     before = representation(session, user)
@@ -270,6 +270,18 @@ def count(session: Session, where: list[Any]) -> int:
     return session.scalar(select(func.count()).select_from(User).where(*where)) or 0
 
 
+class PreparedUser(Protocol):
+    """Work for a new, validated user done ahead of its write (a directory's first
+    import does it in another process: connector.ldap.fast_import.prepared)."""
+
+    user_id: str
+    resource_json: str  # the resource as json.dumps writes it
+
+    def representation_json(self, user_id: str, own: dict[str, Any]) -> str:
+        """json.dumps({"id": user_id, **resource, **own}), as text."""
+        ...
+
+
 @dataclass(frozen=True)
 class NewUser:
     """One user of a :func:`create_many` batch."""
@@ -277,7 +289,7 @@ class NewUser:
     resource: dict[str, Any]
     sync_to_contact: bool
     validated: bool = False  # the resource is already what validated() returns for it
-    prepared: Prepared | None = None  # work done ahead (only for a validated resource)
+    prepared: PreparedUser | None = None  # work done ahead (only for a validated resource)
 
 
 @dataclass
@@ -302,7 +314,7 @@ class CreatedUser:
     updated_at: datetime
     sync_direction: str | None = None
     version: int = 1
-    prepared: Prepared | None = None
+    prepared: PreparedUser | None = None
 
     @classmethod
     def of(
@@ -310,7 +322,7 @@ class CreatedUser:
         source_id: int,
         sync_to_contact: bool,
         data: dict[str, Any],
-        prepared: Prepared | None = None,
+        prepared: PreparedUser | None = None,
     ) -> CreatedUser:
         now = utcnow()
         return cls(
@@ -414,17 +426,13 @@ _REPRESENTATION_KEYS = {"id", "source", "syncToContact", "syncDirection", "conta
 
 
 def _new_user_json(user: CreatedUser, source_name: str) -> dict[str, Any] | bulk.JSONText:
-    """A new user's representation for its audit event; as JSON text made around
-    the prepared resource's text when there is one (exactly what json.dumps would
-    write: the resource is a directory import's largest piece of JSON)."""
+    """A new user's representation for its audit event; as the prepared JSON text
+    when there is one (the resource is a directory import's largest piece of JSON)."""
     representation = _represent(user, source_name, None)
     if user.prepared is None or _REPRESENTATION_KEYS & user.resource.keys():
         return representation
     own = {k: v for k, v in representation.items() if k in _REPRESENTATION_KEYS and k != "id"}
-    body = user.prepared.resource_json[1:-1]
-    return bulk.JSONText(
-        '{"id": ' + json.dumps(user.id) + (", " + body if body else "") + ", " + json.dumps(own)[1:]
-    )
+    return bulk.JSONText(user.prepared.representation_json(user.id, own))
 
 
 def creation_tables() -> tuple[Any, Any, Any]:

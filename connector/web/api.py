@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 from connector import vcard
 from connector.db.models import Contact, Source
 from connector.errors import InvalidInput, ServiceError
-from connector.ldap import runs as ldap_runs
+from connector.ldap import run_service as ldap_runs
 from connector.services import audit, contacts, jobs, mappings, sources, sync_settings, users
 from connector.web.auth import require_admin
 from connector.web.http import actor, bool_arg, ctx, int_arg, json_body

@@ -8,8 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from connector import startup
-from connector.config import Settings
-from connector.ldap.settings import SourcesConfig
+from connector.config import Settings, sources_model
 from connector.services.context import Context
 from tests.support.slapd import SlapdServer
 
@@ -78,7 +77,7 @@ def source_config(server: SlapdServer, base: str, **overrides: Any) -> dict[str,
 
 def with_sources(settings: Settings, *sources: dict[str, Any]) -> Settings:
     return settings.model_copy(
-        update={"sources": SourcesConfig.model_validate({"ldap": list(sources)})}
+        update={"sources": sources_model().model_validate({"ldap": list(sources)})}
     )
 
 

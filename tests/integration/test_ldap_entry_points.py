@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from connector import startup
-from connector.ldap import locks, runs
+from connector.ldap import locks, run_service
 from connector.scheduler import JobRunner
 from connector.services import tokens
 from connector.web.app import create_app
@@ -51,7 +51,7 @@ def wait_for_run(api: Api, run_id: int, timeout: float = 20) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         run = next(r for r in api.get("/sources/corp/runs")["items"] if r["id"] == run_id)
-        if run["state"] not in runs.UNFINISHED:
+        if run["state"] not in run_service.UNFINISHED:
             return run
         assert time.monotonic() < deadline, run
         time.sleep(0.05)
@@ -112,8 +112,8 @@ def test_source_lock_is_exclusive_and_a_locked_source_is_skipped(
                 assert first is True and second is False
             with locks.source_lock(ctx.db, "other") as other:
                 assert other is True
-            run_id = runs.queue(ctx, "corp", "test")
-            assert runs.execute(ctx, run_id)["state"] == "skipped"
+            run_id = run_service.queue(ctx, "corp", "test")
+            assert run_service.execute(ctx, run_id)["state"] == "skipped"
         with locks.source_lock(ctx.db, "corp") as again:
             assert again is True
     finally:
@@ -135,10 +135,10 @@ def test_scheduler_has_one_job_per_source_and_kind_and_stops_cleanly(
         assert "ldap-other-poll" not in jobs
         assert jobs["ldap-corp-poll"].max_instances == 1 and jobs["ldap-corp-poll"].coalesce
         runner._ldap_run("corp", False, None)
-        assert ctx.run(lambda s: runs.list_runs(s, "corp"))[0]["state"] == "ok"
+        assert ctx.run(lambda s: run_service.list_runs(s, "corp"))[0]["state"] == "ok"
         runner.stopping.set()  # shutting down: a run stops after its page, deleting nothing
         runner._ldap_run("corp", True, None)
-        stopped = ctx.run(lambda s: runs.list_runs(s, "corp"))[0]
+        stopped = ctx.run(lambda s: run_service.list_runs(s, "corp"))[0]
         assert stopped["state"] == "error" and "shutting down" in stopped["message"]
     finally:
         runner.shutdown()

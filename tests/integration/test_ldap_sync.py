@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import sys
 from typing import Any
 
 import pytest
@@ -17,9 +19,12 @@ from connector.db.models import (
     SuppressedUser,
     User,
 )
-from connector.ldap import reader_process, runs
+from connector.errors import Conflict
+from connector.ldap import run_service
 from connector.ldap.client import LdapClient
+from connector.ldap.fast_import import reader_process
 from connector.ldap.settings import LdapSourceConfig
+from connector.ldap.sync.users import UserSynchroniser
 from connector.services import users
 from connector.services.context import Context
 from tests.integration.ldap_support import (
@@ -54,8 +59,19 @@ def _dispose_contexts() -> Any:
         _open_contexts.pop().db.dispose()
 
 
+# Every test runs on both paths of the one switch (a source's fast_import, see
+# connector.ldap.fast_import): the same behaviour is expected of each.
+FAST_IMPORT = True
+
+
+@pytest.fixture(autouse=True, params=["fast", "plain"])
+def _path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "FAST_IMPORT", request.param == "fast")
+
+
 def make_ctx(settings: Any, server: SlapdServer, base: str, **overrides: Any) -> Context:
-    ctx = context(with_sources(settings, source_config(server, base, **overrides)))
+    config = source_config(server, base, **{"fast_import": FAST_IMPORT, **overrides})
+    ctx = context(with_sources(settings, config))
     _open_contexts.append(ctx)
     return ctx
 
@@ -79,7 +95,7 @@ def contact_of(ctx: Context, user_id: str) -> Contact | None:
 
 
 def sync(ctx: Context, *, full: bool = False, **kw: Any) -> dict[str, Any]:
-    return runs.run_now(ctx, "corp", "test", full=full, **kw)
+    return run_service.run_now(ctx, "corp", "test", full=full, **kw)
 
 
 # ------------------------------------------------------------------ add, modify, hash
@@ -271,17 +287,108 @@ def test_missing_multi_valued_non_ascii_and_binary_attributes(settings, director
     assert sync(ctx, full=True)["deleted"] == 0
 
 
+def imported(ctx: Context) -> dict[str, Any]:
+    """What a first import stored, by userName, without ids and times: the user, its
+    e-mail lookup rows, entry state, contact and audit events."""
+    from connector.db.models import AuditEvent, UserEmail
+
+    def work(session: Any) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for user in ldap_users_in(session).values():
+            link = session.scalars(
+                select(ContactLink).where(ContactLink.user_id == user.id)
+            ).first()
+            contact = session.get(Contact, link.contact_id) if link else None
+            entry = session.scalars(select(LdapEntry).where(LdapEntry.user_id == user.id)).one()
+            events = session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.object_id.in_([user.id, contact.id if contact else ""])
+                )
+            ).all()
+            found[user.user_name] = {
+                "user": (user.resource, user.active, user.external_id, user.sync_to_contact),
+                "emails": sorted(
+                    session.scalars(select(UserEmail.value_ci).where(UserEmail.user_id == user.id))
+                ),
+                "entry": (entry.entry_id, entry.dn, entry.change_marker, entry.content_hash),
+                "contact": contact and (contact.fields, contact.search_text, contact.active),
+                "events": sorted(
+                    (
+                        e.action,
+                        e.actor,
+                        e.message,
+                        json.dumps(_timeless(e.before), sort_keys=True),
+                        json.dumps(_timeless(e.after), sort_keys=True),
+                    )
+                    for e in events
+                ),
+            }
+        return found
+
+    return ctx.run(work)
+
+
+def _timeless(payload: Any) -> Any:
+    if not isinstance(payload, dict):
+        return payload
+    return {k: v for k, v in payload.items() if k not in ("id", "meta")}
+
+
+def ldap_users_in(session: Any) -> dict[str, User]:
+    source = session.scalars(select(Source).where(Source.name == "corp")).one()
+    return {
+        u.user_name: u for u in session.scalars(select(User).where(User.source_id == source.id))
+    }
+
+
+def test_the_fast_and_the_plain_first_import_store_the_same(settings, directory, slapd):
+    """The one switch's two paths, end to end: a first import over several pages
+    (plans made in either process, users validated per shape or one by one, a
+    value with blanks, a disabled account, non-ASCII, multi-valued and binary
+    values) stores the same rows either way."""
+    from connector.db.models import AuditEvent, UserEmail
+
+    if not FAST_IMPORT:
+        pytest.skip("takes both paths itself")
+    for i in range(7):
+        directory.add(f"u{i}", givenName=f"G{i}", mail=f"u{i}@example.org", title="Staff")
+    directory.add("multi", mail=["first@example.org", "second@example.org"])
+    directory.add("jurgen", givenName="Jürgen", sn="Šťastný-Øster", displayName="Jürgen Š")
+    directory.add("padded", displayName="  padded  ", employeeNumber="0042")
+    directory.add("pic", jpegPhoto=bytes(range(256)), description="disabled", title="Staff")
+    shapes = {"disabled": "(description=disabled)", "sync_to_contact": 'title eq "Staff"'}
+
+    stored = {}
+    for fast in (True, False):
+        ctx = make_ctx(settings, slapd, directory.base, fast_import=fast, **shapes)
+        run = sync(ctx, full=True)
+        assert (run["kind"], run["state"], run["created"], run["errors"]) == ("full", "ok", 11, 0)
+        stored[fast] = imported(ctx)
+
+        def wipe(session: Any) -> None:  # a fresh database for the other path
+            for table in (LdapEntry, ContactLink, Contact, UserEmail, AuditEvent, User):
+                session.query(table).delete()
+
+        ctx.run(wipe)
+    assert len(stored[True]) == 11
+    assert stored[True] == stored[False]
+
+
 def test_the_client_reads_entries_as_ldap3_itself_does(directory, slapd):
-    """The connector reads search entries from their bytes (connector.ldap.ber):
-    against real slapd, over several pages, it must see what ldap3 decodes."""
+    """On the fast path the client reads search entries from their bytes
+    (connector.ldap.fast_import.ber), on the plain path ldap3 decodes them: against
+    real slapd, over several pages, both must see what ldap3 alone decodes."""
     directory.add("plain")
     directory.add("multi", mail=["first@example.org", "second@example.org"])
     directory.add("jurgen", givenName="Jürgen", sn="Šťastný-Øster", cn="Jürgen Š")
     directory.add("pic", jpegPhoto=bytes(range(256)) * 300)  # a long-form length
-    cfg = LdapSourceConfig.model_validate(source_config(slapd, directory.base))
+    config = source_config(slapd, directory.base, fast_import=FAST_IMPORT)
+    cfg = LdapSourceConfig.model_validate(config)
     attributes = cfg.read_attributes()
     with LdapClient(cfg) as client:
         ours = {e.dn: e.raw for page in client.pages(cfg.filter, attributes) for e in page}
+        patched = "receiving" in vars(client._main.strategy)  # type: ignore[union-attr]
+        assert patched is FAST_IMPORT  # the switch decides who decodes
     with directory.conn() as conn:
         assert conn.search(directory.base, cfg.filter, attributes=attributes)
         theirs = {
@@ -375,7 +482,7 @@ def test_server_lost_in_the_middle_of_a_poll_keeps_the_watermark(
 
     failed = sync(ctx, progress=kill)
     assert failed["state"] == "error" and len(calls) == 1
-    runs_now = ctx.run(lambda s: runs.list_runs(s, "corp"))
+    runs_now = ctx.run(lambda s: run_service.list_runs(s, "corp"))
     newest_ok = next(r for r in runs_now if r["state"] == "ok")
     assert newest_ok["id"] == first["id"]  # the next poll starts from the old watermark
 
@@ -428,10 +535,10 @@ def test_a_base_that_returns_nothing_trips_the_guard_until_confirmed(settings, d
     assert f"--confirm-deletes {blocked['id']}" in blocked["message"]
     assert len(ldap_users(ctx)) == 6
 
-    done = runs.confirm(ctx, "corp", blocked["id"], "admin")
+    done = run_service.confirm(ctx, "corp", blocked["id"], "admin")
     assert (done["state"], done["deleted"], done["confirmsRun"]) == ("ok", 6, blocked["id"])
     assert ldap_users(ctx) == {}
-    listed = {r["id"]: r for r in ctx.run(lambda s: runs.list_runs(s, "corp"))}
+    listed = {r["id"]: r for r in ctx.run(lambda s: run_service.list_runs(s, "corp"))}
     assert listed[blocked["id"]]["state"] == "confirmed"
     assert listed[blocked["id"]]["confirmedByRun"] == done["id"]
 
@@ -452,19 +559,58 @@ def test_guard_by_percentage(settings, directory, slapd):
     assert sync(looser, full=True)["deleted"] == 3  # 30%: allowed
 
 
+def test_the_deleter_itself_asks_the_guard(settings, directory, slapd):
+    """Every path that removes LDAP users goes through remove_missing, which asks the
+    delete guard itself: called directly past the threshold, it removes nothing."""
+    for i in range(3):
+        directory.add(f"d{i}")
+    ctx = make_ctx(settings, slapd, directory.base, delete_guard={"max_count": 1})
+    sync(ctx)
+    cfg = run_service.config_of(ctx, "corp")
+    source_id = ctx.run(lambda s: s.scalars(select(Source.id).where(Source.name == "corp")).one())
+    deleter = UserSynchroniser(ctx, cfg, source_id, "ldap:corp")
+
+    refused = deleter.remove_missing(-1)  # a run that saw no entry: all three missing
+    assert (refused.blocked, refused.missing, refused.population) == (True, 3, 3)
+    assert refused.counts.deleted == 0 and len(ldap_users(ctx)) == 3
+
+    allowed = deleter.remove_missing(-1, confirmed=3)  # what an admin confirmed
+    assert (allowed.blocked, allowed.counts.deleted) == (False, 3)
+    assert ldap_users(ctx) == {}
+
+
 def test_a_second_run_of_the_same_source_is_refused_while_one_is_running(
     settings, directory, slapd
 ):
     directory.add("x")
     ctx = make_ctx(settings, slapd, directory.base)
-    run_id = runs.queue(ctx, "corp", "test")
-    with pytest.raises(runs.RunInProgress):
-        runs.queue(ctx, "corp", "test")
-    assert runs.execute(ctx, run_id)["state"] == "ok"
+    run_id = run_service.queue(ctx, "corp", "test")
+    with pytest.raises(run_service.RunInProgress):
+        run_service.queue(ctx, "corp", "test")
+    assert run_service.execute(ctx, run_id)["state"] == "ok"
 
 
+def lose_a_race(monkeypatch: pytest.MonkeyPatch, batch: str) -> list[str]:
+    """The next call of the batch write ``users.<batch>`` fails as a whole, as it does
+    when a concurrent writer inserts a conflicting row between the batch's checks and
+    its insert (the IntegrityError becomes a Conflict): the page is then written
+    entry by entry. Returns the list that records the lost race."""
+    real = getattr(users, batch)
+    lost: list[str] = []
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        if not lost:
+            lost.append(batch)
+            raise Conflict("userName or externalId is already taken")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(users, batch, racing)
+    return lost
+
+
+@pytest.mark.parametrize("race", [False, True], ids=["batch", "lost-race"])
 def test_a_username_taken_by_another_source_is_an_error_for_that_entry_only(
-    settings, directory, slapd
+    settings, directory, slapd, monkeypatch, race
 ):
     directory.add("taken")
     directory.add("free")
@@ -475,7 +621,9 @@ def test_a_username_taken_by_another_source_is_an_error_for_that_entry_only(
         users.create(session, "admin", local, {"userName": "TAKEN"})
 
     ctx.run(local_user)
+    lost = lose_a_race(monkeypatch, "create_many") if race else ["create_many"]
     result = sync(ctx)
+    assert lost == ["create_many"]
     assert (result["created"], result["errors"]) == (1, 1)
     assert "already taken" in result["errorMessages"][0]
     assert list(ldap_users(ctx)) == ["free"]
@@ -489,7 +637,7 @@ def test_a_run_left_running_by_a_dead_process(settings, directory, slapd):
 
     directory.add("z")
     ctx = make_ctx(settings, slapd, directory.base)
-    dead = runs.queue(ctx, "corp", "test")
+    dead = run_service.queue(ctx, "corp", "test")
 
     def mark_running(session: Any) -> None:
         session.get(SyncRun, dead).state = "running"
@@ -497,14 +645,19 @@ def test_a_run_left_running_by_a_dead_process(settings, directory, slapd):
     ctx.run(mark_running)
     if ctx.db.dialect == "postgresql":
         assert sync(ctx)["state"] == "ok"
-        old = next(r for r in ctx.run(lambda s: runs.list_runs(s, "corp")) if r["id"] == dead)
+        old = next(
+            r for r in ctx.run(lambda s: run_service.list_runs(s, "corp")) if r["id"] == dead
+        )
         assert old["state"] == "error" and "interrupted" in old["message"]
     else:
-        with pytest.raises(runs.RunInProgress):
-            runs.queue(ctx, "corp", "test")
+        with pytest.raises(run_service.RunInProgress):
+            run_service.queue(ctx, "corp", "test")
 
 
-def test_an_update_to_a_taken_username_is_an_error_and_changes_nothing(settings, directory, slapd):
+@pytest.mark.parametrize("race", [False, True], ids=["batch", "lost-race"])
+def test_an_update_to_a_taken_username_is_an_error_and_changes_nothing(
+    settings, directory, slapd, monkeypatch, race
+):
     directory.add("mover", givenName="M")
     directory.add("other")
     ctx = make_ctx(settings, slapd, directory.base)
@@ -518,7 +671,9 @@ def test_an_update_to_a_taken_username_is_an_error_and_changes_nothing(settings,
     ctx.run(local_user)
     directory.rename("mover", "clash")
     directory.modify("other", givenName="Changed")
+    lost = lose_a_race(monkeypatch, "replace_many") if race else ["replace_many"]
     result = sync(ctx)
+    assert lost == ["replace_many"]
     assert (result["updated"], result["errors"]) == (1, 1)
     assert "already taken" in result["errorMessages"][0]
     after = ldap_users(ctx)

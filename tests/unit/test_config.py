@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from connector.config import BUILTIN_CATALOGUE_DIR, ConfigError, Settings, load_settings
 
@@ -237,3 +238,40 @@ class TestEnvironment:
         )
         assert str(path) in message
         assert "database" in message
+
+
+def test_the_core_configuration_knows_no_kind_of_source() -> None:
+    """connector.config imports nothing of the connector: kinds of source (LDAP)
+    register their [sources] sections themselves."""
+    import ast
+
+    import connector.config
+
+    tree = ast.parse(Path(connector.config.__file__).read_text())
+    imported = [
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    ]
+    assert not [name for name in imported if name and name.startswith(("connector", "scim"))]
+    assert "ldap" in connector.config.sources_model().model_fields  # registered by the package
+
+
+def test_a_kind_registered_late_is_validated_with_its_keys() -> None:
+    """A kind of source registers its section whenever it is imported, also after
+    settings were validated: its errors name their keys like any other setting."""
+    import connector.config as config
+
+    config.register_source_kind("example", list[int], list)
+    try:
+        with pytest.raises(ValidationError) as caught:
+            config.Settings.model_validate({"sources": {"example": [1, "x"]}})
+        assert [e["loc"] for e in caught.value.errors()] == [("sources", "example", 1)]
+        assert config.Settings().sources.example == []
+    finally:
+        del config._SOURCE_KINDS["example"]
+        config.sources_model.cache_clear()
+        config.Settings.model_rebuild(force=True)
+    with pytest.raises(ValidationError, match="extra"):
+        config.Settings.model_validate({"sources": {"example": []}})

@@ -6,19 +6,18 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector import mapping
-from connector.ldap.builder import UserBuilder
 from connector.ldap.entries import Entry, EntryError
-from connector.ldap.pages import map_page
+from connector.ldap.fast_import.prepared import PreparedNewUser
+from connector.ldap.fast_import.user_templates import UserBuilder
+from connector.ldap.mapped_pages import map_page
 from connector.ldap.settings import LdapSourceConfig
 from connector.mapping import CurrentMapping, MappingRow
-from connector.prepared import Prepared
 from connector.services import linking, users
 from connector.services.sync_settings import SyncSettings
 
@@ -30,7 +29,7 @@ DEFAULT_ROWS = tuple(
 )
 
 
-def config(attributes: dict[str, str] | None = None) -> LdapSourceConfig:
+def config(attributes: dict[str, str] | None = None, *, fast: bool = True) -> LdapSourceConfig:
     extra = {"attributes": attributes} if attributes else {}
     return LdapSourceConfig.model_validate(
         {
@@ -38,6 +37,7 @@ def config(attributes: dict[str, str] | None = None) -> LdapSourceConfig:
             "preset": "openldap",
             "urls": ["ldap://127.0.0.1:1"],
             "base_dn": "dc=example,dc=org",
+            "fast_import": fast,
             **extra,
         }
     )
@@ -96,7 +96,9 @@ def _created(cfg: LdapSourceConfig, raw: dict[str, list[bytes]]) -> users.Create
         UserBuilder(cfg), [Entry("uid=a", raw)], contacts=CurrentMapping(3, DEFAULT_ROWS)
     )
     mapped = page.users[0]
-    assert mapped.prepared is not None
+    # The switch: only the fast path vouches for users and prepares them.
+    fast = cfg.fast_import
+    assert (mapped.validated, mapped.prepared is not None) == (fast, fast)
     return users.CreatedUser.of(1, True, mapped.resource, mapped.prepared)
 
 
@@ -121,7 +123,7 @@ def test_prepared_contacts_are_what_the_mapping_makes(on_deactivate: str) -> Non
         CurrentMapping(3, DEFAULT_ROWS), SyncSettings(onDeactivate=on_deactivate)
     )
     fast = linking.contact_rows([user], state, "ldap:corp")
-    plain_user: Any = users.CreatedUser.of(1, True, user.resource)  # nothing prepared
+    plain_user = _created(config(fast=False), {**RAW, "pwdaccountlockedtime": [b"2026Z"]})
     slow = linking.contact_rows([plain_user], state, "ldap:corp")
     assert json.loads(fast.contacts[0]["fields"]) == slow.contacts[0]["fields"]
     assert fast.contacts[0]["search_text"] == slow.contacts[0]["search_text"]
@@ -130,7 +132,7 @@ def test_prepared_contacts_are_what_the_mapping_makes(on_deactivate: str) -> Non
 
 def test_a_stale_mapping_version_is_not_used() -> None:
     user = _created(config(), RAW)
-    assert isinstance(user.prepared, Prepared)
+    assert isinstance(user.prepared, PreparedNewUser)
     state = linking.SyncState(CurrentMapping(4, DEFAULT_ROWS[:2]), SyncSettings())
     rows = linking.contact_rows([user], state, "ldap:corp")
     assert rows.contacts[0]["fields"] == {"username": "jürgen", "firstName": 'Quote " me'}

@@ -27,7 +27,7 @@ with warnings.catch_warnings():
     from ldap3.utils.asn1 import decode_message_fast
     from pyasn1.codec.ber import encoder
 
-from connector.ldap import ber
+from connector.ldap.fast_import import ber, ldap3_receive
 
 
 def entry_message(dn: str, attributes: list[tuple[str, list[bytes]]], message_id: int = 7) -> bytes:
@@ -127,7 +127,29 @@ def test_divert_takes_entries_and_reads_on_until_ldap3_has_something() -> None:
         def receiving(self) -> list[bytes]:
             return batches.pop(0)
 
-    strategy, sink = Strategy(), []  # type: ignore[var-annotated]
-    ber.divert_entries(strategy, sink)
-    assert strategy.receiving() == [done]  # the first batch held only an entry: read again
-    assert [dn for dn, _ in sink] == ["uid=a,dc=x", "uid=b,dc=x"]
+    class Connection:
+        strategy = Strategy()
+
+    conn: Any = Connection()
+    ldap3_receive.divert_search_entries(conn)
+    assert conn.strategy.receiving() == [done]  # the first batch held only an entry: again
+    assert [dn for dn, _ in conn.diverted] == ["uid=a,dc=x", "uid=b,dc=x"]
+
+
+def test_the_ldap3_method_the_patch_wraps_is_still_there() -> None:
+    """ldap3_receive wraps SyncStrategy.receiving, which is not ldap3's public API: a
+    release that renames it or changes its signature must fail here, not in a run."""
+    import ldap3
+    from ldap3.strategy.sync import SyncStrategy
+
+    assert ldap3_receive.patchable(SyncStrategy)
+    connection = ldap3.Connection(
+        ldap3.Server("ldap://127.0.0.1:1"), auto_bind=ldap3.AUTO_BIND_NONE
+    )
+    assert isinstance(connection.strategy, SyncStrategy)  # the strategy the client gets
+    if ldap3.__version__ not in ldap3_receive.CHECKED_VERSIONS:
+        pytest.fail(
+            f"ldap3 {ldap3.__version__}: check SyncStrategy.receiving and _get_response "
+            "against connector/ldap/fast_import/ldap3_receive.py, then add the version "
+            "to CHECKED_VERSIONS"
+        )

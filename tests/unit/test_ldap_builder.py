@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.ldap import builder as builder_module
 from connector.ldap import entries
-from connector.ldap.builder import UserBuilder
 from connector.ldap.entries import Entry, EntryError
+from connector.ldap.fast_import import user_templates as builder_module
+from connector.ldap.fast_import.user_templates import UserBuilder
 from connector.ldap.settings import LdapSourceConfig
 from scim.errors import ScimError
 from scim.user_schema import validate_user
@@ -145,3 +145,34 @@ def test_digest_follows_mapped_content_only() -> None:
         .build(Entry("uid=a,dc=x", base), "k")
         .digest
     )  # another map: another digest
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text())
+def test_the_template_string_encoder_is_json_dumps(value: str) -> None:
+    """Templates are filled with json.encoder.encode_basestring_ascii (undocumented,
+    cheaper per call): it must write exactly what json.dumps writes for a str."""
+    assert builder_module._encode(value) == json.dumps(value)
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_both_paths_of_the_switch_make_the_same_users(name: str, data: st.DataObject) -> None:
+    """Off, the switch (a source's fast_import) only stops vouching: the users and
+    their digests (stored, compared by later runs) are the same, and the user
+    services validate each one, which gives the fast path's users (see above)."""
+    from connector.ldap.mapped_pages import map_page
+
+    fast_cfg = CONFIGS[name]
+    plain_cfg = fast_cfg.model_copy(update={"fast_import": False})
+    entry = data.draw(entry_strategy(fast_cfg))
+    entry = Entry("uid=x", {**entry.raw, "entryuuid": [b"k"], "objectguid": [bytes(16)]})
+    entry = Entry("uid=x", {**entry.raw, "nsuniqueid": [b"a1b2c3d4-e5f60718-293a4b5c-6d7e8f90"]})
+    fast = map_page(UserBuilder(fast_cfg), [entry])
+    plain = map_page(UserBuilder(plain_cfg), [entry])
+    assert fast.counts == plain.counts and fast.unmappable == plain.unmappable
+    assert [(u.key, u.resource, u.digest) for u in fast.users] == [
+        (u.key, u.resource, u.digest) for u in plain.users
+    ]
+    assert not any(u.validated for u in plain.users)

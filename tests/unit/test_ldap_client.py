@@ -28,7 +28,7 @@ class _Conn:
         code = self.codes[min(self.calls, len(self.codes) - 1)]
         self.calls += 1
         self.result = {"result": code, "description": f"code{code}", "controls": {}}
-        if not code:  # what connector.ldap.ber diverts from ldap3
+        if not code:  # what connector.ldap.fast_import diverts from ldap3
             self.diverted.append(("uid=a,dc=x", {"uid": [b"a"]}))
 
 

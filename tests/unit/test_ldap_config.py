@@ -174,3 +174,4 @@ def test_schedules_and_guard() -> None:
     assert guard.allows(2, 10) and not guard.allows(3, 10)
     assert not guard.allows(11, 1000)
     assert not guard.allows(1, 0)  # nothing known: any removal needs a confirmation
+    assert guard.allows(11, 1000, confirmed=11) and not guard.allows(12, 1000, confirmed=11)

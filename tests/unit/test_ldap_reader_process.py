@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from connector.ldap import reader_process
 from connector.ldap.client import LdapUnavailable, SearchAborted
+from connector.ldap.fast_import import reader_process
 
 
 def _dies(conn: object) -> None:
@@ -40,7 +40,8 @@ def test_failures_are_raised_as_the_readers_own_and_logs_pass_through(
 ) -> None:
     ours, process = _run(_fails_then_ends)
     with pytest.raises(SearchAborted, match="longer than 60s"):
-        list(reader_process._pages(ours, process))  # type: ignore[arg-type]
+        reading = reader_process.Reading("ldap://dc1", iter(()))
+        list(reader_process._pages(ours, process, reading))  # type: ignore[arg-type]
     assert "ldap://dc1: unavailable" in caplog.text
     process.join(5)  # type: ignore[attr-defined]
     with pytest.raises(LdapUnavailable, match="no server"):

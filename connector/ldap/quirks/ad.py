@@ -1,12 +1,14 @@
-"""Active Directory: binary objectGUID, userAccountControl, per-DC uSNChanged."""
+"""Active Directory: binary objectGUID, per-DC uSNChanged.
+
+(A disabled account, userAccountControl bit 2, is the preset's ``disabled``
+filter with AD's bitwise-AND matching rule: see :mod:`connector.ldap.presets`.)
+"""
 
 from __future__ import annotations
 
 import uuid
 
 from connector.ldap.filters import escape
-
-ACCOUNTDISABLE = 0x2
 
 
 def guid_to_uuid(raw: bytes) -> str:
@@ -19,11 +21,6 @@ def guid_to_uuid(raw: bytes) -> str:
 def guid_filter_value(text: str) -> str:
     """The escaped filter value that finds an entry by the UUID text of its objectGUID."""
     return escape(uuid.UUID(text).bytes_le)
-
-
-def is_disabled(user_account_control: int | str) -> bool:
-    """Bit 2 (ACCOUNTDISABLE) of userAccountControl."""
-    return bool(int(user_account_control) & ACCOUNTDISABLE)
 
 
 def usn_watermark_valid(stored_server: str | None, current_server: str) -> bool:

@@ -1,4 +1,7 @@
-"""389 Directory Server / FreeIPA: nsUniqueId and nsAccountLock."""
+"""389 Directory Server / FreeIPA: nsUniqueId.
+
+(A locked account, ``nsAccountLock=TRUE``, is the preset's ``disabled`` filter.)
+"""
 
 from __future__ import annotations
 
@@ -13,8 +16,3 @@ def normalise_unique_id(text: str) -> str:
     if not _NS_UNIQUE_ID.fullmatch(value):
         raise ValueError(f"{text!r} is not an nsUniqueId")
     return value
-
-
-def is_locked(ns_account_lock: list[str]) -> bool:
-    """nsAccountLock: TRUE (any case) locks the account; anything else does not."""
-    return any(v.strip().lower() == "true" for v in ns_account_lock)

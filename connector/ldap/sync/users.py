@@ -8,6 +8,7 @@ unchanged (content hash) instead of writing them again.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, text, update
@@ -17,9 +18,11 @@ from sqlalchemy.orm import Session
 from connector.db.models import LdapEntry, Source, SuppressedUser, User
 from connector.errors import ServiceError
 from connector.ldap import entries
-from connector.ldap.builder import UserBuilder
 from connector.ldap.entries import Entry
-from connector.ldap.pages import (
+from connector.ldap.fast_import.import_plan import ImportPlan, PlanBasis, plan_page, write_plan
+from connector.ldap.fast_import.transfer import PackedPage, unpack
+from connector.ldap.fast_import.user_templates import UserBuilder
+from connector.ldap.mapped_pages import (
     Mapped,
     MappedPage,
     MarkerPage,
@@ -29,7 +32,6 @@ from connector.ldap.pages import (
 )
 from connector.ldap.settings import LdapSourceConfig
 from connector.ldap.sync.base import Counts
-from connector.ldap.sync.import_plan import ImportPlan, PlanBasis, plan_page, write_plan
 from connector.queries import bulk
 from connector.queries.column_in import column_in
 from connector.services import linking, sync_scope, users
@@ -195,22 +197,25 @@ class UserSynchroniser:
         self._grew(counts)
         return counts
 
-    def write_planned(
+    def write_first_import_page(
         self,
-        page: MappedPage,
+        packed: PackedPage,
         plan: ImportPlan | None,
-        planned: bool,
+        reader_planned: bool,
         basis: PlanBasis,
         run_id: int,
     ) -> Counts:
-        """A first import's page: its plan if what it assumed holds, else as any page.
-        Planned here when the reader did not (``planned``); the page may come packed
-        (see :meth:`MappedPage.packed`)."""
-        if not planned:
-            page = page.unpacked()
+        """A first import's page (the fast path): written from its plan if what the
+        plan assumed holds, else as any page. ``reader_planned``: the reader process
+        tried to plan it (``plan`` None: the page cannot be planned); if not, it is
+        planned here. The page's users are unpacked only when needed (see the
+        transfer module)."""
+        page: MappedPage | PackedPage = packed
+        if not reader_planned:
+            page = unpack(packed)
             plan = plan_page(basis, page)
         if plan is None:
-            return self.write_mapped(page.unpacked(), run_id)
+            return self.write_mapped(_unpacked(page), run_id)
 
         def work(session: Session) -> bool:
             try:
@@ -223,7 +228,7 @@ class UserSynchroniser:
             return True
 
         if not self.ctx.run(work):
-            return self.write_mapped(page.unpacked(), run_id)
+            return self.write_mapped(_unpacked(page), run_id)
         counts = Counts(created=plan.created)
         counts.add(page.counts)
         self._grew(counts)
@@ -306,33 +311,43 @@ class UserSynchroniser:
         run_id: int | None,
         counts: Counts,
     ) -> None:
-        """Changed entries in one go; if that fails as a whole, one by one."""
+        """Changed entries in one go; if that fails as a whole (a concurrent writer won
+        a race), the same write entry by entry, so that only the entry concerned fails."""
         if not changed:
             return
         state = users.load_state(session)
-        pairs = [(by_id[row.user_id], item.resource) for row, item in changed]
-        before = (counts.updated, counts.errors, list(counts.messages))
         try:
-            with session.begin_nested():
-                results = users.replace_many(session, self.actor, pairs)
-                for (row, item), result in zip(changed, results, strict=True):
-                    if isinstance(result, ServiceError):
-                        counts.error(f"{item.dn}: {result.message}")
-                        continue
-                    self._rescope(session, source, result, item, state)
-                    self._written(row, item, run_id)
-                    counts.updated += 1
+            counts.add(self._update_group(session, source, changed, by_id, run_id, state))
             return
         except ServiceError:
-            counts.updated, counts.errors, counts.messages = before
-        for row, item in changed:  # pragma: no cover - a concurrent writer won a race
+            pass
+        for one in changed:
             try:
-                with session.begin_nested():
-                    self._update(session, source, by_id[row.user_id], item, state)
+                counts.add(self._update_group(session, source, [one], by_id, run_id, state))
+            except ServiceError as exc:
+                counts.error(f"{one[1].dn}: {exc.message}")
+
+    def _update_group(
+        self,
+        session: Session,
+        source: Source,
+        group: list[tuple[LdapEntry, Mapped]],
+        by_id: dict[str, User],
+        run_id: int | None,
+        state: Any,
+    ) -> Counts:
+        counts = Counts()
+        pairs = [(by_id[row.user_id], item.resource) for row, item in group]
+        with session.begin_nested():
+            results = users.replace_many(session, self.actor, pairs)
+            for (row, item), result in zip(group, results, strict=True):
+                if isinstance(result, ServiceError):
+                    counts.error(f"{item.dn}: {result.message}")
+                    continue
+                self._rescope(session, source, result, item, state)
                 self._written(row, item, run_id)
                 counts.updated += 1
-            except ServiceError as exc:
-                counts.error(f"{item.dn}: {exc.message}")
+        return counts
 
     def _written(self, row: LdapEntry, item: Mapped, run_id: int | None) -> None:
         row.content_hash, row.gone = item.digest, False
@@ -352,47 +367,46 @@ class UserSynchroniser:
         run_id: int | None,
         counts: Counts,
     ) -> None:
-        """New entries in one go; if that fails as a whole, one by one (to isolate the bad)."""
+        """New entries in one go; if that fails as a whole (a concurrent writer took a
+        name meanwhile), the same write entry by entry, to isolate the entry concerned."""
         if not fresh:
             return
+        try:
+            counts.add(self._create_group(session, source, fresh, run_id))
+            return
+        except ServiceError:
+            pass
+        for one in fresh:
+            try:
+                counts.add(self._create_group(session, source, [one], run_id))
+            except ServiceError as exc:
+                counts.error(f"{one.dn}: {exc.message}")
+
+    def _create_group(
+        self, session: Session, source: Source, group: list[Mapped], run_id: int | None
+    ) -> Counts:
+        counts = Counts()
         decisions = [
             users.NewUser(
                 m.resource, sync_scope.decide(source, m.resource), m.validated, m.prepared
             )
-            for m in fresh
+            for m in group
         ]
-        before = (counts.created, counts.errors, list(counts.messages))
-        try:
-            with session.begin_nested():
-                results = users.create_many(session, self.actor, source, decisions)
-                new_rows = []
-                for item, result in zip(fresh, results, strict=True):
-                    if isinstance(result, ServiceError):
-                        counts.error(f"{item.dn}: {result.message}")
-                        continue
-                    new_rows.append(self._row_values(item, result.id, run_id))
-                    counts.created += 1
-                if new_rows:  # one Core executemany (the users went in the same way)
-                    session.flush()
-                    bulk.insert_rows(session.connection(), LdapEntry.__table__, new_rows)
-            return
-        except ServiceError:
-            counts.created, counts.errors, counts.messages = before
-        for item in fresh:  # pragma: no cover - a concurrent writer took a name meanwhile
-            try:
-                with session.begin_nested():
-                    row = self._create(session, source, item)
-                    self._touch(row, item, run_id)
-                    session.flush()
+        with session.begin_nested():
+            results = users.create_many(session, self.actor, source, decisions)
+            new_rows = []
+            for item, result in zip(group, results, strict=True):
+                if isinstance(result, ServiceError):
+                    counts.error(f"{item.dn}: {result.message}")
+                    continue
+                new_rows.append(
+                    entry_row(self.source_id, self.fingerprint, item, result.id, run_id)
+                )
                 counts.created += 1
-            except ServiceError as exc:
-                counts.error(f"{item.dn}: {exc.message}")
-
-    def _row_values(self, item: Mapped, user_id: str, run_id: int | None) -> dict[str, Any]:
-        return entry_row(self.source_id, self.fingerprint, item, user_id, run_id)
-
-    def _row(self, item: Mapped, user_id: str, run_id: int | None) -> LdapEntry:
-        return LdapEntry(**self._row_values(item, user_id, run_id))
+            if new_rows:  # one Core executemany (the users went in the same way)
+                session.flush()
+                bulk.insert_rows(session.connection(), LdapEntry.__table__, new_rows)
+        return counts
 
     def _returning(
         self, session: Session, item: Mapped, by_id: dict[str, User]
@@ -414,19 +428,6 @@ class UserSynchroniser:
                 by_id[user.id] = user
         return row
 
-    def _create(self, session: Session, source: Source, item: Mapped) -> LdapEntry:
-        decision = sync_scope.decide(source, item.resource)
-        user = users.create(session, self.actor, source, item.resource, sync_to_contact=decision)
-        row = self._row(item, user.id, None)
-        session.add(row)
-        return row
-
-    def _update(
-        self, session: Session, source: Source, user: User, item: Mapped, state: Any
-    ) -> None:
-        users.replace(session, self.actor, user, item.resource)
-        self._rescope(session, source, user, item, state)
-
     def _rescope(
         self, session: Session, source: Source, user: User, item: Mapped, state: Any
     ) -> None:
@@ -445,27 +446,31 @@ class UserSynchroniser:
             or_(LdapEntry.seen_run.is_(None), LdapEntry.seen_run != run_id),
         )
 
-    def count_missing(self, run_id: int) -> tuple[int, int]:
+    def _count_missing(self, session: Session, run_id: int) -> tuple[int, int]:
         """(entries not seen by this run, entries of the source still present)."""
-
-        def work(session: Session) -> tuple[int, int]:
-            missing = session.scalar(select(func.count()).where(self._missing(run_id))) or 0
-            population = (
-                session.scalar(
-                    select(func.count()).where(
-                        LdapEntry.source_id == self.source_id, LdapEntry.gone.is_(False)
-                    )
+        missing = session.scalar(select(func.count()).where(self._missing(run_id))) or 0
+        population = (
+            session.scalar(
+                select(func.count()).where(
+                    LdapEntry.source_id == self.source_id, LdapEntry.gone.is_(False)
                 )
-                or 0
             )
-            return missing, population
+            or 0
+        )
+        return missing, population
 
-        return self.ctx.run(work)
+    def remove_missing(self, run_id: int, *, confirmed: int = 0, batch: int = 200) -> Removal:
+        """Delete (or deactivate) the users whose entries this run did not find, if the
+        source's delete guard allows that many (``confirmed``: how many an admin allowed).
 
-    def remove_missing(self, run_id: int, batch: int = 200) -> Counts:
-        """Delete (or deactivate) the users whose entries this run did not find."""
+        The one way LDAP users are removed: the guard is asked here, next to the
+        deletion, so no caller can remove users without it. A refusal removes none.
+        """
+        missing, population = self.ctx.run(lambda s: self._count_missing(s, run_id))
+        if not self.cfg.delete_guard.allows(missing, population, confirmed=confirmed):
+            return Removal(Counts(), missing, population, blocked=True)
         total = Counts()
-        while True:
+        while missing:
 
             def work(session: Session) -> Counts:
                 counts = Counts()
@@ -491,4 +496,20 @@ class UserSynchroniser:
             counts = self.ctx.run(work)
             total.add(counts)
             if counts.deleted + counts.deactivated < batch:
-                return total
+                break
+        return Removal(total, missing, population, blocked=False)
+
+
+def _unpacked(page: MappedPage | PackedPage) -> MappedPage:
+    return unpack(page) if isinstance(page, PackedPage) else page
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What :meth:`UserSynchroniser.remove_missing` did: the users it removed, how many
+    entries were missing of how many, and whether the delete guard refused."""
+
+    counts: Counts
+    missing: int
+    population: int
+    blocked: bool

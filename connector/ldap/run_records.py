@@ -1,4 +1,9 @@
-"""Run records: their JSON form and how a run is closed (counts, state, audit)."""
+"""The ``sync_runs`` rows: a run's JSON form and how a run is closed (counts,
+state, watermark, the ``ldap.run`` audit event).
+
+Only the record: :mod:`connector.ldap.run_service` decides when runs happen and
+:mod:`connector.ldap.run_execution` carries one out; both close runs here.
+"""
 
 from __future__ import annotations
 

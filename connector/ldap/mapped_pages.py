@@ -1,24 +1,23 @@
-"""A page of entries made into users, without the database.
+"""A page of entries made into users (or into ids and change markers), without the
+database.
 
-Why its own module: a first import does this in a reader process
-(:mod:`connector.ldap.reader_process`), which must not need the database layer.
+Why its own module: full runs do this in a reader process
+(:mod:`connector.ldap.fast_import.reader_process`), which must not need the
+database layer; polls and the plain path do it in the run's process.
 """
 
 from __future__ import annotations
 
-import json
-import pickle
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from connector import mapping as engine
-from connector.ids import new_id
-from connector.ldap import entries
-from connector.ldap.builder import UserBuilder
+from connector.ldap import entries, fast_import
 from connector.ldap.entries import Entry, EntryError
+from connector.ldap.fast_import.prepared import PreparedNewUser, prepare
+from connector.ldap.fast_import.user_templates import UserBuilder
 from connector.ldap.settings import LdapSourceConfig
 from connector.ldap.sync.base import Counts
-from connector.prepared import Prepared
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Mapped:
     resource: dict[str, Any]
     validated: bool  # the resource is already what the user services' validation returns
     digest: str
-    prepared: Prepared | None = None
+    prepared: PreparedNewUser | None = None
 
 
 def entry_row(
@@ -58,47 +57,6 @@ class MappedPage:
     users: list[Mapped] = field(default_factory=list)
     unmappable: list[str] = field(default_factory=list)
     markers: list[str] = field(default_factory=list)
-
-    users_blob: bytes | None = None  # the users, pickled, while the page is packed
-
-    def packed(self) -> MappedPage:
-        """For sending to another process: the users travel as one pickled blob,
-        opened only where they are needed (a page written from its plan needs only
-        the counts, the markers and the unmappable keys), and prepared users keep
-        their resource and contact fields as JSON text. :meth:`unpacked` restores."""
-        blob = pickle.dumps([_pack(m) for m in self.users], pickle.HIGHEST_PROTOCOL)
-        return replace(self, users=[], users_blob=blob)
-
-    def unpacked(self) -> MappedPage:
-        if self.users_blob is None:
-            return self
-        users = [_unpack(m) for m in pickle.loads(self.users_blob)]
-        return replace(self, users=users, users_blob=None)
-
-
-def _pack(user: Mapped) -> tuple[Any, ...]:
-    if user.prepared is None:
-        return (user,)
-    p = user.prepared
-    return (
-        user.key,
-        user.dn,
-        user.marker,
-        user.validated,
-        user.digest,
-        (p.user_id, p.resource_json, p.mapping_version, p.contact_id, p.fields_json, p.search_text),
-    )
-
-
-def _unpack(packed: tuple[Any, ...]) -> Mapped:
-    if len(packed) == 1:
-        return packed[0]
-    key, dn, marker, validated, digest, p = packed
-    user_id, resource_json, version, contact_id, fields_json, text = p
-    prepared = Prepared(
-        user_id, resource_json, version, contact_id, json.loads(fields_json), fields_json, text
-    )
-    return Mapped(key, dn, marker, json.loads(resource_json), validated, digest, prepared)
 
 
 @dataclass
@@ -141,8 +99,11 @@ def map_page(
     count_read: bool = True,
     contacts: engine.CurrentMapping | None = None,
 ) -> MappedPage:
-    """Users of a page; with ``contacts``, validated users also come ``prepared``."""
+    """Users of a page; with ``contacts``, validated users also come ``prepared``.
+    On the plain path (see :func:`connector.ldap.fast_import.enabled`) no user comes
+    validated: the user services validate each one."""
     cfg = builder.cfg
+    vouched = fast_import.enabled(cfg)
     mapped = MappedPage(Counts(read=len(page) if count_read else 0))
     for entry in page:
         marker = entries.marker(cfg, entry)
@@ -158,32 +119,12 @@ def map_page(
             mapped.counts.error(str(exc))
             mapped.unmappable.append(key)
             continue
+        validated = user.validated and vouched
         prepared = None
-        if contacts is not None and user.validated:
+        if contacts is not None and validated:
             fields = builder.contact_fields(user, contacts.rows)
             prepared = prepare(user.resource, contacts, user.resource_json, fields)
         mapped.users.append(
-            Mapped(key, entry.dn, marker, user.resource, user.validated, user.digest, prepared)
+            Mapped(key, entry.dn, marker, user.resource, validated, user.digest, prepared)
         )
     return mapped
-
-
-def prepare(
-    resource: dict[str, Any],
-    contacts: engine.CurrentMapping,
-    resource_json: str | None = None,
-    fields: dict[str, str] | None = None,
-) -> Prepared:
-    """The work for a new user done ahead; ``resource_json`` and the contact
-    ``fields``, when known, are what json.dumps and mapping.apply would make."""
-    if fields is None:
-        fields = engine.apply(resource, contacts.rows)
-    return Prepared(
-        user_id=new_id(),
-        resource_json=resource_json if resource_json is not None else json.dumps(resource),
-        mapping_version=contacts.version,
-        contact_id=new_id(),
-        fields=fields,
-        fields_json=json.dumps(fields),
-        search_text=engine.search_text(fields),
-    )

@@ -1,4 +1,4 @@
-"""A first import's page, written ahead as rows by the reader process.
+"""A first import's page, worked out ahead as rows by the reader process.
 
 Why: on a first import every entry is new, so what a page writes (users, their
 emails, contacts, links, audit events, ldap_entries) can be worked out without
@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from connector.db.models import LdapEntry, Source, SuppressedUser
-from connector.ldap.pages import MappedPage, entry_row
+from connector.ldap.mapped_pages import MappedPage, entry_row
 from connector.queries import bulk
 from connector.queries.bulk import TableRows
 from connector.queries.column_in import column_in

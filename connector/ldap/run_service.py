@@ -1,4 +1,11 @@
-"""LDAP runs as entry points see them: queue, execute, confirm, list.
+"""LDAP runs as entry points see them: the service the CLI, the admin API and the
+scheduler call to register sources, queue, execute, confirm and list runs.
+
+How it differs from its neighbours: :mod:`connector.ldap.run_records` is the
+``sync_runs`` row (its JSON form, how a run is closed); :mod:`connector.ldap.run_execution`
+is one run carried out end to end under the source's lock. This module decides
+*whether* and *when* a run happens (one at a time per source, stale runs closed,
+confirmations of blocked runs) and hands it to the execution.
 
 Every run is a ``sync_runs`` row. A run that fails in any way (server down, a
 page refused, a size limit, the run timeout, a stop request) ends in ``error``:
@@ -20,8 +27,9 @@ from sqlalchemy.orm import Session
 from connector.db.models import Source, SyncRun, User, utcnow
 from connector.errors import Conflict, NotFound
 from connector.ldap import locks
-from connector.ldap.execution import Execution, Progress
-from connector.ldap.records import FULL, POLL, UNFINISHED, finish, representation
+from connector.ldap import settings as ldap_settings
+from connector.ldap.run_execution import Progress, RunExecution
+from connector.ldap.run_records import FULL, POLL, UNFINISHED, finish, representation
 from connector.ldap.settings import LdapSourceConfig
 from connector.ldap.sync.base import Counts
 from connector.services import audit, sources
@@ -44,7 +52,7 @@ def register_sources(ctx: Context) -> None:
     """Create or update a ``sources`` row (kind ldap) for every configured LDAP source."""
 
     def work(session: Session) -> None:
-        for cfg in ctx.settings.sources.ldap:
+        for cfg in ldap_settings.configured(ctx.settings):
             source = sources.get_or_create(session, cfg.name, LDAP)
             if source.kind != LDAP:
                 raise Conflict(
@@ -57,7 +65,7 @@ def register_sources(ctx: Context) -> None:
 
 
 def config_of(ctx: Context, name: str) -> LdapSourceConfig:
-    cfg = ctx.settings.sources.ldap_source(name)
+    cfg = ldap_settings.source_named(ctx.settings, name)
     if cfg is None:
         raise NotFound(f"no LDAP source named {name!r} in the configuration")
     return cfg
@@ -216,4 +224,4 @@ def execute(
             return finish(
                 ctx, run_id, name, "skipped", Counts(), "another process runs this source"
             )
-        return Execution(ctx, cfg, run, name, progress, stop).go()
+        return RunExecution(ctx, cfg, run, name, progress, stop).go()

@@ -45,7 +45,14 @@ from scim.user_schema import validate_user
 
 MARK = "\x00"
 _TOKEN = re.compile(r'"\\u0000(\d+)\\u0000"')  # a placeholder inside json.dumps's text
-_encode = json.encoder.encode_basestring_ascii  # how json.dumps writes a str
+# How json.dumps writes a str: with its default ensure_ascii=True, json.dumps(value)
+# returns json.encoder.encode_basestring_ascii(value) for a str (the C version when
+# the _json accelerator is there, as in CPython). The function is not in json's
+# documentation, so tests/unit/test_ldap_builder.py checks that it gives exactly
+# json.dumps's text; called directly it costs a quarter of json.dumps (whose
+# checks and encoder set-up come first), and it runs for every value of a large
+# import (measured: 56 ns against 229 ns per value).
+_encode = json.encoder.encode_basestring_ascii
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,10 @@
-"""One run while it executes, under its source's lock: poll or reconciliation.
+"""One run carried out end to end, under its source's lock: a poll, a first import
+or a reconciliation, from marking it running to closing its record.
+
+How it differs from its neighbours: :mod:`connector.ldap.run_service` (what entry
+points call) queues runs and takes the lock before handing one here;
+:mod:`connector.ldap.run_records` is the row this module closes. What is read is
+written by :mod:`connector.ldap.sync.users`.
 
 Why a class: the run's counts, watermark and server identity accumulate page by
 page, and every way out (success, guard, any failure) goes through ``_done``.
@@ -8,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -16,14 +22,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.db.models import LdapEntry, SyncRun, utcnow
-from connector.ldap import markers, reader_process
+from connector.ldap import fast_import, markers
 from connector.ldap.client import LdapClient, LdapUnavailable, SearchAborted
+from connector.ldap.fast_import import reader_process
+from connector.ldap.fast_import.import_plan import PlanBasis
 from connector.ldap.filters import escape
+from connector.ldap.mapped_pages import MarkerPage, marker_page
 from connector.ldap.quirks import ad
-from connector.ldap.records import FULL, POLL, UNFINISHED, WATERMARK_STATES, finish, representation
+from connector.ldap.run_records import (
+    FULL,
+    POLL,
+    UNFINISHED,
+    WATERMARK_STATES,
+    finish,
+    representation,
+)
 from connector.ldap.settings import LdapSettingError, LdapSourceConfig
 from connector.ldap.sync.base import Counts
-from connector.ldap.sync.import_plan import PlanBasis
 from connector.ldap.sync.users import UserSynchroniser
 from connector.services.context import Context
 
@@ -35,7 +50,7 @@ class _Stopped(Exception):
     pass
 
 
-class Execution:
+class RunExecution:
     """One run's state while it executes (under the lock)."""
 
     def __init__(
@@ -52,6 +67,7 @@ class Execution:
         self.counts = Counts()
         self.sync = UserSynchroniser(ctx, cfg, run.source_id, f"ldap:{name}")
         self.watermark: str | None = None
+        self.reader_peak_rss_kib = 0  # of the reader processes (fast path), when done
 
     def go(self) -> dict[str, Any]:
         previous = self.ctx.run(self._begin)
@@ -113,10 +129,23 @@ class Execution:
             self.watermark = markers.newest(
                 self.cfg.change_attribute, self.watermark, marker or None
             )
-        if self.progress is not None:
-            self.progress({"state": "running", **asdict(self.counts)})
+        self._report()
         if self.stop is not None and self.stop.is_set():
             raise _Stopped("stopped: the connector is shutting down")
+
+    def _report(self) -> None:
+        """Tell the caller's progress callback the counts so far (and, once a reader
+        process is done, its peak memory: the benchmark counts it)."""
+        if self.progress is None:
+            return
+        report: dict[str, Any] = {"state": "running", **asdict(self.counts)}
+        if self.reader_peak_rss_kib:
+            report["readerPeakRssKib"] = self.reader_peak_rss_kib
+        self.progress(report)
+
+    def _reader_done(self, reading: reader_process.Reading) -> None:
+        self.reader_peak_rss_kib = max(self.reader_peak_rss_kib, reading.peak_rss_kib)
+        self._report()
 
     def _poll(self, client: LdapClient, previous: SyncRun) -> None:
         attr = self.cfg.change_attribute
@@ -141,31 +170,38 @@ class Execution:
                 select(LdapEntry.id).where(LdapEntry.source_id == self.run.source_id).limit(1)
             ).first()
         )
-        if known is None:  # first import: nothing to compare with, read entries in full
+        fast = fast_import.enabled(self.cfg)
+        if known is None and fast:  # first import: nothing to compare with, read in full
             self._first_import(client, run_id)
-        else:  # ids and change markers first; full entries only for what differs
-            self._reconcile(client, run_id)
-        missing, population = self.sync.count_missing(run_id)
-        allowance = self.ctx.run(self._allowance)
-        if (
-            missing
-            and missing > allowance
-            and not self.cfg.delete_guard.allows(missing, population)
-        ):
+        elif known is None:
+            self._first_import_plain(client, run_id)
+        elif fast:  # ids and change markers first; full entries only for what differs
+            with reader_process.marker_pages(
+                self.cfg, self.sync.marker_attributes(), client.deadline
+            ) as reading:
+                self.server = reading.server
+                self._reconcile(client, run_id, reading.pages)
+            self._reader_done(reading)
+        else:
+            pages = client.pages(self.cfg.filter, self.sync.marker_attributes())
+            self._reconcile(client, run_id, (marker_page(self.cfg, page) for page in pages))
+        removal = self.sync.remove_missing(run_id, confirmed=self.ctx.run(self._allowance))
+        if removal.blocked:
             guard = self.cfg.delete_guard
             return self._done(
                 "blocked",
-                f"{missing} of {population} users would be removed; the delete guard allows "
-                f"{guard.max_count} and {guard.max_percent:g}%. Nothing was removed; confirm "
-                f"with: connector sync --source {self.name} --confirm-deletes {run_id}",
-                would_delete=missing,
+                f"{removal.missing} of {removal.population} users would be removed; the delete "
+                f"guard allows {guard.max_count} and {guard.max_percent:g}%. Nothing was "
+                f"removed; confirm with: connector sync --source {self.name} "
+                f"--confirm-deletes {run_id}",
+                would_delete=removal.missing,
             )
-        if missing:
-            self.counts.add(self.sync.remove_missing(run_id))
+        self.counts.add(removal.counts)
         return self._done("ok")
 
     def _first_import(self, client: LdapClient, run_id: int) -> None:
-        """Read and map in a reader process while this one writes (see reader_process)."""
+        """The fast path: read, map and plan in a reader process while this one
+        writes each page from its plan (see connector.ldap.fast_import)."""
         sync = self.sync
         dialect = self.ctx.db.engine.dialect
         basis = self.ctx.run(
@@ -180,25 +216,28 @@ class Execution:
         )
         with reader_process.planned_pages(
             self.cfg, sync.full_attributes(), client.deadline, basis
-        ) as (server, pages):
-            self.server = server
-            for mapped, plan, planned in pages:
-                counts = sync.write_planned(mapped, plan, planned, basis, run_id)
-                self._tick(mapped.markers, counts)
+        ) as reading:
+            self.server = reading.server
+            for packed, plan, reader_planned in reading.pages:
+                counts = sync.write_first_import_page(packed, plan, reader_planned, basis, run_id)
+                self._tick(packed.markers, counts)
+        self._reader_done(reading)
 
-    def _reconcile(self, client: LdapClient, run_id: int) -> None:
-        """Ids and markers read by a reader process while this one compares them;
-        full entries only for what differs, read here on a second connection."""
-        with reader_process.marker_pages(
-            self.cfg, self.sync.marker_attributes(), client.deadline
-        ) as (server, pages):
-            self.server = server
-            for page in pages:
-                todo, counts = self.sync.differing(page, run_id)
-                if todo:
-                    fetched = client.by_ids(todo, self.sync.full_attributes())
-                    counts.add(self.sync.write_page(fetched, run_id, count_read=False))
-                self._tick(page.markers, counts)
+    def _first_import_plain(self, client: LdapClient, run_id: int) -> None:
+        """The plain path: every page read, mapped and written here, as a poll's."""
+        for page in client.pages(self.cfg.filter, self.sync.full_attributes()):
+            mapped = self.sync.map_page(page)
+            self._tick(mapped.markers, self.sync.write_mapped(mapped, run_id))
+
+    def _reconcile(self, client: LdapClient, run_id: int, pages: Iterator[MarkerPage]) -> None:
+        """Compare ids and markers page by page; full entries only for what differs,
+        read on a second connection."""
+        for page in pages:
+            todo, counts = self.sync.differing(page, run_id)
+            if todo:
+                fetched = client.by_ids(todo, self.sync.full_attributes())
+                counts.add(self.sync.write_page(fetched, run_id, count_read=False))
+            self._tick(page.markers, counts)
 
     def _allowance(self, session: Session) -> int:
         if self.run.confirms_run is None:

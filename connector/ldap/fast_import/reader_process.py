@@ -8,7 +8,8 @@ the machine's second core: it reads page N+1 while this process handles page N.
 
 The child does only what needs no database: connect (with the password handed
 over the pipe, never on a command line), read pages, make users of them or
-take their ids and change markers (:mod:`connector.ldap.pages`). It sends each
+take their ids and change markers (:mod:`connector.ldap.mapped_pages`), and on
+a first import plan their rows (:mod:`.import_plan`). It sends each
 page as it is done, and waits while two pages are sent and not yet taken, so it
 is never far ahead (memory stays flat, and a run cut short has read little past
 the cut). Its failures come back as the same exceptions a reader in this
@@ -25,13 +26,14 @@ import multiprocessing
 import resource
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
 from connector.ldap.client import LdapClient, LdapUnavailable, SearchAborted
-from connector.ldap.pages import MappedPage, MarkerPage
+from connector.ldap.fast_import.import_plan import ImportPlan, PlanBasis
+from connector.ldap.fast_import.transfer import PackedPage
 from connector.ldap.settings import LdapSettingError, LdapSourceConfig
-from connector.ldap.sync.import_plan import ImportPlan, PlanBasis
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,6 @@ JOIN_SECONDS = 5.0
 # keep both busy, few enough that a run cut short has read little past its cut.
 LEAD = 2
 TAKEN = "taken"
-# The peak memory of the last reader process that finished (for the benchmark).
-last_peak_rss_kib = 0
 WAIT_SECONDS = 1.0
 _FAILURES: dict[str, type[Exception]] = {
     "unavailable": LdapUnavailable,
@@ -54,35 +54,50 @@ class ReaderFailed(Exception):
     """The reader process failed in a way a reader in this process would not have."""
 
 
+@dataclass
+class Reading:
+    """A reader process at work: the server it reads (its identity, for the
+    watermark), its pages as they come, and, once all are taken, its peak memory."""
+
+    server: str
+    pages: Iterator[Any]
+    peak_rss_kib: int = 0
+
+
+# A first import's page as planned_pages gives it: the page packed, its plan, and
+# whether the child made the plan.
+PlannedPage = tuple[PackedPage, ImportPlan | None, bool]
+
+
 def _context() -> Any:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__, "connector.ldap.sync.import_plan"])
+    context.set_forkserver_preload([__name__, "connector.ldap.fast_import.import_plan"])
     return context
 
 
 @contextmanager
 def planned_pages(
     cfg: LdapSourceConfig, attributes: list[str], deadline: float, basis: PlanBasis
-) -> Iterator[tuple[str, Iterator[tuple[MappedPage, ImportPlan | None, bool]]]]:
-    """(the server's identity, every page made into users, with its plan and whether
-    the child made one: see :meth:`PlanBasis.plans_in_reader`), read by a child."""
-    with _reading(cfg, attributes, deadline, basis) as result:
-        yield result
+) -> Iterator[Reading]:
+    """Every page made into users, as (the page packed, its plan, whether the child
+    made one: see :meth:`PlanBasis.plans_in_reader`), read by a child."""
+    with _reading(cfg, attributes, deadline, basis) as reading:
+        yield reading
 
 
 @contextmanager
 def marker_pages(
     cfg: LdapSourceConfig, attributes: list[str], deadline: float
-) -> Iterator[tuple[str, Iterator[MarkerPage]]]:
-    """(the server's identity, every entry's id and change marker), read by a child."""
-    with _reading(cfg, attributes, deadline, None) as result:
-        yield result
+) -> Iterator[Reading]:
+    """Every entry's id and change marker, as :class:`MarkerPage` s, read by a child."""
+    with _reading(cfg, attributes, deadline, None) as reading:
+        yield reading
 
 
 @contextmanager
 def _reading(
     cfg: LdapSourceConfig, attributes: list[str], deadline: float, basis: PlanBasis | None
-) -> Iterator[tuple[str, Iterator[Any]]]:
+) -> Iterator[Reading]:
     """Pages planned when ``basis`` is given, otherwise ids and change markers."""
     context = _context()
     ours, theirs = context.Pipe(duplex=True)
@@ -99,7 +114,9 @@ def _reading(
         server = _receive(ours, process)
         if server[0] != "server":  # it failed before the first page
             _raise(server)
-        yield server[1], _pages(ours, process)
+        reading = Reading(server[1], iter(()))
+        reading.pages = _pages(ours, process, reading)
+        yield reading
     finally:
         ours.close()  # a child still sending gets a broken pipe and ends
         process.join(JOIN_SECONDS)
@@ -125,12 +142,11 @@ def _receive(conn: Connection, process: Any) -> tuple[Any, ...]:
         log.log(message[1], "%s", message[2])
 
 
-def _pages(conn: Connection, process: Any) -> Iterator[Any]:
-    global last_peak_rss_kib
+def _pages(conn: Connection, process: Any, reading: Reading) -> Iterator[Any]:
     while True:
         message = _receive(conn, process)
         if message[0] == "end":
-            last_peak_rss_kib = message[1]
+            reading.peak_rss_kib = message[1]
             log.debug("reader process done; its peak memory: %d KiB", message[1])
             return
         if message[0] != "page":
@@ -169,9 +185,10 @@ def _child(
     deadline: float,
     basis: PlanBasis | None,
 ) -> None:
-    from connector.ldap.builder import UserBuilder
-    from connector.ldap.pages import map_page, marker_page
-    from connector.ldap.sync.import_plan import plan_page
+    from connector.ldap.fast_import.import_plan import plan_page
+    from connector.ldap.fast_import.transfer import pack
+    from connector.ldap.fast_import.user_templates import UserBuilder
+    from connector.ldap.mapped_pages import map_page, marker_page
 
     root = logging.getLogger("connector")
     root.addHandler(_PipeLog(conn))
@@ -188,9 +205,9 @@ def _child(
                     conn.send(("page", marker_page(cfg, page)))
                 else:
                     mapped = map_page(builder, page, contacts=contacts)
-                    planned = basis.plans_in_reader(number)
-                    plan = plan_page(basis, mapped) if planned else None
-                    conn.send(("page", (mapped.packed(), plan, planned)))
+                    reader_plans = basis.plans_in_reader(number)
+                    plan = plan_page(basis, mapped) if reader_plans else None
+                    conn.send(("page", (pack(mapped), plan, reader_plans)))
                 # Sent, not yet taken: at most LEAD pages, whatever the pipe would hold.
                 while number + 1 - taken >= LEAD:
                     if conn.recv() == TAKEN:

@@ -6,7 +6,8 @@ most of the time a read takes. A search result entry has one fixed shape
 (RFC 4511, 4.5.2), so it is read here with a flat loop into what the connector
 uses (DN and raw values by lower-cased attribute name). Every other message
 (the search's result, referrals, intermediate responses) and any entry with a
-ranged attribute (AD's ``member;range=0-1499``) stays with ldap3.
+ranged attribute (AD's ``member;range=0-1499``) stays with ldap3. How the bytes
+get here: :mod:`connector.ldap.fast_import.ldap3_receive`.
 
     LDAPMessage ::= SEQUENCE { messageID INTEGER,
                                searchResEntry [APPLICATION 4] SEQUENCE {
@@ -17,9 +18,6 @@ ranged attribute (AD's ``member;range=0-1499``) stays with ldap3.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
 
 SEQUENCE, SET, OCTET_STRING, INTEGER = 0x30, 0x31, 0x04, 0x02
 SEARCH_RESULT_ENTRY = 0x64  # [APPLICATION 4], constructed
@@ -98,30 +96,3 @@ def search_entry(message: bytes) -> tuple[str, dict[str, list[bytes]]] | None:
     except IndexError as exc:
         raise MalformedMessage("the message ends early") from exc
     return dn, raw
-
-
-def divert_entries(strategy: Any, sink: list[tuple[str, dict[str, list[bytes]]]]) -> None:
-    """Make a sync-strategy connection put the search entries it receives into ``sink``.
-
-    ldap3's receive loop gets the remaining messages (the search result ends the
-    operation there, as before). An empty batch would read to ldap3 as a closed
-    session, so the socket is read again until something is left for it.
-    """
-    receive: Callable[[], list[bytes]] = strategy.receiving
-
-    def receiving() -> list[bytes]:
-        while True:
-            messages = receive()
-            if not messages:  # the server closed the connection: ldap3 handles that
-                return messages
-            kept = []
-            for message in messages:
-                entry = search_entry(message)
-                if entry is None:
-                    kept.append(message)
-                else:
-                    sink.append(entry)
-            if kept:
-                return kept
-
-    strategy.receiving = receiving
