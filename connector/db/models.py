@@ -174,7 +174,7 @@ class Job(Base):
     __tablename__ = "jobs"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(30))
-    state: Mapped[str] = mapped_column(String(12), default="queued", index=True)
+    state: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     actor: Mapped[str] = mapped_column(String(200))
     mapping_version: Mapped[int | None] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer, default=0)

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from connector.catalogue import Catalogue, load_catalogue
 from connector.config import Settings
 from connector.db.engine import Database
 from connector.errors import Conflict
+from connector.services.failures import is_transient
 
 T = TypeVar("T")
 
@@ -46,14 +46,25 @@ class Context:
         """Run ``work`` in a transaction, retrying when a concurrent write won the race.
 
         Each attempt re-reads the current state, so a PATCH is re-applied to the
-        newer version instead of overwriting it (no lost updates).
+        newer version instead of overwriting it (no lost updates). The same goes for
+        a transaction PostgreSQL aborted to break a deadlock or a serialisation
+        conflict. Attempts are bounded and spaced by a growing, jittered pause (so
+        that the writers that collided do not collide again); when they run out the
+        answer is a 409.
         """
         for attempt in range(1, attempts + 1):
             try:
                 with self.unit_of_work() as session:
                     return work(session)
-            except StaleDataError as exc:
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
                 if attempt == attempts:
                     raise Conflict("the object was changed concurrently; try again") from exc
-                time.sleep(random.uniform(0, 0.01 * attempt))
+                time.sleep(retry_pause(attempt))
         raise AssertionError("unreachable")
+
+
+def retry_pause(attempt: int) -> float:
+    """Seconds before attempt ``attempt + 1``: full jitter over 10 ms doubling, capped at 0.5 s."""
+    return random.uniform(0, min(0.5, 0.01 * 2 ** (attempt - 1)))

@@ -3,11 +3,23 @@
 Each batch is one transaction that also advances the job's cursor, so a job
 cut short by a crash resumes after the last committed batch. Contacts whose
 values do not change are not rewritten; only their mapping version moves.
+
+One bad row never stalls a job: a batch whose transaction fails is run again
+row by row, and the row that still fails is counted in ``errors`` with its
+reason and passed over (unless the database itself is unavailable: then the
+job stops and resumes from its last batch).
+
+Counters: ``done`` counts the rows the job has visited (``changed`` and
+``errors`` are among them). ``total`` is counted when the job starts; rows that
+appear meanwhile (a link created or resumed by a concurrent write) are visited
+too, and when ``done`` would pass ``total`` the rows still ahead are counted
+again. A finished job has ``total == done``. So ``done <= total`` always.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
@@ -20,6 +32,7 @@ from connector.services import audit, contact_rules, linking
 from connector.services import users as user_service
 from connector.services.contact_rules import Action
 from connector.services.context import Context
+from connector.services.failures import is_unavailable, printable, reason
 
 RESYNC = "resync_contacts"
 SYNC_ALL = "sync_users"
@@ -27,6 +40,7 @@ UNFINISHED = ("queued", "running")
 MAX_ERROR_MESSAGES = 50
 
 Progress = Callable[[Job], None]
+Step = Callable[[Session, Job, int], Job]
 
 
 def representation(job: Job) -> dict[str, Any]:
@@ -98,17 +112,95 @@ def run(ctx: Context, job_id: str, progress: Progress | None = None) -> Job:
     batch = ctx.settings.jobs.batch_size
     step = _resync_batch if ctx.run(lambda s: get(s, job_id).kind) == RESYNC else _sync_batch
     while True:
-        job = ctx.run(lambda s: step(s, get(s, job_id), batch))
+        try:
+            job = ctx.run(lambda s: step(s, get(s, job_id), batch))
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise
+            job = _row_by_row(ctx, job_id, step, batch)
         if progress is not None:
             progress(job)
         if job.state not in UNFINISHED:
             return job
 
 
+def _row_by_row(ctx: Context, job_id: str, step: Step, rows: int) -> Job:
+    """The next ``rows`` rows, each in its own transaction; a row that fails alone is
+    counted as an error with its reason and passed over."""
+    for _ in range(rows):
+        try:
+            job = ctx.run(lambda s: step(s, get(s, job_id), 1))
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise
+            job = ctx.run(partial(_pass_over, job_id=job_id, failure=exc))
+        if job.state not in UNFINISHED:
+            break
+    return job
+
+
+def _pass_over(session: Session, *, job_id: str, failure: Exception) -> Job:
+    """Count the job's next row as an error (``failure`` is why) and move past it."""
+    job = get(session, job_id)
+    if job.kind == RESYNC:
+        link = session.execute(
+            select(ContactLink.id, User.id, User.user_name)
+            .join(User, User.id == ContactLink.user_id)
+            .where(ContactLink.id > job.cursor, ContactLink.state == "active")
+            .order_by(ContactLink.id)
+            .limit(1)
+        ).first()
+        if link is None:  # the failure was not a row's: nothing to pass over
+            raise failure
+        job.cursor, user_id, user_name = link
+    else:
+        user = session.execute(
+            select(User.id, User.user_name)
+            .where(User.sync_to_contact.is_(True), User.id > job.cursor_key)
+            .order_by(User.id)
+            .limit(1)
+        ).first()
+        if user is None:
+            raise failure
+        user_id, user_name = user
+        job.cursor_key = user_id
+    job.state = "running"
+    _note_error(job, f"user {user_name} ({user_id}): {reason(failure)}")
+    _visited(session, job, 1, 0)
+    return job
+
+
+def _note_error(job: Job, message: str) -> None:
+    job.errors += 1
+    messages = job.error_messages.get("messages", [])
+    if len(messages) < MAX_ERROR_MESSAGES:
+        job.error_messages = {"messages": [*messages, printable(message)]}
+
+
+def _visited(session: Session, job: Job, rows: int, changed: int) -> None:
+    """Count ``rows`` visited rows; if that passes ``total``, count again what lies ahead."""
+    job.done += rows
+    job.changed += changed
+    job.updated_at = utcnow()
+    if job.done > job.total:
+        job.total = job.done + _rows_ahead(session, job)
+
+
+def _rows_ahead(session: Session, job: Job) -> int:
+    if job.kind == RESYNC:
+        ahead = select(func.count()).where(
+            ContactLink.id > job.cursor, ContactLink.state == "active"
+        )
+    else:
+        ahead = select(func.count()).where(User.sync_to_contact.is_(True), User.id > job.cursor_key)
+    return session.scalar(ahead) or 0
+
+
 def _finish_if_empty(job: Job, count: int) -> bool:
     if count:
         return False
     job.state = "done" if not job.errors else "done_with_errors"
+    job.total = job.done  # rows deleted meanwhile were not visited
     job.finished_at = utcnow()
     job.updated_at = job.finished_at
     return True
@@ -186,10 +278,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
         try:
             fields = apply(resource, state.mapping.rows)
         except Exception as exc:  # one bad user must not stop the job
-            job.errors += 1
-            messages = job.error_messages.get("messages", [])
-            if len(messages) < MAX_ERROR_MESSAGES:
-                job.error_messages = {"messages": [*messages, f"user {user_name}: {exc}"]}
+            _note_error(job, f"user {user_name}: {exc}")
             continue
         remapped.append(link_id)
         active = decision.active
@@ -236,10 +325,8 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
         session.execute(
             update(ContactLink).where(ContactLink.id.in_(remapped)).values(mapping_version=version)
         )
-    job.done += len(rows)
-    job.changed += len(updates) + deleted
     job.cursor = rows[-1][0]
-    job.updated_at = now
+    _visited(session, job, len(rows), len(updates) + deleted)
     return job
 
 
@@ -257,7 +344,6 @@ def _sync_batch(session: Session, job: Job, batch: int) -> Job:
         return job
     for user in users:
         linking.sync_user(session, user, state, job.actor)
-    job.done += len(users)
     job.cursor_key = users[-1].id
-    job.updated_at = utcnow()
+    _visited(session, job, len(users), 0)
     return job

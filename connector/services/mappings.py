@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from connector.catalogue import Catalogue
@@ -26,6 +26,7 @@ def current(session: Session) -> CurrentMapping:
 def _save(
     session: Session, actor: str, rows: tuple[MappingRow, ...], action: str
 ) -> CurrentMapping:
+    _take_turns(session)
     before = current(session)
     version = before.version + 1
     session.add(
@@ -38,6 +39,18 @@ def _save(
     saved = CurrentMapping(version, rows)
     audit.record(session, actor, action, "mapping", str(version), before.to_json(), saved.to_json())
     return saved
+
+
+def _take_turns(session: Session) -> None:
+    """Saves of the mapping run one after the other, each on top of the last.
+
+    Without this, two saves on PostgreSQL both read version N and both insert N + 1,
+    and one fails on the primary key. The lock lets readers through and lasts until
+    the transaction ends; the next statement then sees the committed version (read
+    committed). SQLite's write transactions take the database lock up front already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE mapping_versions IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def save(session: Session, catalogue: Catalogue, actor: str, raw_rows: Any) -> CurrentMapping:
