@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -19,10 +20,15 @@ from connector.services.context import Context
 log = logging.getLogger(__name__)
 
 
+# Seconds before a job that stopped (the database was unavailable) is run again.
+RETRY_DELAYS = (5.0, 30.0, 120.0, 600.0)
+
+
 class JobRunner:
     def __init__(self, ctx: Context, *, enabled: bool = True) -> None:
         self.ctx = ctx
         self.enabled = enabled
+        self.retry_delays = RETRY_DELAYS
         self.stopping = threading.Event()
         self.scheduler = BackgroundScheduler(
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -94,7 +100,9 @@ class JobRunner:
             return
         self.scheduler.add_job(self._run, args=[job_id], id=f"job-{job_id}", replace_existing=True)
 
-    def _run(self, job_id: str) -> None:
+    def _run(self, job_id: str, attempt: int = 0) -> None:
+        """Run a job; if it stops (a bad row does not stop it, an unavailable database
+        does), run it again later from its last batch instead of leaving it queued."""
         try:
             job = jobs.run(self.ctx, job_id)
             log.info(
@@ -106,7 +114,18 @@ class JobRunner:
                 job.errors,
             )
         except Exception:
-            log.exception("job %s stopped; it resumes from its last batch on restart", job_id)
+            delay = self.retry_delays[min(attempt, len(self.retry_delays) - 1)]
+            log.exception("job %s stopped; it resumes from its last batch in %s s", job_id, delay)
+            if self.stopping.is_set():
+                return
+            self.scheduler.add_job(
+                self._run,
+                "date",
+                run_date=datetime.now(UTC) + timedelta(seconds=delay),
+                args=[job_id, attempt + 1],
+                id=f"job-{job_id}",
+                replace_existing=True,
+            )
 
     def shutdown(self) -> None:
         self.stopping.set()  # LDAP runs stop after their current page, deleting nothing

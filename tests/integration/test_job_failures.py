@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from connector.db.models import User
 from connector.services import jobs
@@ -147,3 +148,23 @@ def test_counters_stay_consistent_when_users_are_written_during_the_job(api, ctx
     assert finished.state == "done"
     assert finished.done == finished.total == 7 + 1 + 9
     assert finished.changed == 7
+
+
+def test_a_job_stopped_by_an_unavailable_database_runs_again_later(api, ctx, started, monkeypatch):
+    for i in range(4):
+        api.create_user(f"a{i}@example.com", sync=True, name={"givenName": f"G{i}"})
+    api.put("/mapping", {"rows": [_row("name.givenName", "firstName")]}, expect=200)
+    real_run = jobs.run
+    calls: list[str] = []
+
+    def database_away_once(ctx: Context, job_id: str, progress: Any = None) -> Any:
+        calls.append(job_id)
+        if len(calls) == 1:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        return real_run(ctx, job_id, progress)
+
+    monkeypatch.setattr(jobs, "run", database_away_once)
+    started.runner.retry_delays = (0.1,)
+    job = api.wait_for_job(api.post("/contacts/resync", expect=202)["id"])
+    assert (job["state"], job["done"], job["errors"]) == ("done", 4, 0)
+    assert calls == [job["id"], job["id"]]
