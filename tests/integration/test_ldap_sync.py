@@ -34,6 +34,8 @@ from tests.integration.ldap_support import (
     source_config,
     with_sources,
 )
+from tests.support.refusal import MESSAGE as REFUSED
+from tests.support.refusal import refused
 from tests.support.slapd import SlapdServer, free_port
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -722,3 +724,29 @@ def test_a_scope_flip_by_the_directory_is_one_sync_event(settings, directory, sl
         ({"syncToContact": False}, {"syncToContact": True}, "ldap:corp", why),
         ({"syncToContact": True}, {"syncToContact": False}, "ldap:corp", why),
     ]
+
+
+def test_an_entry_the_database_refuses_is_an_entry_error_and_the_run_goes_on(
+    settings, directory, slapd
+):
+    """A value the database cannot store (here a trigger stands for it, on both
+    databases) costs its entry, with its DN, not the page or the run."""
+    for uid in ("ann", "bob", "cem"):
+        directory.add(uid, givenName=uid.title())
+    ctx = make_ctx(settings, slapd, directory.base)
+    with refused(ctx.db.engine, "users", "NEW.user_name = 'bob'"):
+        first = sync(ctx)
+    assert (first["state"], first["read"], first["created"], first["errors"]) == ("ok", 3, 2, 1)
+    [message] = first["errorMessages"]
+    assert message.startswith(f"uid=bob,{directory.base}: ")
+    if ctx.db.dialect == "postgresql":  # SQLite's trigger fails as a constraint would
+        assert REFUSED in message
+    directory.modify("ann", givenName="Anna")
+    directory.modify("cem", givenName="Cemal")
+    with refused(ctx.db.engine, "users", "NEW.user_name = 'cem'"):
+        polled = sync(ctx)
+    assert (polled["state"], polled["errors"]) == ("ok", 1)
+    assert polled["errorMessages"][0].startswith(f"uid=cem,{directory.base}")
+    found = ldap_users(ctx)
+    assert found["ann"].resource["name"]["givenName"] == "Anna"
+    assert found["cem"].resource["name"]["givenName"] == "Cem"

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector.db.models import LdapEntry, Source, SuppressedUser, User
@@ -36,6 +35,7 @@ from connector.queries import bulk
 from connector.queries.column_in import column_in
 from connector.services import linking, sync_scope, users
 from connector.services.context import Context
+from connector.services.failures import is_unavailable, reason
 
 # PostgreSQL's planner statistics are refreshed when a run has created this many
 # users, then each time that number grows eightfold. The first refresh is the one
@@ -222,7 +222,9 @@ class UserSynchroniser:
                 with session.begin_nested():
                     if not write_plan(session, basis, plan):
                         return False
-            except IntegrityError:  # a concurrent writer took a name: decide one by one
+            except Exception as exc:  # a name taken meanwhile, a value refused: one by one
+                if is_unavailable(exc):
+                    raise
                 return False
             self._mark_seen(session, page.unmappable, run_id)
             return True
@@ -312,20 +314,24 @@ class UserSynchroniser:
         counts: Counts,
     ) -> None:
         """Changed entries in one go; if that fails as a whole (a concurrent writer won
-        a race), the same write entry by entry, so that only the entry concerned fails."""
+        a race, the database refused a value), the same write entry by entry, so that
+        only the entry concerned fails, as an entry error with its DN."""
         if not changed:
             return
         state = users.load_state(session)
         try:
             counts.add(self._update_group(session, source, changed, by_id, run_id, state))
             return
-        except ServiceError:
-            pass
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise
         for one in changed:
             try:
                 counts.add(self._update_group(session, source, [one], by_id, run_id, state))
-            except ServiceError as exc:
-                counts.error(f"{one[1].dn}: {exc.message}")
+            except Exception as exc:
+                if is_unavailable(exc):
+                    raise
+                counts.error(f"{one[1].dn}: {reason(exc)}")
 
     def _update_group(
         self,
@@ -368,19 +374,23 @@ class UserSynchroniser:
         counts: Counts,
     ) -> None:
         """New entries in one go; if that fails as a whole (a concurrent writer took a
-        name meanwhile), the same write entry by entry, to isolate the entry concerned."""
+        name meanwhile, the database refused a value), the same write entry by entry,
+        to isolate the entry concerned (an entry error with its DN)."""
         if not fresh:
             return
         try:
             counts.add(self._create_group(session, source, fresh, run_id))
             return
-        except ServiceError:
-            pass
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise
         for one in fresh:
             try:
                 counts.add(self._create_group(session, source, [one], run_id))
-            except ServiceError as exc:
-                counts.error(f"{one.dn}: {exc.message}")
+            except Exception as exc:
+                if is_unavailable(exc):
+                    raise
+                counts.error(f"{one.dn}: {reason(exc)}")
 
     def _create_group(
         self, session: Session, source: Source, group: list[Mapped], run_id: int | None
