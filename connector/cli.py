@@ -1,4 +1,5 @@
-"""The ``connector`` command line: serve, db upgrade, tokens, admins, config check, resync."""
+"""The ``connector`` command line: serve, db upgrade, tokens, admins, config check, resync,
+sync, doctor."""
 
 from __future__ import annotations
 
@@ -142,6 +143,22 @@ def cmd_contacts_resync(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if done.errors == 0 else 1
 
 
+def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
+    """Report stored values the input rules would refuse; exit 1 if there are any."""
+    from connector.services import doctor
+
+    ctx = _context(settings)
+    found = 0
+    for finding in doctor.scan(ctx):
+        found += 1
+        print(finding.line(), flush=True)
+    if found:
+        print(f"{found} stored values would be refused today; repair or delete those objects")
+        return 1
+    print("no stored value would be refused today")
+    return 0
+
+
 def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     """Run LDAP sources now (all configured ones, or --source), or confirm a blocked run."""
     from connector.ldap import run_service as runs
@@ -228,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     contacts.add_parser("resync", help='"Update all synchronized users"').set_defaults(
         func=cmd_contacts_resync
     )
+
+    sub.add_parser(
+        "doctor", help="find stored values the input rules would refuse (exit 1 if any)"
+    ).set_defaults(func=cmd_doctor)
 
     sync = sub.add_parser("sync", help="poll LDAP sources now")
     sync.add_argument("--source", help="only this LDAP source (default: all)")
