@@ -47,6 +47,25 @@ def test_a_row_the_database_refuses_is_one_error_and_update_all_finishes(api, ct
     assert api.wait_for_job(again["id"])["errors"] == 0  # the value is writable again
 
 
+def test_synchronize_all_passes_over_a_row_the_database_refuses(api, ctx):
+    users = [
+        api.create_user(f"y{i}@example.com", sync=True, name={"givenName": f"G{i}"})
+        for i in range(5)
+    ]
+    bad = users[1]
+    api.put("/mapping", {"rows": [_row("name.givenName", "firstName")]}, expect=200)
+    with refused(ctx.db.engine, "contacts", f"NEW.id = '{bad['contactId']}'", "UPDATE"):
+        job = api.wait_for_job(api.post("/users/sync", {"all": True}, expect=202)["id"])
+    assert (job["state"], job["total"], job["done"], job["errors"]) == (
+        "done_with_errors",
+        5,
+        5,
+        1,
+    )
+    assert bad["userName"] in job["errorMessages"][0]
+    assert api.contact(users[2]["contactId"])["fields"] == {"firstName": "G2"}
+
+
 def test_a_lone_surrogate_stored_earlier_does_not_stall_update_all(api, ctx):
     """The recipe that once left the job queued at 0 for good: a synced local user whose
     unmapped nickName holds a lone surrogate, the mapping reset, "Update all".
