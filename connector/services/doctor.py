@@ -2,7 +2,7 @@
 
 Values written before those rules (a lone surrogate or NUL in a string, a
 string longer than its column) can still sit in the database and break later
-work. The scan reads users, groups, contacts, mappings and settings in
+work. The scan reads users, groups, contacts, mappings, settings and sources in
 primary-key order, a batch per short transaction, so it runs beside the
 serving process and its memory stays flat however many rows there are. It
 reports each finding by object: type, id, attribute path and what is wrong.
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Row, Select, String, select
 from sqlalchemy.orm import Session
 
-from connector.db.models import Contact, Group, MappingVersion, Setting, User
+from connector.db.models import Contact, Group, MappingVersion, Setting, Source, User
 from connector.services.context import Context
 from connector.services.failures import printable
 
@@ -32,6 +32,7 @@ SCANNED: tuple[tuple[str, Any], ...] = (
     ("contact", Contact),
     ("mapping", MappingVersion),
     ("setting", Setting),
+    ("source", Source),  # its name and sync scope (a SCIM filter)
 )
 
 
