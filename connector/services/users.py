@@ -18,6 +18,7 @@ from connector.queries.filtered_page import filtered_page
 from connector.queries.user_filter import to_sql
 from connector.services import (
     audit,
+    column_text,
     linking,
     mappings,
     sources,
@@ -40,10 +41,31 @@ def load_state(session: Session) -> SyncState:
 
 
 def validated(resource: Any) -> dict[str, Any]:
+    """The User resource as stored, or InvalidInput naming what is wrong with it."""
     try:
-        return validate_user(resource)
+        data = validate_user(resource)
     except ScimError as exc:
         raise InvalidInput(exc.message) from exc
+    check_columns(data)
+    return data
+
+
+def check_columns(data: dict[str, Any]) -> None:
+    """The values of a validated user that go into length-limited columns fit them."""
+    user_name = data.get("userName")
+    column_text.check(User.user_name, user_name, "userName")
+    if isinstance(user_name, str):
+        column_text.check(User.user_name_ci, user_name.lower(), "userName")
+    column_text.check(User.external_id, data.get("externalId"), "externalId")
+
+
+def fits_columns(data: dict[str, Any]) -> bool:
+    """Whether :func:`check_columns` lets ``data`` through."""
+    try:
+        check_columns(data)
+    except InvalidInput:
+        return False
+    return True
 
 
 def get(session: Session, user_id: str) -> User:
@@ -365,6 +387,8 @@ def create_many(
     for item in items:
         try:
             data = item.resource if item.validated else validated(item.resource)
+            if item.validated:  # validated ahead, where the columns were not known
+                check_columns(data)
         except ServiceError as exc:
             results.append(exc)
             continue

@@ -117,8 +117,8 @@ def plan_page(basis: PlanBasis, page: MappedPage) -> ImportPlan | None:
     page; None sends the page the ordinary way."""
     if basis.gone_entries or not page.users:
         return None
-    if not all(m.validated and m.prepared for m in page.users):
-        return None
+    if not all(m.validated and m.prepared and users.fits_columns(m.resource) for m in page.users):
+        return None  # the ordinary path refuses, entry by entry, what does not fit
     source = SimpleNamespace(id=basis.source_id, name=basis.source_name, sync_scope=basis.scope)
     created = [
         users.CreatedUser.of(

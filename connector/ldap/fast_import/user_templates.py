@@ -102,7 +102,7 @@ class UserBuilder:
             for raw in entry.raw.get(attribute, ()):
                 value = entries.decode(attribute, raw)
                 if value.strip():
-                    found.append((index, value))
+                    found.append((index, entries.storable(entry, attribute, value)))
                     break
         active = not entries.is_disabled(self.cfg, entry)
         values = [key, *(value for _, value in found)]
