@@ -722,3 +722,22 @@ def test_a_scope_flip_by_the_directory_is_one_sync_event(settings, directory, sl
         ({"syncToContact": False}, {"syncToContact": True}, "ldap:corp", why),
         ({"syncToContact": True}, {"syncToContact": False}, "ldap:corp", why),
     ]
+
+
+def test_an_entry_with_a_value_no_database_can_store_is_an_entry_error(settings, directory, slapd):
+    """NUL in a value, or a userName longer than its column: that entry is an error
+    with its DN (counted, skipped), the others are written, on both databases."""
+    directory.add("fine", description="fine")
+    # userPassword is an octet string: slapd keeps a NUL in it as it is.
+    nul_dn = directory.add("nul", description="nul", userPassword=b"nick\x00name")
+    long_dn = directory.add("long", description="u" * 300)
+    attributes = {"description": "userName", "userPassword": "nickName"}
+    ctx = make_ctx(settings, slapd, directory.base, attributes=attributes)
+    result = sync(ctx)
+    assert (result["created"], result["errors"]) == (1, 2)
+    nul, long = sorted(result["errorMessages"], key=lambda m: m.startswith(long_dn))
+    assert nul.startswith(nul_dn) and "userPassword contains NUL" in nul
+    assert long.startswith(long_dn) and "'userName' is 300 characters" in long
+    assert list(ldap_users(ctx)) == ["fine"]
+    again = sync(ctx, full=True)
+    assert (again["state"], again["deleted"], again["errors"]) == ("ok", 0, 2)
