@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from connector.db.models import LdapEntry
 from connector.ldap import filters
 from connector.ldap.quirks import ad, ds389
 from connector.ldap.settings import LdapSourceConfig
+from connector.services import column_text
 from scim.input_limits import text_problem
 from scim.paths import parse_path, set_value
 
@@ -86,11 +88,17 @@ def entry_id(cfg: LdapSourceConfig, entry: Entry) -> str:
             return ad.guid_to_uuid(values[0])
         if cfg.id_attribute == "nsUniqueId":
             return ds389.normalise_unique_id(values[0].decode("ascii"))
-        return storable(entry, cfg.id_attribute, values[0].decode("ascii").strip().lower())
+        key = storable(entry, cfg.id_attribute, values[0].decode("ascii").strip().lower())
     except EntryError:
         raise
     except (ValueError, UnicodeDecodeError) as exc:
         raise EntryError(f"{entry.dn}: bad {cfg.id_attribute}: {exc}") from exc
+    if len(key) > _KEY_LENGTH:  # the column that remembers the entry
+        raise EntryError(f"{entry.dn}: {cfg.id_attribute} is longer than {_KEY_LENGTH} characters")
+    return key
+
+
+_KEY_LENGTH = column_text.max_length(LdapEntry.entry_id) or 64
 
 
 def marker(cfg: LdapSourceConfig, entry: Entry) -> str:

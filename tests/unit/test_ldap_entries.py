@@ -186,6 +186,10 @@ def test_an_id_or_dn_no_database_can_store_is_an_entry_error() -> None:
     bad_id = Entry("uid=a,dc=x", {"entryuuid": [b"abc\x00"], "uid": [b"a"]})
     with pytest.raises(EntryError, match=r"uid=a,dc=x: entryUUID contains NUL"):
         entries.entry_id(cfg, bad_id)
+    too_long = Entry("uid=a,dc=x", {"entryuuid": [b"a" * 65], "uid": [b"a"]})
+    with pytest.raises(EntryError, match="entryUUID is longer than 64"):
+        entries.entry_id(cfg, too_long)
+    assert entries.entry_id(cfg, Entry("uid=a,dc=x", {"entryuuid": [b"A" * 64]})) == "a" * 64
     bad_dn = Entry("uid=a\ud800,dc=x", {"entryuuid": [b"abc"], "uid": [b"a"]})
     with pytest.raises(EntryError, match="the DN contains a lone surrogate") as refused:
         entries.entry_id(cfg, bad_dn)
