@@ -20,7 +20,12 @@ from scim2_filter_parser.lexer import SCIMLexer
 from scim2_filter_parser.parser import SCIMParser, SCIMParserError
 
 from scim.errors import InvalidFilter
-from scim.input_limits import MAX_FILTER_DEPTH, MAX_FILTER_TERMS, text_problem
+from scim.input_limits import (
+    MAX_FILTER_DEPTH,
+    MAX_FILTER_TERMS,
+    InputRefused,
+    check_search_text,
+)
 
 COMPARISON_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -53,9 +58,10 @@ class _Lexer(SCIMLexer):
             t.value = _String(json.loads(t.value))
         except json.JSONDecodeError as exc:
             raise InvalidFilter(f"bad string literal {t.value!r}") from exc
-        problem = text_problem(t.value)
-        if problem is not None:
-            raise InvalidFilter(f"a string literal of the filter {problem}")
+        try:
+            check_search_text(t.value, "a string literal of the filter")
+        except InputRefused as exc:
+            raise InvalidFilter(exc.message) from exc
         return t
 
     @_(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")  # type: ignore[name-defined]  # noqa: F821

@@ -32,6 +32,11 @@ MAX_FILTER_DEPTH = 32
 MAX_FILTER_TERMS = 200
 """A filter with more comparisons (``eq``, ``pr``, …) than this is refused."""
 
+MAX_SEARCH_TEXT = 10_000
+"""A filter's string literal, or a search text, longer than this (in characters) is
+refused: SQLite refuses LIKE patterns over 50,000 bytes (4 bytes a character at
+most, and the wildcards), and PostgreSQL would then answer otherwise."""
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
@@ -111,6 +116,18 @@ def check_json_text(value: Any) -> Any:
         where, problem = found
         raise UnstorableText(unstorable_message(where, problem), where)
     return value
+
+
+def check_search_text(text: str, field: str) -> str:
+    """``text`` itself, or :class:`InputRefused` naming ``field`` when it is longer
+    than :data:`MAX_SEARCH_TEXT` or cannot be stored."""
+    check_text(text, field)
+    if len(text) > MAX_SEARCH_TEXT:
+        raise InputRefused(
+            f"{field!r} is {len(text)} characters long; at most {MAX_SEARCH_TEXT} are allowed",
+            field,
+        )
+    return text
 
 
 # ---------------------------------------------------------------- JSON

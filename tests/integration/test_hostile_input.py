@@ -4,13 +4,14 @@ connector.services.column_text)."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 
 from connector.services import sources, tokens
-from scim.input_limits import MAX_FILTER_DEPTH, MAX_FILTER_TERMS, MAX_INDEX
+from scim.input_limits import MAX_FILTER_DEPTH, MAX_FILTER_TERMS, MAX_INDEX, MAX_SEARCH_TEXT
 from tests.integration.scim_client import SCIM_JSON, ScimClient
 
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -279,3 +280,16 @@ def test_admin_api_values_longer_than_their_columns_are_400_naming_them(api):
     source = api.post("/tokens", {"kind": "scim", "source": "s" * 101, "name": "t"}, expect=400)
     assert source["field"] == "source"
     assert api.get("/users")["total"] == 0
+
+
+def test_search_texts_past_the_limit_are_refused_on_both_databases(scim, api):
+    """SQLite refuses LIKE patterns over 50,000 bytes: both databases refuse alike."""
+    too_long = json.dumps("x" * (MAX_SEARCH_TEXT + 1))
+    for text in (f"displayName co {too_long}", f"emails[value sw {too_long}]"):
+        refused = scim.get("/Users", expect=400, filter=text)
+        assert f"at most {MAX_SEARCH_TEXT}" in scim_error(refused, 400, "invalidFilter")
+        assert api.get("/users", filter=text, expect=400)["field"] == "filter"
+    assert api.get("/contacts", q="x" * (MAX_SEARCH_TEXT + 1), expect=400)["field"] == "q"
+    longest = json.dumps("\U0001f600" * MAX_SEARCH_TEXT)
+    assert scim.get("/Users", filter=f"userName co {longest}")["totalResults"] == 0
+    assert api.get("/contacts", q="%" * MAX_SEARCH_TEXT)["items"] == []

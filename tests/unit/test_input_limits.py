@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from scim.input_limits import (
     MAX_INDEX,
     MAX_JSON_DEPTH,
+    MAX_SEARCH_TEXT,
     InputRefused,
     MalformedInput,
     UnstorableText,
+    check_search_text,
     check_text,
     clamped_int,
     first_bad_text,
@@ -137,3 +139,12 @@ def test_what_is_not_an_integer_is_refused_naming_it(raw: Any) -> None:
 def test_any_integer_lands_within_the_bounds(value: int) -> None:
     assert 0 <= clamped_int(str(value), "count", minimum=0) <= MAX_INDEX
     assert clamped_int(value, "count", minimum=0, maximum=500) == max(0, min(500, value))
+
+
+def test_search_texts_are_bounded() -> None:
+    assert check_search_text("x" * MAX_SEARCH_TEXT, "q") == "x" * MAX_SEARCH_TEXT
+    with pytest.raises(InputRefused, match=f"at most {MAX_SEARCH_TEXT}") as refused:
+        check_search_text("x" * (MAX_SEARCH_TEXT + 1), "q")
+    assert refused.value.field == "q"
+    with pytest.raises(UnstorableText):
+        check_search_text("\x00", "q")
