@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 
 MAX_JSON_DEPTH = 64
@@ -128,6 +129,26 @@ def check_search_text(text: str, field: str) -> str:
             field,
         )
     return text
+
+
+class NoSuchPath(InputRefused):
+    """A URL path part that no resource can have: answered as not found (404)."""
+
+
+def check_url(route_values: Iterable[Any], params: Iterable[tuple[str, str]]) -> None:
+    """The URL's own text under the rule of bodies: a path part holding NUL or a
+    lone surrogate, or an integer one past :data:`MAX_INDEX`, is :class:`NoSuchPath`;
+    such a query parameter (name or value) is :class:`UnstorableText` naming it."""
+    for value in route_values:
+        if (isinstance(value, str) and text_problem(value) is not None) or (
+            isinstance(value, int) and value > MAX_INDEX
+        ):
+            raise NoSuchPath(f"nothing can exist at {value!a}")
+    for name, value in params:
+        problem = text_problem(name) or text_problem(value)
+        if problem is not None:
+            shown = name if text_problem(name) is None else ascii(name)
+            raise UnstorableText(unstorable_message(shown, problem), shown)
 
 
 # ---------------------------------------------------------------- JSON

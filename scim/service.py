@@ -19,11 +19,11 @@ from scim.errors import ScimError, error_body
 from scim.filter import parse
 from scim.input_limits import (
     InputRefused,
+    NoSuchPath,
     UnstorableText,
+    check_url,
     clamped_int,
     load_json,
-    text_problem,
-    unstorable_message,
 )
 from scim.patch import apply_patch
 from scim.projection import parse_attribute_list, project
@@ -100,15 +100,14 @@ def parse_json(text: str | bytes) -> Any:
 def refuse_unstorable_request(
     route_values: Iterable[Any], params: Iterable[tuple[str, str]]
 ) -> None:
-    """The URL's own text under the same rule as bodies: an id holding NUL or a lone
+    """The URL under :func:`scim.input_limits.check_url`: an id holding NUL or a lone
     surrogate names nothing that can exist (404); such a query parameter is 400."""
-    for value in route_values:
-        if isinstance(value, str) and text_problem(value) is not None:
-            raise ScimError(f"nothing can exist at {value!a}", status=404)
-    for name, value in params:
-        problem = text_problem(name) or text_problem(value)
-        if problem is not None:
-            raise ScimError(unstorable_message(ascii(name), problem), scim_type="invalidValue")
+    try:
+        check_url(route_values, params)
+    except NoSuchPath as exc:
+        raise ScimError(exc.message, status=404) from exc
+    except InputRefused as exc:
+        raise ScimError(exc.message, scim_type="invalidValue") from exc
 
 
 def _complete_list(items: list[dict[str, Any]]) -> dict[str, Any]:

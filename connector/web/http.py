@@ -11,11 +11,11 @@ from connector.services.context import Context
 from scim.input_limits import (
     MAX_INDEX,
     InputRefused,
+    NoSuchPath,
     UnstorableText,
+    check_url,
     clamped_int,
     load_json,
-    text_problem,
-    unstorable_message,
 )
 
 
@@ -41,20 +41,15 @@ def json_body() -> Any:
 
 
 def refuse_unstorable_request() -> None:
-    """A ``before_request`` hook: the URL's text under the rule of bodies. A path
-    part holding NUL or a lone surrogate, or an integer one past
-    input_limits.MAX_INDEX, names nothing that can exist (404); such a query
-    parameter is 400 naming it."""
-    for value in (request.view_args or {}).values():
-        if (isinstance(value, str) and text_problem(value) is not None) or (
-            isinstance(value, int) and value > MAX_INDEX
-        ):
-            raise NotFound(f"nothing can exist at {value!a}")
-    for name, value in request.args.items(multi=True):
-        problem = text_problem(name) or text_problem(value)
-        if problem is not None:
-            shown = name if text_problem(name) is None else ascii(name)
-            raise InvalidInput(unstorable_message(shown, problem), field=shown)
+    """A ``before_request`` hook: the URL under scim.input_limits.check_url (as the
+    SCIM service does). A path part that no object can have is 404; a query
+    parameter holding NUL or a lone surrogate is 400 naming it."""
+    try:
+        check_url((request.view_args or {}).values(), request.args.items(multi=True))
+    except NoSuchPath as exc:
+        raise NotFound(exc.message) from exc
+    except InputRefused as exc:
+        raise InvalidInput(exc.message, field=exc.field) from exc
 
 
 def error_response(exc: ServiceError) -> Response:

@@ -15,9 +15,11 @@ from scim.input_limits import (
     MAX_SEARCH_TEXT,
     InputRefused,
     MalformedInput,
+    NoSuchPath,
     UnstorableText,
     check_search_text,
     check_text,
+    check_url,
     clamped_int,
     first_bad_text,
     json_depth_exceeds,
@@ -148,3 +150,16 @@ def test_search_texts_are_bounded() -> None:
     assert refused.value.field == "q"
     with pytest.raises(UnstorableText):
         check_search_text("\x00", "q")
+
+
+def test_a_url_is_read_under_the_rule_of_bodies() -> None:
+    check_url(["Users", "01a2", 7], [("filter", 'userName eq "ok"'), ("count", "9")])
+    for path_part in ("a\x00", "\ud800", MAX_INDEX + 1):
+        with pytest.raises(NoSuchPath):
+            check_url(["Users", path_part], [])
+    with pytest.raises(UnstorableText) as bad_value:
+        check_url([], [("q", "a\x00")])
+    assert bad_value.value.field == "q"
+    with pytest.raises(UnstorableText) as bad_name:
+        check_url([], [("q\x00", "a")])
+    assert bad_name.value.field == "'q\\x00'"
