@@ -75,6 +75,9 @@ def storable(entry: Entry, attribute: str, value: str) -> str:
     return value
 
 
+_KEY_LENGTH = column_text.max_length(LdapEntry.entry_id) or 64
+
+
 def entry_id(cfg: LdapSourceConfig, entry: Entry) -> str:
     """The entry's identity, which survives renames and moves (never the DN)."""
     problem = text_problem(entry.dn)
@@ -96,9 +99,6 @@ def entry_id(cfg: LdapSourceConfig, entry: Entry) -> str:
     if len(key) > _KEY_LENGTH:  # the column that remembers the entry
         raise EntryError(f"{entry.dn}: {cfg.id_attribute} is longer than {_KEY_LENGTH} characters")
     return key
-
-
-_KEY_LENGTH = column_text.max_length(LdapEntry.entry_id) or 64
 
 
 def marker(cfg: LdapSourceConfig, entry: Entry) -> str:

@@ -21,16 +21,19 @@ def max_length(column: Any) -> int | None:
     return getattr(column.property.columns[0].type, "length", None)
 
 
-def check(column: Any, value: str | None, field: str) -> None:
-    """InvalidInput naming ``field`` when ``value`` cannot be stored in ``column``."""
+def check(column: Any, value: str | None, field: str, *, lowered: bool = False) -> None:
+    """InvalidInput naming ``field`` when ``value`` cannot be stored in ``column``;
+    ``lowered``: the column holds ``value.lower()`` (which may be longer: "İ")."""
     if value is None:
         return
     problem = text_problem(value)
     if problem is not None:
         raise InvalidInput(unstorable_message(field, problem), field=field)
     limit = max_length(column)
-    if limit is not None and len(value) > limit:
+    stored = value.lower() if lowered else value
+    if limit is not None and len(stored) > limit:
+        how = " once lower-cased" if lowered and len(stored) != len(value) else ""
         raise InvalidInput(
-            f"{field!r} is {len(value)} characters long; at most {limit} are allowed",
+            f"{field!r} is {len(stored)} characters long{how}; at most {limit} are allowed",
             field=field,
         )

@@ -88,7 +88,7 @@ def _check_name(session: Session, group: Group) -> None:
 def check_columns(display_name: str, external_id: str | None) -> None:
     """A group's name and externalId fit their columns (see column_text)."""
     column_text.check(Group.display_name, display_name, "displayName")
-    column_text.check(Group.display_name_ci, display_name.lower(), "displayName")
+    column_text.check(Group.display_name_ci, display_name, "displayName", lowered=True)
     column_text.check(Group.external_id, external_id, "externalId")
 
 

@@ -52,10 +52,8 @@ def validated(resource: Any) -> dict[str, Any]:
 
 def check_columns(data: dict[str, Any]) -> None:
     """The values of a validated user that go into length-limited columns fit them."""
-    user_name = data.get("userName")
-    column_text.check(User.user_name, user_name, "userName")
-    if isinstance(user_name, str):
-        column_text.check(User.user_name_ci, user_name.lower(), "userName")
+    column_text.check(User.user_name, data.get("userName"), "userName")
+    column_text.check(User.user_name_ci, data.get("userName"), "userName", lowered=True)
     column_text.check(User.external_id, data.get("externalId"), "externalId")
 
 

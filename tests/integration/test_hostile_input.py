@@ -293,3 +293,12 @@ def test_search_texts_past_the_limit_are_refused_on_both_databases(scim, api):
     longest = json.dumps("\U0001f600" * MAX_SEARCH_TEXT)
     assert scim.get("/Users", filter=f"userName co {longest}")["totalResults"] == 0
     assert api.get("/contacts", q="%" * MAX_SEARCH_TEXT)["items"] == []
+
+
+def test_a_user_name_that_grows_when_lower_cased_is_measured_as_stored(scim):
+    """userName and displayName are also stored lower-cased; "İ".lower() is 2 characters."""
+    refused = scim.post("/Users", user("\u0130" * 200), expect=400)
+    assert "400 characters long once lower-cased" in scim_error(refused, 400, "invalidValue")
+    group = scim.post("/Groups", {"schemas": [GROUP_URN], "displayName": "\u0130" * 200}, 400)
+    scim_error(group, 400, "invalidValue")
+    assert scim.post("/Users", user("\u0130" * 127))["userName"] == "\u0130" * 127
