@@ -741,3 +741,23 @@ def test_an_entry_with_a_value_no_database_can_store_is_an_entry_error(settings,
     assert list(ldap_users(ctx)) == ["fine"]
     again = sync(ctx, full=True)
     assert (again["state"], again["deleted"], again["errors"]) == ("ok", 0, 2)
+
+
+def test_an_entry_whose_update_cannot_be_stored_is_an_error_not_a_missing_entry(
+    settings, directory, slapd
+):
+    """A reconciliation that cannot write an entry's change still saw the entry: its
+    user stays as it was, and the entry is not counted as missing (nor deleted)."""
+    for uid in ("fine", "a", "b", "c", "d", "e"):
+        directory.add(uid, description=uid)
+    attributes = {"description": "userName"}
+    sync(make_ctx(settings, slapd, directory.base, attributes=attributes))
+    directory.modify("fine", description="u" * 300)
+    # Another map: every entry is read again, whatever its change marker.
+    remapped = make_ctx(
+        settings, slapd, directory.base, attributes={**attributes, "title": "title"}
+    )
+    full = sync(remapped, full=True)
+    assert (full["state"], full["errors"], full["deleted"], full["wouldDelete"]) == ("ok", 1, 0, 0)
+    assert "'userName' is 300 characters" in full["errorMessages"][0]
+    assert sorted(ldap_users(remapped)) == ["a", "b", "c", "d", "e", "fine"]
