@@ -1,15 +1,17 @@
 """What every entry point accepts at all, before any rule of what the input means.
 
 One place for the limits that keep hostile or odd input from reaching the
-database or the Python stack: text (no NUL, no lone surrogate: neither
-PostgreSQL nor UTF-8 can hold them, so no database may be given them), JSON
-(bounded nesting, no NaN or Infinity), and integer parameters (clamped to what
+database or the Python stack: text (no NUL, which PostgreSQL cannot hold, and no
+lone surrogate, which UTF-8 cannot encode: SQLite would store them and fail
+later), JSON (bounded nesting, no NaN or Infinity), URLs (their ids and
+parameters under the rule of text), and integer parameters (clamped to what
 every database accepts). The SCIM service, the admin API and the LDAP entry
 mapping all call these functions; this module imports nothing but the standard
 library, so that both :mod:`scim` and :mod:`connector` can use it.
 
 The limits of SCIM filters live here too and are checked by
-:func:`scim.filter.parse`, the one parser of filter text.
+:func:`scim.filter.parse`, the one parser of filter text. Column lengths are
+not here: they come from the database models (connector.services.column_text).
 """
 
 from __future__ import annotations
