@@ -18,12 +18,12 @@ from connector.queries.filtered_page import filtered_page
 from connector.queries.user_filter import to_sql
 from connector.services import (
     audit,
-    column_text,
     linking,
     mappings,
     sources,
     sync_settings,
     uniqueness,
+    user_columns,
     user_resources,
 )
 from connector.services.linking import SyncState
@@ -46,24 +46,8 @@ def validated(resource: Any) -> dict[str, Any]:
         data = validate_user(resource)
     except ScimError as exc:
         raise InvalidInput(exc.message) from exc
-    check_columns(data)
+    user_columns.check(data)
     return data
-
-
-def check_columns(data: dict[str, Any]) -> None:
-    """The values of a validated user that go into length-limited columns fit them."""
-    column_text.check(User.user_name, data.get("userName"), "userName")
-    column_text.check(User.user_name_ci, data.get("userName"), "userName", lowered=True)
-    column_text.check(User.external_id, data.get("externalId"), "externalId")
-
-
-def fits_columns(data: dict[str, Any]) -> bool:
-    """Whether :func:`check_columns` lets ``data`` through."""
-    try:
-        check_columns(data)
-    except InvalidInput:
-        return False
-    return True
 
 
 def get(session: Session, user_id: str) -> User:
@@ -386,7 +370,7 @@ def create_many(
         try:
             data = item.resource if item.validated else validated(item.resource)
             if item.validated:  # validated ahead, where the columns were not known
-                check_columns(data)
+                user_columns.check(data)
         except ServiceError as exc:
             results.append(exc)
             continue

@@ -302,3 +302,19 @@ def test_a_user_name_that_grows_when_lower_cased_is_measured_as_stored(scim):
     group = scim.post("/Groups", {"schemas": [GROUP_URN], "displayName": "\u0130" * 200}, 400)
     scim_error(group, 400, "invalidValue")
     assert scim.post("/Users", user("\u0130" * 127))["userName"] == "\u0130" * 127
+
+
+def test_a_contact_edit_flowing_back_obeys_the_rules_of_user_writes(api):
+    """Reversed direction: the contact's values become the user's, so a userName
+    too long or taken refuses the contact edit, and nothing of it is stored."""
+    user = api.create_user("rev", sync=True)
+    api.create_user("taken")
+    api.patch("/settings", {"direction": "contact_to_user"}, expect=200)
+    contact_path = f"/contacts/{user['contactId']}"
+    long = api.patch(contact_path, {"fields": {"username": "u" * 300}}, expect=400)
+    assert long["field"] == "userName" and "300 characters" in long["message"]
+    api.patch(contact_path, {"fields": {"username": "TAKEN"}}, expect=409)
+    assert api.contact(user["contactId"])["fields"]["username"] == "rev"
+    assert api.get(f"/users/{user['id']}")["userName"] == "rev"
+    api.patch(contact_path, {"fields": {"username": "renamed"}}, expect=200)
+    assert api.get(f"/users/{user['id']}")["userName"] == "renamed"
