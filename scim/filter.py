@@ -20,6 +20,12 @@ from scim2_filter_parser.lexer import SCIMLexer
 from scim2_filter_parser.parser import SCIMParser, SCIMParserError
 
 from scim.errors import InvalidFilter
+from scim.input_limits import (
+    MAX_FILTER_DEPTH,
+    MAX_FILTER_TERMS,
+    InputRefused,
+    check_search_text,
+)
 
 COMPARISON_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -51,7 +57,11 @@ class _Lexer(SCIMLexer):
         try:
             t.value = _String(json.loads(t.value))
         except json.JSONDecodeError as exc:
-            raise InvalidFilter(f"bad string literal {t.value}") from exc
+            raise InvalidFilter(f"bad string literal {t.value!r}") from exc
+        try:
+            check_search_text(t.value, "a string literal of the filter")
+        except InputRefused as exc:
+            raise InvalidFilter(exc.message) from exc
         return t
 
     @_(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")  # type: ignore[name-defined]  # noqa: F821
@@ -118,7 +128,8 @@ def parse(text: str) -> Expr:
     if not text or not text.strip():
         raise InvalidFilter("the filter is empty")
     try:
-        tree = SCIMParser().parse(_Lexer().tokenize(text))
+        tokens = _bounded(_Lexer().tokenize(text))
+        tree = SCIMParser().parse(iter(tokens))
     except (SCIMParserError, ValueError) as exc:
         if isinstance(exc, InvalidFilter):
             raise
@@ -126,6 +137,32 @@ def parse(text: str) -> Expr:
     if tree is None:
         raise InvalidFilter(f"cannot parse filter {text!r}")
     return _convert(tree)
+
+
+_OPENING = frozenset({"LPAREN", "LBRACKET"})
+_CLOSING = frozenset({"RPAREN", "RBRACKET"})
+_TERMS = frozenset(op.upper() for op in COMPARISON_OPS) | {"PR"}
+
+
+def _bounded(tokens: Iterable[Any]) -> list[Any]:
+    """The tokens of a filter within the limits of :mod:`scim.input_limits`, counted
+    before parsing: the tree, its SQL and its evaluation recurse once per level."""
+    kept, depth, terms = [], 0, 0
+    for token in tokens:
+        if token.type in _OPENING:
+            depth += 1
+            if depth > MAX_FILTER_DEPTH:
+                raise InvalidFilter(
+                    f"the filter nests parentheses or brackets deeper than {MAX_FILTER_DEPTH}"
+                )
+        elif token.type in _CLOSING:
+            depth -= 1
+        elif token.type in _TERMS:
+            terms += 1
+            if terms > MAX_FILTER_TERMS:
+                raise InvalidFilter(f"the filter has more than {MAX_FILTER_TERMS} comparisons")
+        kept.append(token)
+    return kept
 
 
 def _literal(raw: Any) -> Value:

@@ -26,6 +26,7 @@ from scim.service import (
     bearer_caller,
     error_reply,
     parse_json,
+    refuse_unstorable_request,
     search_params,
 )
 from scim.store import ResourceStore
@@ -44,7 +45,7 @@ def _response(reply: Reply) -> Response:
 
 
 def _json_body() -> object:
-    return parse_json(request.get_data(as_text=True))
+    return parse_json(request.get_data())
 
 
 def create_blueprint(
@@ -87,6 +88,9 @@ def create_blueprint(
         if request.method == "GET" and first in PUBLIC_ENDPOINTS:
             return
         g.scim_caller = bearer_caller(request.headers.get("Authorization", ""), authenticate)
+        refuse_unstorable_request(
+            (request.view_args or {}).values(), request.args.items(multi=True)
+        )
 
     @bp.get("/ServiceProviderConfig")
     def service_provider_config() -> Response:

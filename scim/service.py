@@ -9,8 +9,7 @@ reached only through the stores.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,14 @@ from scim import schemas
 from scim.bulk import BulkProcessor
 from scim.errors import ScimError, error_body
 from scim.filter import parse
+from scim.input_limits import (
+    InputRefused,
+    NoSuchPath,
+    UnstorableText,
+    check_url,
+    clamped_int,
+    load_json,
+)
 from scim.patch import apply_patch
 from scim.projection import parse_attribute_list, project
 from scim.resource import validate
@@ -78,14 +85,29 @@ def bearer_caller(authorization: str, authenticate: Authenticator) -> Any:
     return caller
 
 
-def parse_json(text: str) -> Any:
-    """A request body as JSON; a missing or malformed one is the client's ``invalidSyntax``."""
-    if not text:
-        raise ScimError("the request has no body", scim_type="invalidSyntax")
+def parse_json(text: str | bytes) -> Any:
+    """A request body as JSON under :mod:`scim.input_limits`: a missing, malformed or
+    too deeply nested one is ``invalidSyntax``; a string no database can store
+    (NUL, lone surrogate) is ``invalidValue`` naming the attribute."""
     try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise ScimError(f"the body is not valid JSON: {exc}", scim_type="invalidSyntax") from exc
+        return load_json(text)
+    except UnstorableText as exc:
+        raise ScimError(exc.message, scim_type="invalidValue") from exc
+    except InputRefused as exc:
+        raise ScimError(exc.message, scim_type="invalidSyntax") from exc
+
+
+def refuse_unstorable_request(
+    route_values: Iterable[Any], params: Iterable[tuple[str, str]]
+) -> None:
+    """The URL under :func:`scim.input_limits.check_url`: an id holding NUL or a lone
+    surrogate names nothing that can exist (404); such a query parameter is 400."""
+    try:
+        check_url(route_values, params)
+    except NoSuchPath as exc:
+        raise ScimError(exc.message, status=404) from exc
+    except InputRefused as exc:
+        raise ScimError(exc.message, scim_type="invalidValue") from exc
 
 
 def _complete_list(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -99,15 +121,13 @@ def _complete_list(items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _int_param(value: Any, name: str, default: int) -> int:
+def _int_param(value: Any, name: str, default: int, minimum: int) -> int:
     if value is None or value == "":
         return default
-    if isinstance(value, bool):
-        raise ScimError(f"{name} must be an integer", scim_type="invalidValue")
     try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise ScimError(f"{name} must be an integer", scim_type="invalidValue") from exc
+        return clamped_int(value, name, minimum=minimum)
+    except InputRefused as exc:
+        raise ScimError(exc.message, scim_type="invalidValue") from exc
 
 
 def search_params(body: Any) -> dict[str, Any]:
@@ -188,9 +208,13 @@ class ScimService:
 
     def query(self, params: Params) -> Query:
         text = params.get("filter")
-        start = max(1, _int_param(params.get("startIndex"), "startIndex", 1))
-        count = _int_param(params.get("count"), "count", self.config.default_count)
-        count = min(max(0, count), self.config.max_results)
+        if text is not None and not isinstance(text, str):
+            raise ScimError("filter must be a string", scim_type="invalidFilter")
+        if not isinstance(params.get("sortBy") or "", str):
+            raise ScimError("sortBy must be a string", scim_type="invalidValue")
+        start = _int_param(params.get("startIndex"), "startIndex", 1, 1)
+        count = _int_param(params.get("count"), "count", self.config.default_count, 0)
+        count = min(count, self.config.max_results)
         order = params.get("sortOrder") or "ascending"
         if str(order).lower() not in {"ascending", "descending"}:
             raise ScimError("sortOrder must be ascending or descending", scim_type="invalidValue")

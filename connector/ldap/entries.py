@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from connector.db.models import LdapEntry
 from connector.ldap import filters
 from connector.ldap.quirks import ad, ds389
 from connector.ldap.settings import LdapSourceConfig
+from connector.services import column_text
+from scim.input_limits import text_problem
 from scim.paths import parse_path, set_value
 
 # Attributes whose values are binary whatever they happen to contain.
@@ -62,8 +65,24 @@ def decode(name: str, value: bytes) -> str:
         return base64.b64encode(value).decode("ascii")
 
 
+def storable(entry: Entry, attribute: str, value: str) -> str:
+    """``value`` itself, or an EntryError naming the DN and attribute when no database
+    can store it (NUL, lone surrogate: scim.input_limits); a value that is not UTF-8
+    never gets here (see :func:`decode`)."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise EntryError(f"{entry.dn}: {attribute} {problem}")
+    return value
+
+
+_KEY_LENGTH = column_text.max_length(LdapEntry.entry_id) or 64
+
+
 def entry_id(cfg: LdapSourceConfig, entry: Entry) -> str:
     """The entry's identity, which survives renames and moves (never the DN)."""
+    problem = text_problem(entry.dn)
+    if problem is not None:  # the message is stored: it shows the DN escaped
+        raise EntryError(f"{entry.dn!a}: the DN {problem}")
     values = entry.raw.get(cfg.id_attribute.lower())
     if not values:
         raise EntryError(f"{entry.dn}: no {cfg.id_attribute}")
@@ -72,9 +91,14 @@ def entry_id(cfg: LdapSourceConfig, entry: Entry) -> str:
             return ad.guid_to_uuid(values[0])
         if cfg.id_attribute == "nsUniqueId":
             return ds389.normalise_unique_id(values[0].decode("ascii"))
-        return values[0].decode("ascii").strip().lower()
+        key = storable(entry, cfg.id_attribute, values[0].decode("ascii").strip().lower())
+    except EntryError:
+        raise
     except (ValueError, UnicodeDecodeError) as exc:
         raise EntryError(f"{entry.dn}: bad {cfg.id_attribute}: {exc}") from exc
+    if len(key) > _KEY_LENGTH:  # the column that remembers the entry
+        raise EntryError(f"{entry.dn}: {cfg.id_attribute} is longer than {_KEY_LENGTH} characters")
+    return key
 
 
 def marker(cfg: LdapSourceConfig, entry: Entry) -> str:
@@ -105,7 +129,7 @@ def to_user(
     for attribute, path in cfg.attributes.items():
         values = [v for v in entry.text(attribute) if v.strip()]
         if values:
-            found.append((path, values[0]))
+            found.append((path, storable(entry, attribute, values[0])))
     if active is None:
         active = not is_disabled(cfg, entry)
     try:

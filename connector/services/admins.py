@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from connector.db.models import AdminAccount, utcnow
 from connector.errors import Conflict, InvalidInput
-from connector.services import audit
+from connector.services import audit, column_text
 from connector.services.context import Context
 
 HASH_METHOD = "scrypt"
@@ -46,7 +46,8 @@ class SignIn:
 
 def _valid_name(name: str) -> str:
     name = (name or "").strip()
-    if not name or len(name) > 100 or any(c.isspace() for c in name):
+    column_text.check(AdminAccount.name, name, "name")
+    if not name or any(c.isspace() for c in name):
         raise InvalidInput("an admin name is 1 to 100 characters without spaces", field="name")
     return name
 
@@ -92,6 +93,7 @@ def sign_in(ctx: Context, name: str, password: str) -> SignIn:
     sign-in attempts does not hold the database's write lock (SQLite) meanwhile.
     """
     name = (name or "").strip()
+    column_text.check(AdminAccount.name, name, "name")  # no account can have another
 
     def lookup(session: Session) -> tuple[str | None, int]:
         account = by_name(session, name) if name else None

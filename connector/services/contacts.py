@@ -15,6 +15,7 @@ from connector.services import audit, contact_rules, linking, sync_settings
 from connector.services import users as user_service
 from connector.services.linking import contact_json, search_text
 from connector.services.sync_settings import CONTACT_TO_USER, SyncSettings
+from scim.input_limits import InputRefused, check_search_text
 
 
 def _validated_fields(catalogue: Catalogue, fields: Any) -> dict[str, str]:
@@ -245,5 +246,10 @@ def listing(
     session: Session, *, q: str | None, managed: bool | None, start_index: int, count: int
 ) -> dict[str, Any]:
     """The admin API's contact list: a search text and managed or not narrow it."""
+    if q:
+        try:
+            check_search_text(q, "q")
+        except InputRefused as exc:
+            raise InvalidInput(exc.message, field="q") from exc
     items, total = page(session, q=q, managed=managed, offset=start_index - 1, limit=count)
     return {"items": representations(session, items), "total": total, "startIndex": start_index}

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from connector.db.models import Contact, Group, MappingVersion, Setting, Source, User
 from connector.services.context import Context
 from connector.services.failures import printable
+from scim.input_limits import text_problem
 
 BATCH = 1000
 
@@ -47,17 +48,6 @@ class Finding:
 
     def line(self) -> str:
         return f"{self.object_type} {self.object_id}: {self.path}: {self.problem}"
-
-
-# same rule as the input boundary
-def text_problem(text: str) -> str | None:
-    """Why ``text`` would be refused as a string value (NUL, a lone surrogate), or None."""
-    for index, char in enumerate(text):
-        if char == "\x00":
-            return f"contains NUL at position {index}"
-        if "\ud800" <= char <= "\udfff":
-            return f"contains a lone surrogate U+{ord(char):04X} at position {index}"
-    return None
 
 
 def scan(ctx: Context, batch: int = BATCH) -> Iterator[Finding]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from connector.db.models import Group, GroupMember, User, new_id, utcnow
 from connector.errors import Conflict, InvalidInput, NotFound
-from connector.services import audit
+from connector.services import audit, column_text
 
 
 def get(session: Session, source_id: int, group_id: str) -> Group:
@@ -85,6 +85,13 @@ def _check_name(session: Session, group: Group) -> None:
         raise Conflict(f"a group named {group.display_name!r} already exists", field="displayName")
 
 
+def check_columns(display_name: str, external_id: str | None) -> None:
+    """A group's name and externalId fit their columns (see column_text)."""
+    column_text.check(Group.display_name, display_name, "displayName")
+    column_text.check(Group.display_name_ci, display_name, "displayName", lowered=True)
+    column_text.check(Group.external_id, external_id, "externalId")
+
+
 def create(
     session: Session,
     actor: str,
@@ -93,6 +100,7 @@ def create(
     external_id: str | None,
     members: list[str],
 ) -> tuple[Group, set[str]]:
+    check_columns(display_name, external_id)
     group = Group(
         id=new_id(),
         source_id=source_id,
@@ -130,6 +138,7 @@ def replace(
     members: list[str],
 ) -> set[str]:
     """Replace name and members; returns the user ids whose membership changed."""
+    check_columns(display_name, external_id)
     before: dict[str, Any] = {
         "displayName": group.display_name,
         "externalId": group.external_id,

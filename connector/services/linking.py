@@ -17,7 +17,7 @@ from connector import mapping as engine
 from connector.db.models import Contact, ContactLink, User, new_id, utcnow
 from connector.mapping import CurrentMapping, search_text
 from connector.queries import bulk
-from connector.services import audit, contact_rules
+from connector.services import audit, contact_rules, uniqueness, user_columns
 from connector.services.contact_rules import Action, ContactDecision
 from connector.services.sync_settings import CONTACT_TO_USER, SyncSettings
 
@@ -147,8 +147,12 @@ def _pull_contact_into_user(
         new_resource["userName"] = user.user_name
     if new_resource == user.resource:
         return False
+    # The rules of any other write of a user: what would fail in the database is
+    # the contact edit's bad input, and nothing of it is stored.
+    user_columns.check(new_resource)
     before = user.resource
     apply_resource(user, new_resource)
+    uniqueness.check(session, user)
     audit.record(
         session,
         actor,

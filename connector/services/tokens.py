@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from connector.db.models import ApiToken, Source, utcnow
 from connector.errors import InvalidInput, NotFound
-from connector.services import audit, sources
+from connector.services import audit, column_text, sources
 
 ADMIN, SCIM = "admin", "scim"
 TOKEN_PREFIX = "lsc_"
@@ -48,6 +48,8 @@ def create(
     """Create a token and return it with its secret, which is never stored."""
     if kind not in (ADMIN, SCIM):
         raise InvalidInput(f"token kind must be {ADMIN!r} or {SCIM!r}")
+    column_text.check(ApiToken.name, name, "name")
+    column_text.check(Source.name, source_name, "source")
     source: Source | None = None
     if kind == SCIM:
         if not source_name:

@@ -23,6 +23,7 @@ from connector.services import (
     sources,
     sync_settings,
     uniqueness,
+    user_columns,
     user_resources,
 )
 from connector.services.linking import SyncState
@@ -40,10 +41,13 @@ def load_state(session: Session) -> SyncState:
 
 
 def validated(resource: Any) -> dict[str, Any]:
+    """The User resource as stored, or InvalidInput naming what is wrong with it."""
     try:
-        return validate_user(resource)
+        data = validate_user(resource)
     except ScimError as exc:
         raise InvalidInput(exc.message) from exc
+    user_columns.check(data)
+    return data
 
 
 def get(session: Session, user_id: str) -> User:
@@ -365,6 +369,8 @@ def create_many(
     for item in items:
         try:
             data = item.resource if item.validated else validated(item.resource)
+            if item.validated:  # validated ahead, where the columns were not known
+                user_columns.check(data)
         except ServiceError as exc:
             results.append(exc)
             continue

@@ -14,10 +14,18 @@ from connector.errors import InvalidInput, ServiceError
 from connector.ldap import run_service as ldap_runs
 from connector.services import audit, contacts, jobs, mappings, sources, sync_settings, users
 from connector.web.auth import require_admin
-from connector.web.http import actor, bool_arg, ctx, int_arg, json_body
+from connector.web.http import (
+    actor,
+    bool_arg,
+    ctx,
+    int_arg,
+    json_body,
+    refuse_unstorable_request,
+)
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 api.before_request(require_admin)
+api.before_request(refuse_unstorable_request)
 
 
 def _page_size() -> int:

@@ -7,10 +7,11 @@ from flask import Blueprint, Response, jsonify, request
 from connector.errors import InvalidInput
 from connector.services import tokens
 from connector.web.auth import require_admin
-from connector.web.http import actor, ctx, json_body
+from connector.web.http import actor, ctx, json_body, refuse_unstorable_request
 
 api_tokens = Blueprint("api_tokens", __name__, url_prefix="/api/v1")
 api_tokens.before_request(require_admin)
+api_tokens.before_request(refuse_unstorable_request)
 
 
 @api_tokens.get("/tokens")

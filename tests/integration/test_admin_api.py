@@ -55,7 +55,7 @@ def test_malformed_json_and_wrong_types_get_400_naming_the_problem(api):
         "/api/v1/users", data="{not json", headers=api.headers, content_type="application/json"
     )
     assert response.status_code == 400
-    assert response.get_json()["message"] == "the body is not valid JSON"
+    assert response.get_json()["message"].startswith("the body is not valid JSON")
     wrong = api.post("/users", {"userName": "a", "active": "maybe"}, expect=400)
     assert "active" in wrong["message"]
     unknown = api.post("/users", {"userName": "a", "shoeSize": 44}, expect=400)

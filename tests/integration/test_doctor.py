@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import text
 
 from connector.services import doctor
-from connector.services.doctor import Finding, text_problem
+from connector.services.doctor import Finding
+from scim.input_limits import text_problem
 
 
 def _fill(api: Any) -> dict[str, Any]:
@@ -35,9 +36,11 @@ def _write(ctx: Any, sql: str, **params: Any) -> None:
 
 
 def test_the_rule_names_nul_and_lone_surrogates():
+    """The doctor reports with the input boundary's own rule."""
+    assert doctor.text_problem is text_problem
     assert text_problem("plain Åsa 😀") is None
-    assert text_problem("a\x00b") == "contains NUL at position 1"
-    assert text_problem("nick\ud800") == "contains a lone surrogate U+D800 at position 4"
+    assert text_problem("a\x00b") == "contains NUL (U+0000)"
+    assert text_problem("nick\ud800") == "contains a lone surrogate (U+D800)"
 
 
 def test_a_clean_database_has_no_findings(api, ctx):
@@ -78,25 +81,21 @@ def test_stored_bad_values_are_reported_by_object_path_and_problem(api, ctx):
             "user",
             user["id"],
             "resource.nickName",
-            "contains a lone surrogate U+D800 at position 4",
+            "contains a lone surrogate (U+D800)",
         )
         in found
     )
-    assert (
-        Finding("user", user["id"], "resource.emails[0].value", "contains NUL at position 1")
-        in found
-    )
+    assert Finding("user", user["id"], "resource.emails[0].value", "contains NUL (U+0000)") in found
     assert (
         Finding("group", "g1", "display_name", "300 characters, longer than the column's 255")
         in found
     )
     assert (
-        Finding("contact", user["contactId"], "fields.firstName", "contains NUL at position 1")
-        in found
+        Finding("contact", user["contactId"], "fields.firstName", "contains NUL (U+0000)") in found
     )
     [setting] = [f for f in found if f.object_type == "setting"]
     assert setting.path == "value.k\\udfffey"  # printable: the bad character escaped
-    assert setting.problem.startswith("attribute name contains a lone surrogate U+DFFF")
+    assert setting.problem.startswith("attribute name contains a lone surrogate (U+DFFF)")
     # two in the user, two in the group (display_name_ci too), one each in the others
     assert len(found) == 6
     # The command: one line per finding, exit 1.

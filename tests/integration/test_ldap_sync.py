@@ -750,3 +750,42 @@ def test_an_entry_the_database_refuses_is_an_entry_error_and_the_run_goes_on(
     found = ldap_users(ctx)
     assert found["ann"].resource["name"]["givenName"] == "Anna"
     assert found["cem"].resource["name"]["givenName"] == "Cem"
+
+
+def test_an_entry_with_a_value_no_database_can_store_is_an_entry_error(settings, directory, slapd):
+    """NUL in a value, or a userName longer than its column: that entry is an error
+    with its DN (counted, skipped), the others are written, on both databases."""
+    directory.add("fine", description="fine")
+    # userPassword is an octet string: slapd keeps a NUL in it as it is.
+    nul_dn = directory.add("nul", description="nul", userPassword=b"nick\x00name")
+    long_dn = directory.add("long", description="u" * 300)
+    attributes = {"description": "userName", "userPassword": "nickName"}
+    ctx = make_ctx(settings, slapd, directory.base, attributes=attributes)
+    result = sync(ctx)
+    assert (result["created"], result["errors"]) == (1, 2)
+    nul, long = sorted(result["errorMessages"], key=lambda m: m.startswith(long_dn))
+    assert nul.startswith(nul_dn) and "userPassword contains NUL" in nul
+    assert long.startswith(long_dn) and "'userName' is 300 characters" in long
+    assert list(ldap_users(ctx)) == ["fine"]
+    again = sync(ctx, full=True)
+    assert (again["state"], again["deleted"], again["errors"]) == ("ok", 0, 2)
+
+
+def test_an_entry_whose_update_cannot_be_stored_is_an_error_not_a_missing_entry(
+    settings, directory, slapd
+):
+    """A reconciliation that cannot write an entry's change still saw the entry: its
+    user stays as it was, and the entry is not counted as missing (nor deleted)."""
+    for uid in ("fine", "a", "b", "c", "d", "e"):
+        directory.add(uid, description=uid)
+    attributes = {"description": "userName"}
+    sync(make_ctx(settings, slapd, directory.base, attributes=attributes))
+    directory.modify("fine", description="u" * 300)
+    # Another map: every entry is read again, whatever its change marker.
+    remapped = make_ctx(
+        settings, slapd, directory.base, attributes={**attributes, "title": "title"}
+    )
+    full = sync(remapped, full=True)
+    assert (full["state"], full["errors"], full["deleted"], full["wouldDelete"]) == ("ok", 1, 0, 0)
+    assert "'userName' is 300 characters" in full["errorMessages"][0]
+    assert sorted(ldap_users(remapped)) == ["a", "b", "c", "d", "e", "fine"]

@@ -9,6 +9,7 @@ import pytest
 
 from connector.ldap import entries, filters, markers
 from connector.ldap.entries import Entry, EntryError
+from connector.ldap.fast_import.user_templates import UserBuilder
 from connector.ldap.quirks import ad, ds389
 from connector.ldap.settings import LdapSourceConfig
 
@@ -158,3 +159,38 @@ def test_timestamp_and_csn_markers_with_overlap() -> None:
     csn = "20261125161000.123456Z#000000#000#000000"
     assert markers.since("entryCSN", csn, 30) == "20261125160930.000000Z#000000#000#000000"
     assert markers.newest("entryCSN", csn, None) == csn
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "reason"),
+    [("displayname", b"Jos\x00 Doe", "displayName contains NUL"), ("samaccountname", b"j\x00", "")],
+)
+def test_a_value_no_database_can_store_is_an_entry_error_with_its_dn(
+    attribute: str, value: bytes, reason: str
+) -> None:
+    cfg = ad_config()
+    dn = "CN=John Doe,OU=Staff,DC=corp,DC=example"
+    entry = Entry(dn, {**AD_USER, attribute: [value]})
+    key = entries.entry_id(cfg, entry)
+    with pytest.raises(EntryError, match="contains NUL") as refused:
+        entries.to_user(cfg, entry, key)
+    assert str(refused.value).startswith(dn) and reason in str(refused.value)
+    with pytest.raises(EntryError, match="contains NUL"):
+        UserBuilder(cfg).build(entry, key)
+
+
+def test_an_id_or_dn_no_database_can_store_is_an_entry_error() -> None:
+    cfg = LdapSourceConfig.model_validate(
+        {"name": "o", "urls": ["ldap://x"], "base_dn": "dc=x", "id_attribute": "entryUUID"}
+    )
+    bad_id = Entry("uid=a,dc=x", {"entryuuid": [b"abc\x00"], "uid": [b"a"]})
+    with pytest.raises(EntryError, match=r"uid=a,dc=x: entryUUID contains NUL"):
+        entries.entry_id(cfg, bad_id)
+    too_long = Entry("uid=a,dc=x", {"entryuuid": [b"a" * 65], "uid": [b"a"]})
+    with pytest.raises(EntryError, match="entryUUID is longer than 64"):
+        entries.entry_id(cfg, too_long)
+    assert entries.entry_id(cfg, Entry("uid=a,dc=x", {"entryuuid": [b"A" * 64]})) == "a" * 64
+    bad_dn = Entry("uid=a\ud800,dc=x", {"entryuuid": [b"abc"], "uid": [b"a"]})
+    with pytest.raises(EntryError, match="the DN contains a lone surrogate") as refused:
+        entries.entry_id(cfg, bad_dn)
+    assert "\ud800" not in str(refused.value)  # the message is stored: shown escaped

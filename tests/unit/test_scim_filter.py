@@ -20,6 +20,7 @@ from scim.filter import (
     matches,
     parse,
 )
+from scim.input_limits import MAX_FILTER_DEPTH, MAX_FILTER_TERMS
 
 USER: dict[str, Any] = {
     "schemas": [CORE_USER_URN, ENTERPRISE_URN],
@@ -632,3 +633,19 @@ class TestLogical:
             'emails[type eq "work"].value co "jensen.org"'
             ' or emails[type eq "home"].value co "example"'
         )
+
+
+def test_filters_deeper_than_the_limit_are_refused_saying_so() -> None:
+    with pytest.raises(InvalidFilter, match=f"deeper than {MAX_FILTER_DEPTH}"):
+        parse("(" * 1000 + 'userName eq "a"' + ")" * 1000)
+    with pytest.raises(InvalidFilter, match="deeper"):
+        parse("emails[" * 40 + 'value eq "a"' + "]" * 40)
+    deepest = "not (" * (MAX_FILTER_DEPTH - 1) + '(userName eq "a")' + ")" * (MAX_FILTER_DEPTH - 1)
+    assert matches(parse(deepest), {"userName": "b"}) is ((MAX_FILTER_DEPTH - 1) % 2 == 1)
+
+
+def test_filters_with_more_terms_than_the_limit_are_refused_saying_so() -> None:
+    with pytest.raises(InvalidFilter, match=f"more than {MAX_FILTER_TERMS}"):
+        parse(" or ".join(['userName eq "a"'] * 1001))
+    longest = " or ".join(f'userName eq "{i}"' for i in range(MAX_FILTER_TERMS))
+    assert matches(parse(longest), {"userName": str(MAX_FILTER_TERMS - 1)})

@@ -13,9 +13,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scim.errors import InvalidFilter
 from scim.filter import matches, parse
 
 User = dict[str, Any]
@@ -210,9 +212,25 @@ def test_not_inverts(case: Case, user: User) -> None:
     assert matches(parse(f"not ({text})"), user) is not matches(parse(text), user)
 
 
+STORABLE = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+
+
 @settings(max_examples=100, deadline=None)
-@given(value=st.text(max_size=20))
+@given(value=st.text(STORABLE, max_size=20))
 def test_any_json_string_literal_round_trips(value: str) -> None:
     expr = parse(f"userName eq {json.dumps(value)}")
     assert expr.value == value  # type: ignore[union-attr]
     assert matches(expr, {"userName": value})
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    head=st.text(STORABLE, max_size=5),
+    bad=st.sampled_from(["\x00", "\ud800", "\udfff"]),
+    tail=st.text(STORABLE, max_size=5),
+)
+def test_a_string_literal_no_database_can_store_is_an_invalid_filter(
+    head: str, bad: str, tail: str
+) -> None:
+    with pytest.raises(InvalidFilter, match="string literal"):
+        parse(f"userName eq {json.dumps(head + bad + tail)}")

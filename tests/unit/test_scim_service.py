@@ -12,7 +12,16 @@ import pytest
 from scim import schemas
 from scim.errors import ScimError
 from scim.filter import matches
-from scim.service import Call, ScimService, ServiceConfig, bearer_caller, error_reply
+from scim.input_limits import MAX_INDEX
+from scim.service import (
+    Call,
+    ScimService,
+    ServiceConfig,
+    bearer_caller,
+    error_reply,
+    parse_json,
+    refuse_unstorable_request,
+)
 from scim.store import Page, Query, Resource, Transform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,3 +182,42 @@ def test_bearer_caller_and_the_401_it_answers() -> None:
         assert reply.status == 401
         assert reply.headers == {"WWW-Authenticate": 'Bearer realm="scim"'}
         assert reply.body["schemas"] == [schemas.ERROR]
+
+
+@pytest.mark.parametrize(
+    ("text", "scim_type"),
+    [
+        ("", "invalidSyntax"),
+        ("[" * 65 + "]" * 65, "invalidSyntax"),
+        ('{"userName": NaN}', "invalidSyntax"),
+        ('{"userName": "a\\u0000"}', "invalidValue"),
+        ('{"userName": "\\ud800"}', "invalidValue"),
+    ],
+)
+def test_bodies_are_read_under_the_input_limits(text: str, scim_type: str) -> None:
+    with pytest.raises(ScimError) as refused:
+        parse_json(text)
+    assert (refused.value.status, refused.value.scim_type) == (400, scim_type)
+
+
+def test_paging_parameters_are_clamped(service: ScimService) -> None:
+    query = service.query({"startIndex": "18446744073709551616", "count": 10**30})
+    assert (query.start_index, query.count) == (MAX_INDEX, 10)
+    assert service.query({"startIndex": "-5", "count": "-5"}).start_index == 1
+    with pytest.raises(ScimError, match="startIndex must be an integer"):
+        service.query({"startIndex": "1.5"})
+    with pytest.raises(ScimError) as refused:
+        service.query({"filter": ["not", "text"]})
+    assert refused.value.scim_type == "invalidFilter"
+
+
+def test_an_id_or_parameter_with_nul_or_a_surrogate_is_refused() -> None:
+    with pytest.raises(ScimError) as missing:
+        refuse_unstorable_request(["Users", "a\x00"], [])
+    assert missing.value.status == 404
+    with pytest.raises(ScimError) as bad:
+        refuse_unstorable_request(["Users"], [("filter", 'userName eq "\udfff"')])
+    assert (bad.value.status, bad.value.scim_type) == (400, "invalidValue")
+    assert bad.value.message.startswith("'filter' contains a lone surrogate (U+DFFF)")
+    assert "\udfff" not in bad.value.message
+    refuse_unstorable_request(["Users", "1"], [("filter", 'userName eq "ok"')])

@@ -32,7 +32,7 @@ from connector.ldap.mapped_pages import MappedPage, entry_row
 from connector.queries import bulk
 from connector.queries.bulk import TableRows
 from connector.queries.column_in import column_in
-from connector.services import linking, sync_scope, uniqueness, users
+from connector.services import linking, sync_scope, uniqueness, user_columns, users
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,8 @@ def plan_page(basis: PlanBasis, page: MappedPage) -> ImportPlan | None:
     page; None sends the page the ordinary way."""
     if basis.gone_entries or not page.users:
         return None
-    if not all(m.validated and m.prepared for m in page.users):
-        return None
+    if not all(m.validated and m.prepared and user_columns.fits(m.resource) for m in page.users):
+        return None  # the ordinary path refuses, entry by entry, what does not fit
     source = SimpleNamespace(id=basis.source_id, name=basis.source_name, sync_scope=basis.scope)
     created = [
         users.CreatedUser.of(

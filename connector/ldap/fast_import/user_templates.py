@@ -92,6 +92,7 @@ class UserBuilder:
         self.cfg = cfg
         self.fingerprint = entries.map_fingerprint(cfg)
         self._pairs = [(attribute.lower(), path) for attribute, path in cfg.attributes.items()]
+        self._names = list(cfg.attributes)  # as configured, for error messages
         self._templates: dict[tuple[tuple[int, ...], bool], Any] = {}
         self._contact_rows: tuple[MappingRow, ...] | None = None
         self._contact_plans: dict[int, Any] = {}
@@ -102,7 +103,7 @@ class UserBuilder:
             for raw in entry.raw.get(attribute, ()):
                 value = entries.decode(attribute, raw)
                 if value.strip():
-                    found.append((index, value))
+                    found.append((index, entries.storable(entry, self._names[index], value)))
                     break
         active = not entries.is_disabled(self.cfg, entry)
         values = [key, *(value for _, value in found)]

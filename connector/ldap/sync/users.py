@@ -332,6 +332,7 @@ class UserSynchroniser:
                 if is_unavailable(exc):
                     raise
                 counts.error(f"{one[1].dn}: {reason(exc)}")
+                self._seen(one[0], run_id)
 
     def _update_group(
         self,
@@ -349,6 +350,7 @@ class UserSynchroniser:
             for (row, item), result in zip(group, results, strict=True):
                 if isinstance(result, ServiceError):
                     counts.error(f"{item.dn}: {result.message}")
+                    self._seen(row, run_id)
                     continue
                 self._rescope(session, source, result, item, state)
                 self._written(row, item, run_id)
@@ -358,6 +360,13 @@ class UserSynchroniser:
     def _written(self, row: LdapEntry, item: Mapped, run_id: int | None) -> None:
         row.content_hash, row.gone = item.digest, False
         self._touch(row, item, run_id)
+
+    @staticmethod
+    def _seen(row: LdapEntry, run_id: int | None) -> None:
+        """An entry read but not written (its change was refused): not missing, and
+        its stored marker and hash stay, so that the next run tries it again."""
+        if run_id is not None:
+            row.seen_run = run_id
 
     def _touch(self, row: LdapEntry, item: Mapped, run_id: int | None) -> None:
         row.dn = item.dn

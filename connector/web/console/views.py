@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 
+from connector.errors import ServiceError
 from connector.services import admins, audit
 from connector.web.console import session as console_session
 from connector.web.http import ctx
@@ -117,7 +118,10 @@ def sign_in() -> Response:
 
     if not console_session.csrf_ok():
         return again(400, "The form had expired; please sign in again.", "form")
-    result = admins.sign_in(ctx(), name, request.form.get("password", ""))
+    try:
+        result = admins.sign_in(ctx(), name, request.form.get("password", ""))
+    except ServiceError as exc:  # a name no account can have
+        return again(400, exc.message, exc.field or "name")
     if result.ok:
         console_session.start(int(result.account_id or 0), result.name)
         return redirect(target, code=303)
