@@ -145,9 +145,16 @@ def search_params(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ScimError("a SearchRequest must be an object", scim_type="invalidSyntax")
     params = dict(body)
+    for key in ("filter", "sortBy", "sortOrder"):
+        if params.get(key) is not None and not isinstance(params[key], str):
+            scim_type = "invalidFilter" if key == "filter" else "invalidValue"
+            raise ScimError(f"{key} must be a string", scim_type=scim_type)
     for key in ("attributes", "excludedAttributes"):
-        if isinstance(params.get(key), list):
-            params[key] = ",".join(params[key])
+        value = params.get(key)
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            params[key] = ",".join(value)
+        elif value is not None and not isinstance(value, str):
+            raise ScimError(f"{key} must be a list of attribute names", scim_type="invalidValue")
     return params
 
 

@@ -12,7 +12,14 @@ import pytest
 from scim import schemas
 from scim.errors import ScimError
 from scim.filter import matches
-from scim.service import Call, ScimService, ServiceConfig, bearer_caller, error_reply
+from scim.service import (
+    Call,
+    ScimService,
+    ServiceConfig,
+    bearer_caller,
+    error_reply,
+    search_params,
+)
 from scim.store import Page, Query, Resource, Transform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,3 +180,22 @@ def test_bearer_caller_and_the_401_it_answers() -> None:
         assert reply.status == 401
         assert reply.headers == {"WWW-Authenticate": 'Bearer realm="scim"'}
         assert reply.body["schemas"] == [schemas.ERROR]
+
+
+@pytest.mark.parametrize(
+    ("member", "value", "scim_type"),
+    [
+        ("filter", {"userName": "x"}, "invalidFilter"),
+        ("filter", 7, "invalidFilter"),
+        ("sortBy", ["userName"], "invalidValue"),
+        ("sortOrder", True, "invalidValue"),
+        ("attributes", [1, 2], "invalidValue"),
+        ("excludedAttributes", {"a": 1}, "invalidValue"),
+    ],
+)
+def test_a_search_request_member_of_the_wrong_type_is_a_400(
+    member: str, value: object, scim_type: str
+) -> None:
+    with pytest.raises(ScimError) as info:
+        search_params({member: value})
+    assert (info.value.status, info.value.scim_type) == (400, scim_type)
