@@ -17,8 +17,10 @@ anything was found.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -68,6 +70,7 @@ def run(backend: str, requests: int, exclude: list[str], examples: int) -> bool:
         checks = post_checks(sender)
         seconds = time.monotonic() - began
         server_log = server.log_tail(60)
+        exceptions = _exceptions(server.log_path.read_text(errors="replace"))
 
     print(f"\n== {backend}: {figures.sent} requests in {seconds:.0f} s")
     print(f"   answers of 5xx:         {figures.server_errors}")
@@ -81,6 +84,9 @@ def run(backend: str, requests: int, exclude: list[str], examples: int) -> bool:
         print(f"    {len(requests_seen):>6} x {kind}")
         for example in requests_seen[:examples]:
             print(f"             {example}")
+    print(f"   exceptions in the server log: {sum(exceptions.values())}")
+    for line, count in exceptions.most_common():
+        print(f"    {count:>6} x {line}")
     print("   afterwards:")
     for name, result in checks.items():
         print(f"      {name}: {result}")
@@ -91,6 +97,20 @@ def run(backend: str, requests: int, exclude: list[str], examples: int) -> bool:
         print("   server log (tail):")
         print("\n".join(f"      {line}" for line in server_log.splitlines()))
     return clean
+
+
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Warning)[\w.]*)(?::\s?(.*))?$")
+
+
+def _exceptions(log: str) -> Counter[str]:
+    """The last line of each traceback in the server log, counted (messages shortened)."""
+    found: Counter[str] = Counter()
+    for line in log.splitlines():
+        match = _EXCEPTION_LINE.match(line)
+        if match:
+            message = re.sub(r"\s+", " ", match.group(2) or "")[:110]
+            found[f"{match.group(1)}: {message}"] += 1
+    return found
 
 
 def main() -> None:
