@@ -52,9 +52,12 @@ def group_order(sort_by: ResolvedPath | None, descending: bool) -> list[Any]:
     ``sort_by`` was resolved against the Group schema by the service, so
     ``displayName`` and its fully qualified name are the same key here.
     """
-    column = SORT_COLUMNS.get("displayName" if sort_by is None else sort_by.name)
+    if sort_by is None:
+        return [Group.display_name_ci.desc() if descending else Group.display_name_ci, Group.id]
+    column = SORT_COLUMNS.get(sort_by.name)
     if column is None:
-        assert sort_by is not None
         raise ScimError(f"groups cannot be sorted by {sort_by.name!r}", scim_type="invalidValue")
-    term = column.desc().nulls_first() if descending else column.asc().nulls_last()
+    term = column.desc() if descending else column.asc()
+    if column is Group.external_id:  # the one that can be missing
+        term = term.nulls_first() if descending else term.nulls_last()
     return [term, Group.id]

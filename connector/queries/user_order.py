@@ -24,12 +24,16 @@ SORT_COLUMNS = {
     "meta.lastModified": User.updated_at,
     "active": User.active,
 }
+NOT_NULL = {"userName", "id", "meta.created", "meta.lastModified", "active"}
 
 
 def user_order(sort_by: ResolvedPath | None, descending: bool) -> list[Any]:
     """ORDER BY terms for ``sort_by`` (default userName), ties broken by id."""
-    order = _sort_value(sort_by) if sort_by else User.user_name_ci
-    term = order.desc().nulls_first() if descending else order.asc().nulls_last()
+    value = _sort_value(sort_by) if sort_by else User.user_name_ci
+    term = value.desc() if descending else value.asc()
+    if sort_by is not None and sort_by.name not in NOT_NULL:
+        # Only where a value can be missing: NULLS FIRST/LAST keeps SQLite off the index.
+        term = term.nulls_first() if descending else term.nulls_last()
     return [term, User.id]
 
 

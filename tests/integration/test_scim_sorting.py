@@ -34,7 +34,10 @@ def scim(app: Flask, ctx: Context) -> ScimClient:
             body[ENTERPRISE] = {"department": department}
         client.post("/Users", body)
     for name in ["beta", "Alpha", "gamma"]:
-        client.post("/Groups", {"schemas": [CORE_GROUP], "displayName": name, "externalId": name})
+        group = {"schemas": [CORE_GROUP], "displayName": name}
+        if name != "gamma":
+            group["externalId"] = name
+        client.post("/Groups", group)
     return client
 
 
@@ -67,7 +70,9 @@ def test_group_display_name_sorts_alike_short_and_qualified(scim: ScimClient, so
     descending = _names(scim, "/Groups", "displayName", sortBy=sort_by, sortOrder="descending")
     assert descending == ["gamma", "beta", "Alpha"]
     by_external_id = _names(scim, "/Groups", "displayName", sortBy="externalId")
-    assert by_external_id == ["Alpha", "beta", "gamma"]  # caseExact: "A" < "b"
+    assert by_external_id == ["Alpha", "beta", "gamma"]  # caseExact: "A" < "b"; none last
+    backwards = _names(scim, "/Groups", "displayName", sortBy="externalId", sortOrder="descending")
+    assert backwards == ["gamma", "beta", "Alpha"]
 
 
 @pytest.mark.parametrize(
