@@ -99,7 +99,7 @@ def run(backend: str, requests: int, exclude: list[str], examples: int) -> bool:
     return clean
 
 
-_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Warning)[\w.]*)(?::\s?(.*))?$")
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*): (.*)$")  # a traceback's last line
 
 
 def _exceptions(log: str) -> Counter[str]:
@@ -108,7 +108,7 @@ def _exceptions(log: str) -> Counter[str]:
     for line in log.splitlines():
         match = _EXCEPTION_LINE.match(line)
         if match:
-            message = re.sub(r"\s+", " ", match.group(2) or "")[:110]
+            message = re.sub(r"\s+", " ", match.group(2))[:110]
             found[f"{match.group(1)}: {message}"] += 1
     return found
 
