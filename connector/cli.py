@@ -23,11 +23,10 @@ def _context(settings: Settings) -> Context:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from waitress import serve
-
     from connector import startup
     from connector.logs import configure_logging
     from connector.web.app import create_app
+    from connector.web.serving import serve
 
     configure_logging(settings)
     host = args.host or settings.server.host
@@ -42,7 +41,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"  database:     {settings.database_url.split('@')[-1]}")
     sys.stdout.flush()
     try:
-        serve(app, host=host, port=port, threads=8, ident="connector")
+        serve(app, host=host, port=port, max_body_bytes=settings.server.max_body_bytes)
     finally:
         started.runner.shutdown()
     return 0

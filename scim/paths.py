@@ -17,6 +17,7 @@ from typing import Any
 
 from scim.errors import InvalidPath, ScimError
 from scim.filter import CORE_USER_URN, And, Compare, Expr, matches, parse
+from scim.schemas import Attribute, ResourceType
 
 _NAME = re.compile(r"[A-Za-z$][A-Za-z0-9_$-]*")
 
@@ -62,6 +63,56 @@ def parse_path(path: str) -> AttrPath:
     if uri and uri.lower() == CORE_USER_URN.lower():
         uri = None
     return AttrPath(uri=uri, attr=attr, value_filter=value_filter, sub=sub)
+
+
+@dataclass(frozen=True)
+class ResolvedPath:
+    """An attribute path resolved against a resource type's schemas, in schema spelling.
+
+    ``uri`` is None for the core schema and the common attributes (``id``,
+    ``externalId``, ``meta``), else the extension's URN: where a stored resource
+    keeps the value. ``userName``, ``USERNAME`` and
+    ``urn:ietf:params:scim:schemas:core:2.0:User:userName`` resolve alike.
+    """
+
+    uri: str | None
+    attribute: Attribute
+    sub: Attribute | None = None
+
+    @property
+    def name(self) -> str:
+        """The path in schema spelling, qualified only for extensions."""
+        base = f"{self.attribute.name}.{self.sub.name}" if self.sub else self.attribute.name
+        return f"{self.uri}:{base}" if self.uri else base
+
+
+def resolve_path(resource_type: ResourceType, path: str) -> ResolvedPath | None:
+    """The attribute ``path`` names on ``resource_type``, or None when it has no such attribute.
+
+    Raises InvalidPath for text that is no attribute path, and for value filters
+    (``emails[type eq "work"]``), which name values rather than an attribute.
+    """
+    parsed = parse_path(path)
+    if parsed.value_filter is not None:
+        raise InvalidPath(f"path {path!r} has a value filter; name an attribute")
+    uri = parsed.uri
+    if uri is None and path[:4].lower() == "urn:":
+        # parse_path dropped the core User URN: valid only where User is the core schema.
+        uri = CORE_USER_URN
+    if uri is not None and uri.lower() == resource_type.schema.id.lower():
+        uri = None
+    extension = resource_type.extension(uri) if uri is not None else None
+    if uri is not None and extension is None:
+        return None
+    attribute = resource_type.resolve(uri, parsed.attr)
+    if attribute is None:
+        return None
+    sub = None
+    if parsed.sub is not None:
+        sub = attribute.sub(parsed.sub)
+        if sub is None:
+            return None
+    return ResolvedPath(extension.id if extension else None, attribute, sub)
 
 
 def _key(obj: dict[str, Any], name: str) -> str:

@@ -10,7 +10,7 @@ reached only through the stores.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scim import schemas
@@ -26,6 +26,7 @@ from scim.input_limits import (
     load_json,
 )
 from scim.patch import apply_patch
+from scim.paths import ResolvedPath, resolve_path
 from scim.projection import parse_attribute_list, project
 from scim.resource import validate
 from scim.schemas import ResourceType
@@ -130,14 +131,50 @@ def _int_param(value: Any, name: str, default: int, minimum: int) -> int:
         raise ScimError(exc.message, scim_type="invalidValue") from exc
 
 
+def sort_key(resource_type: ResourceType, sort_by: Any) -> ResolvedPath | None:
+    """The attribute ``sortBy`` names on ``resource_type`` (RFC 7644 §3.4.2.3), or None.
+
+    Short and fully qualified names resolve alike. A multi-valued attribute sorts
+    by its ``value``; any other complex attribute must be named down to a
+    sub-attribute. None means the resource type has no such attribute; malformed
+    text is refused (``invalidValue``).
+    """
+    if not isinstance(sort_by, str):
+        raise ScimError("sortBy must be an attribute name", scim_type="invalidValue")
+    try:
+        resolved = resolve_path(resource_type, sort_by)
+    except ScimError as exc:
+        raise ScimError(f"sortBy: {exc.message}", scim_type="invalidValue") from exc
+    if resolved is None or resolved.sub is not None or resolved.attribute.type != "complex":
+        return resolved
+    value = resolved.attribute.sub("value")
+    if not resolved.attribute.multi_valued or value is None:
+        raise ScimError(
+            f"sortBy {sort_by!r} names a complex attribute; name one of its sub-attributes",
+            scim_type="invalidValue",
+        )
+    return replace(resolved, sub=value)
+
+
+def _unknown_sort(sort_by: str) -> ScimError:
+    return ScimError(f"cannot sort by unknown attribute {sort_by!r}", scim_type="invalidValue")
+
+
 def search_params(body: Any) -> dict[str, Any]:
     """A POSTed SearchRequest as the query parameters of the equivalent GET."""
     if not isinstance(body, dict):
         raise ScimError("a SearchRequest must be an object", scim_type="invalidSyntax")
     params = dict(body)
+    for key in ("filter", "sortBy", "sortOrder"):
+        if params.get(key) is not None and not isinstance(params[key], str):
+            scim_type = "invalidFilter" if key == "filter" else "invalidValue"
+            raise ScimError(f"{key} must be a string", scim_type=scim_type)
     for key in ("attributes", "excludedAttributes"):
-        if isinstance(params.get(key), list):
-            params[key] = ",".join(params[key])
+        value = params.get(key)
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            params[key] = ",".join(value)
+        elif value is not None and not isinstance(value, str):
+            raise ScimError(f"{key} must be a list of attribute names", scim_type="invalidValue")
     return params
 
 
@@ -220,7 +257,6 @@ class ScimService:
             raise ScimError("sortOrder must be ascending or descending", scim_type="invalidValue")
         return Query(
             filter=parse(text) if text else None,
-            sort_by=params.get("sortBy") or None,
             descending=str(order).lower() == "descending",
             start_index=start,
             count=count,
@@ -242,19 +278,32 @@ class ScimService:
 
     def search(self, call: Call, endpoint: Endpoint, params: Params) -> Reply:
         query = self.query(params)
+        text = params.get("sortBy")
+        if text:
+            key = sort_key(endpoint.resource_type, text)
+            if key is None:
+                raise _unknown_sort(text)
+            query = replace(query, sort_by=key)
         page = endpoint.store.search(call.caller, query)
         return self.list_reply(call, [(endpoint, page)], query, params)
 
     def search_all(self, call: Call, params: Params) -> Reply:
         """Root-level search (RFC 7644 §3.4.3): every resource type, one result list."""
         query = self.query(params)
+        text = params.get("sortBy")
+        # Each resource type sorts by the attribute if it has it, else in its own order.
+        keys = {
+            n: sort_key(e.resource_type, text) if text else None for n, e in self.endpoints.items()
+        }
+        if text and not any(keys.values()):
+            raise _unknown_sort(text)
         pages: list[tuple[Endpoint, Page]] = []
         skip, room = query.start_index - 1, query.count
-        for endpoint in self.endpoints.values():
+        for name, endpoint in self.endpoints.items():
             counted = endpoint.store.search(call.caller, Query(query.filter, None, False, 1, 0))
             take = min(room, max(0, counted.total - skip))
             if take:
-                sub = Query(query.filter, query.sort_by, query.descending, skip + 1, take)
+                sub = Query(query.filter, keys[name], query.descending, skip + 1, take)
                 page = endpoint.store.search(call.caller, sub)
                 pages.append((endpoint, Page(page.resources, counted.total)))
             else:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from scim.filter import Expr
+from scim.paths import ResolvedPath
 
 Resource = dict[str, Any]
 Transform = Callable[[Resource], Resource]
@@ -21,7 +22,7 @@ Transform = Callable[[Resource], Resource]
 @dataclass(frozen=True)
 class Query:
     filter: Expr | None = None
-    sort_by: str | None = None
+    sort_by: ResolvedPath | None = None  # resolved by the service; None: the store's own order
     descending: bool = False
     start_index: int = 1  # 1-based, RFC 7644 §3.4.2.4
     count: int = 100

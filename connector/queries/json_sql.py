@@ -290,3 +290,23 @@ def _compile_by_dialect(element: ByDialect, compiler: Any, **kw: Any) -> str:
     else:
         raise CompileError(f"SCIM filters are not available on {name}")
     return f"({compiler.process(branch, **kw)})"
+
+
+class ByDialectText(ByDialect):
+    """A text value built separately for SQLite and PostgreSQL (for ORDER BY)."""
+
+    inherit_cache = True
+    type = Text()
+
+
+def sort_text(value: Any, *, fold_case: bool) -> ByDialectText:
+    """``value`` as a sort key that orders alike on both databases.
+
+    Code point order (PostgreSQL's database collation would otherwise decide),
+    case folded as the filters fold it when the attribute is not caseExact.
+    """
+
+    def build(dialect: JsonSql) -> Any:
+        return dialect.bytewise(dialect.lower(value) if fold_case else value)
+
+    return ByDialectText(sqlite=build(SQLITE), postgresql=build(POSTGRESQL))

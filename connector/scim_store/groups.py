@@ -72,7 +72,7 @@ class ScimGroupStore:
                 session,
                 Group,
                 [Group.source_id == caller.source_id],
-                group_order(query.descending),
+                group_order(query.sort_by, query.descending),
                 start_index=query.start_index,
                 count=query.count,
                 scim_filter=query.filter,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from connector.errors import ServiceError
 from connector.scheduler import JobRunner
@@ -17,6 +17,7 @@ from connector.services.context import Context
 from connector.web.api import api
 from connector.web.api_tokens import api_tokens
 from connector.web.console import views as console_views
+from connector.web.error_shapes import error_bytes, too_large_message
 from connector.web.http import error_response
 from connector.web.scim import scim_blueprint
 
@@ -51,19 +52,32 @@ def create_app(ctx: Context, runner: JobRunner | None = None) -> Flask:
     def _service_error(exc: ServiceError) -> Response:
         return error_response(exc)
 
+    @app.before_request
+    def _refuse_oversized_body() -> None:
+        # From the declared length, before anything reads the body.
+        declared = request.content_length
+        if declared is not None and declared > ctx.settings.server.max_body_bytes:
+            raise RequestEntityTooLarge(too_large_message(ctx.settings.server.max_body_bytes))
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
-        response = jsonify(
-            {"error": (exc.name or "error").lower().replace(" ", "_"), "message": exc.description}
-        )
-        response.status_code = exc.code or 500
+        status = exc.code or 500
+        code = (exc.name or "error").lower().replace(" ", "_")
+        response = _shaped(status, exc.description or exc.name or "error", code)
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
         return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error")
-        response = jsonify({"error": "internal", "message": "internal error; see the server log"})
-        response.status_code = 500
-        return response
+        return _shaped(500, "internal error; see the server log", "internal")
 
     return app
+
+
+def _shaped(status: int, message: str, code: str) -> Response:
+    """An error answer in the shape of the request's path (SCIM or admin API)."""
+    body, content_type = error_bytes(request.path, status, message, code)
+    return Response(body, status=status, content_type=content_type)

@@ -9,6 +9,7 @@ from connector.scim_store.users import ScimUserStore
 from connector.services import tokens
 from connector.services.context import Context
 from connector.services.tokens import Principal
+from connector.web.error_shapes import SCIM_PREFIX
 from scim.flask_adapter import create_blueprint
 from scim.service import ServiceConfig
 
@@ -22,4 +23,5 @@ def scim_blueprint(ctx: Context) -> Blueprint:
         groups=ScimGroupStore(ctx),
         authenticate=authenticate,
         config=ServiceConfig(max_results=ctx.settings.api.max_page_size),
+        url_prefix=SCIM_PREFIX,
     )

@@ -20,6 +20,8 @@ from connector.queries.user_order import user_order
 from connector.services import sources, tokens, user_resources, users
 from connector.services.context import Context
 from scim.filter import parse
+from scim.paths import resolve_path
+from scim.schemas import USER
 from tests.integration.scim_client import ScimClient
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -49,7 +51,7 @@ def test_the_evaluator_pages_exactly_as_sql_does(
     _create_local_users(ctx)
     monkeypatch.setattr(filtered_page_module, "BATCH", 2)  # several batches for 6 hits
     expr = parse('title eq "keeper"')
-    order = user_order("name.familyName", descending)
+    order = user_order(resolve_path(USER, "name.familyName"), descending)
 
     def pages(session: Any, start: int, count: int) -> tuple[Any, Any]:
         def window(translate: Any) -> Any:

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from scim.errors import InvalidPath
 from scim.filter import CORE_USER_URN, ENTERPRISE_URN, And, AttrRef, Compare
-from scim.paths import AttrPath, get_value, parse_path, set_value
+from scim.paths import AttrPath, get_value, parse_path, resolve_path, set_value
+from scim.schemas import GROUP, USER
 
 WORK = Compare(AttrRef("type"), "eq", "work")
 
@@ -422,3 +423,45 @@ def test_clearing_a_filtered_path_clears_every_matching_value() -> None:
     cleared = set_value(user, 'emails[type eq "work"].value', None)
     assert cleared["emails"] == [{"type": "home", "value": "c@x"}]
     assert get_value(cleared, 'emails[type eq "work"].value') is None
+
+
+class TestResolvePath:
+    """One resolver for attribute names: short, fully qualified and any case alike."""
+
+    CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+    ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+    @pytest.mark.parametrize(
+        ("text", "name"),
+        [
+            ("userName", "userName"),
+            ("USERNAME", "userName"),
+            (f"{CORE}:userName", "userName"),
+            (f"{CORE.upper()}:name.GIVENNAME", "name.givenName"),
+            ("meta.created", "meta.created"),
+            (f"{ENTERPRISE}:department", f"{ENTERPRISE}:department"),
+            (f"{ENTERPRISE.lower()}:manager.value", f"{ENTERPRISE}:manager.value"),
+        ],
+    )
+    def test_user_attributes(self, text: str, name: str) -> None:
+        resolved = resolve_path(USER, text)
+        assert resolved is not None and resolved.name == name
+
+    @pytest.mark.parametrize(
+        ("kind", "text"),
+        [
+            ("user", "nothing"),
+            ("user", "name.nothing"),
+            ("user", "department"),  # an extension attribute needs its URN
+            ("user", "urn:ietf:params:scim:schemas:core:2.0:Group:displayName"),
+            ("group", "urn:ietf:params:scim:schemas:core:2.0:User:displayName"),
+            ("group", "userName"),
+        ],
+    )
+    def test_unknown_attributes_resolve_to_none(self, kind: str, text: str) -> None:
+        assert resolve_path(USER if kind == "user" else GROUP, text) is None
+
+    def test_value_filters_and_malformed_paths_are_invalid(self) -> None:
+        for text in ['emails[type eq "work"].value', "a b", "urn:x:"]:
+            with pytest.raises(InvalidPath):
+                resolve_path(USER, text)

@@ -21,6 +21,7 @@ from scim.service import (
     error_reply,
     parse_json,
     refuse_unstorable_request,
+    search_params,
 )
 from scim.store import Page, Query, Resource, Transform
 
@@ -221,3 +222,22 @@ def test_an_id_or_parameter_with_nul_or_a_surrogate_is_refused() -> None:
     assert bad.value.message.startswith("'filter' contains a lone surrogate (U+DFFF)")
     assert "\udfff" not in bad.value.message
     refuse_unstorable_request(["Users", "1"], [("filter", 'userName eq "ok"')])
+
+
+@pytest.mark.parametrize(
+    ("member", "value", "scim_type"),
+    [
+        ("filter", {"userName": "x"}, "invalidFilter"),
+        ("filter", 7, "invalidFilter"),
+        ("sortBy", ["userName"], "invalidValue"),
+        ("sortOrder", True, "invalidValue"),
+        ("attributes", [1, 2], "invalidValue"),
+        ("excludedAttributes", {"a": 1}, "invalidValue"),
+    ],
+)
+def test_a_search_request_member_of_the_wrong_type_is_a_400(
+    member: str, value: object, scim_type: str
+) -> None:
+    with pytest.raises(ScimError) as info:
+        search_params({member: value})
+    assert (info.value.status, info.value.scim_type) == (400, scim_type)
