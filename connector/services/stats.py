@@ -36,10 +36,10 @@ class Stats:
 
 def collect(session: Session) -> Stats:
     stats = Stats()
-    names = dict(session.execute(select(Source.id, Source.name)).tuples().all())
+    names = dict(session.execute(select(Source.id, Source.name)).all())
     for source_id, count in session.execute(
         select(User.source_id, func.count()).group_by(User.source_id)
-    ).tuples():
+    ):
         stats.users[names.get(source_id, str(source_id))] = count
     for name in names.values():
         stats.users.setdefault(name, 0)
@@ -50,7 +50,7 @@ def collect(session: Session) -> Stats:
         .join(ContactLink, ContactLink.user_id == User.id)
         .where(ContactLink.state == "active")
         .group_by(User.source_id)
-    ).tuples():
+    ):
         stats.contacts[names.get(source_id, str(source_id))] = count
         linked += count
     stats.unlinked_contacts = (
@@ -60,11 +60,11 @@ def collect(session: Session) -> Stats:
         select(Job.kind, Job.state, func.count(), func.coalesce(func.sum(Job.done), 0)).group_by(
             Job.kind, Job.state
         )
-    ).tuples():
+    ):
         stats.jobs[(kind, state)] = (count, int(done))
     for source_id, name in session.execute(
         select(Source.id, Source.name).where(Source.kind == "ldap")
-    ).tuples():
+    ):
         newest = session.scalars(
             select(SyncRun)
             .where(SyncRun.source_id == source_id)

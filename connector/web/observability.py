@@ -28,12 +28,25 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _PLAIN_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 # Only these parts of the app are counted (what the contract names: SCIM and the admin API).
 _APIS = (("/scim/", "scim"), ("/api/", "admin"))
+_SCIM_KINDS = frozenset({"Users", "Groups"})
 
 
 def request_id() -> str:
     """The caller's request id when it is a plain token, else a new one."""
     given = request.headers.get(REQUEST_ID_HEADER, "")
     return given if _PLAIN_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def route_label() -> str:
+    """The URL rule that answered; SCIM's resource type is filled in (a bounded set),
+    so ``/scim/v2/Users/<resource_id>`` and ``.../Groups/...`` count apart."""
+    if request.url_rule is None:
+        return "<unmatched>"
+    rule = request.url_rule.rule
+    kind = (request.view_args or {}).get("kind")
+    if kind in _SCIM_KINDS:
+        rule = rule.replace("<kind>", kind)
+    return rule
 
 
 def _api_of(path: str) -> str | None:
@@ -58,10 +71,9 @@ def init_app(app: Flask, ctx: Context) -> None:
         api = _api_of(request.path)
         started = g.get("request_started")
         if api is not None and started is not None:
-            route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
             metrics.http_request(
                 api,
-                route,
+                route_label(),
                 request.method,
                 response.status_code,
                 time.perf_counter() - started,
