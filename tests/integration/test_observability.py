@@ -8,6 +8,9 @@ import logging
 import os
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -276,3 +279,80 @@ def test_multi_process_mode_adds_up_every_process(tmp_path: Path) -> None:
     }
     labels = {"api": "admin", "route": "/api/v1/users", "method": "GET", "status": "200"}
     assert value(found, "connector_http_requests_total", **labels) == 2
+
+
+def test_metrics_under_gunicorn_add_up_every_worker_process(tmp_path: Path) -> None:
+    """The documented web command (gunicorn -c deploy/gunicorn.conf.py) with
+    PROMETHEUS_MULTIPROC_DIR: whichever process answers /metrics counts them all."""
+    pytest.importorskip("gunicorn")
+    from tests.support.live_server import free_port, server_env
+
+    port = free_port()
+    metrics_dir = tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    (metrics_dir / "stale.db").write_bytes(b"left from an earlier run")  # emptied at start
+    env = server_env(
+        tmp_path,
+        extra={
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": "3",
+            "GUNICORN_THREADS": "1",
+            "GUNICORN_WORKER_TMP_DIR": str(tmp_path),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        },
+    )
+    root = Path(__file__).resolve().parents[2]
+    bin_dir = Path(sys.executable).parent
+    subprocess.run([str(bin_dir / "connector"), "db", "upgrade"], env=env, check=True, timeout=60)
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [str(bin_dir / "gunicorn"), "-c", str(root / "deploy" / "gunicorn.conf.py")],
+            env=env,
+            cwd=tmp_path,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 45
+        while True:
+            assert server.poll() is None, log.read_text()
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        requests = 30
+        for _ in range(requests):  # unauthenticated: 401, counted all the same
+            try:
+                urllib.request.urlopen(f"{base}/api/v1/settings", timeout=5)
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 401
+        pids = set()
+        for _ in range(6):
+            with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+                text = response.read().decode()
+            found = {
+                (s.name, frozenset(s.labels.items())): s.value
+                for family in text_string_to_metric_families(text)
+                for s in family.samples
+            }
+            labels = {
+                "api": "admin",
+                "route": "/api/v1/settings",
+                "method": "GET",
+                "status": "401",
+            }
+            assert value(found, "connector_http_requests_total", **labels) == requests
+            pids.update(p.name for p in metrics_dir.glob("*.db"))
+        # The counters live in the shared directory (emptied at start), not in one process.
+        assert "stale.db" not in pids and any(p.startswith("counter_") for p in pids), pids
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
