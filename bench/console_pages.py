@@ -41,7 +41,6 @@ def seed(url: str, count: int) -> None:
     from sqlalchemy import insert, select
 
     from connector.catalogue import load_catalogue
-    from connector.config import BUILTIN_CATALOGUE_DIR
     from connector.db.engine import Database
     from connector.db.models import AuditEvent, Contact, ContactLink, Source, User, utcnow
     from connector.mapping import apply
@@ -50,7 +49,7 @@ def seed(url: str, count: int) -> None:
 
     db = Database(url)
     db.upgrade()
-    catalogue = load_catalogue(BUILTIN_CATALOGUE_DIR)
+    catalogue = load_catalogue(None)
     with db.sessions.begin() as session:
         bootstrap.ensure_defaults(session, catalogue)
         current = mappings.current(session)

@@ -45,7 +45,6 @@ def setup(url: str, count: int) -> None:
     from sqlalchemy import insert
 
     from connector.catalogue import load_catalogue
-    from connector.config import BUILTIN_CATALOGUE_DIR
     from connector.db.engine import Database
     from connector.db.models import Contact, ContactLink, Source, User, utcnow
     from connector.mapping import apply
@@ -54,7 +53,7 @@ def setup(url: str, count: int) -> None:
 
     db = Database(url)
     db.upgrade()
-    catalogue = load_catalogue(BUILTIN_CATALOGUE_DIR)
+    catalogue = load_catalogue(None)
     with db.sessions.begin() as session:
         bootstrap.ensure_defaults(session, catalogue)
         current = mappings.current(session)

@@ -1,10 +1,17 @@
-"""Field catalogues and the default mapping, read from TOML data files."""
+"""Field catalogues and the default mapping, read from TOML data files.
+
+The built-in files are package data (``connector/catalogues/``), read through
+importlib.resources so that an installed wheel finds them wherever it runs;
+a configured ``catalogue_dir`` holding the same three files replaces them.
+"""
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from scim.errors import ScimError
@@ -38,7 +45,12 @@ class CatalogueError(Exception):
     pass
 
 
-def _fields(path: Path) -> tuple[Field, ...]:
+def builtin_folder() -> Traversable:
+    """The catalogues shipped in the package."""
+    return resources.files("connector.catalogues")
+
+
+def _fields(path: Traversable) -> tuple[Field, ...]:
     with path.open("rb") as handle:
         raw = tomllib.load(handle).get("field", [])
     fields = tuple(Field(id=str(f["id"]), label=str(f.get("label", f["id"]))) for f in raw)
@@ -51,7 +63,12 @@ def _fields(path: Path) -> tuple[Field, ...]:
 
 
 @lru_cache(maxsize=8)
-def load_catalogue(folder: Path) -> Catalogue:
+def load_catalogue(folder: Path | None) -> Catalogue:
+    """The catalogues in ``folder``, or the built-in ones when it is None."""
+    return _load(builtin_folder() if folder is None else folder)
+
+
+def _load(folder: Traversable) -> Catalogue:
     user_fields = _fields(folder / "user_fields.toml")
     for field in user_fields:
         try:

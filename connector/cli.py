@@ -62,7 +62,8 @@ def cmd_config_check(settings: Settings, args: argparse.Namespace) -> int:
     print(f"  database: {settings.database_url.split('@')[-1]}")
     print(
         f"  catalogue: {len(catalogue.user_fields)} user fields, "
-        f"{len(catalogue.contact_fields)} contact fields"
+        f"{len(catalogue.contact_fields)} contact fields "
+        f"({settings.catalogue_dir or 'built in'})"
     )
     for source in settings.sources.ldap:
         print(

@@ -28,9 +28,7 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = Path("config/connector.toml")
-BUILTIN_CATALOGUE_DIR = PROJECT_ROOT / "config"
 
 
 class ConfigError(Exception):
@@ -119,7 +117,8 @@ class Settings(_Section):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     data_dir: Path = Path("data")
-    catalogue_dir: Path = BUILTIN_CATALOGUE_DIR
+    # None: the catalogues shipped in the package (connector/catalogues/).
+    catalogue_dir: Path | None = None
     database: DatabaseConfig = DatabaseConfig()
     server: ServerConfig = ServerConfig()
     api: ApiConfig = ApiConfig()

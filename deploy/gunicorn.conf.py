@@ -15,11 +15,21 @@ CONNECTOR_SCHEDULER=off on web workers and run one `connector serve` or
 scheduler replica (e.g. a `connector scheduler` process) next to them. This
 file sets CONNECTOR_SCHEDULER=off for the workers it starts.
 
+Metrics: every gunicorn worker is a separate process, so /metrics, answered by
+whichever worker gets the request, must add up all of them. Set
+PROMETHEUS_MULTIPROC_DIR to a directory only this server uses (a tmpfs such as
+/tmp/prometheus; the Kubernetes manifest and compose.yaml do): prometheus-client
+then keeps each worker's counters in files there and /metrics sums them. The
+hooks below create the directory and empty it when the server starts (old files
+would count twice). Without the variable each worker reports only itself.
+
 Every value below can be overridden by the environment variable named next to it.
 """
 
 import multiprocessing
 import os
+import shutil
+from pathlib import Path
 
 
 def _int_env(name: str, default: int) -> int:
@@ -68,3 +78,11 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'
 
 proc_name = "connector-web"
+
+
+def on_starting(server: object) -> None:
+    """Start every run with an empty metrics directory (see the module docstring)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+        Path(directory).mkdir(parents=True, exist_ok=True)

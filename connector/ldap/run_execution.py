@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector import logs
 from connector.db.models import LdapEntry, SyncRun, utcnow
 from connector.ldap import fast_import, markers
 from connector.ldap.client import LdapClient, LdapUnavailable, SearchAborted
@@ -70,6 +71,10 @@ class RunExecution:
         self.reader_peak_rss_kib = 0  # of the reader processes (fast path), when done
 
     def go(self) -> dict[str, Any]:
+        with logs.context(source=self.name, ldap_run_id=self.run.id):
+            return self._go()
+
+    def _go(self) -> dict[str, Any]:
         previous = self.ctx.run(self._begin)
         if self.run.state != "running":  # someone finished or skipped it meanwhile
             return self.ctx.run(lambda s: representation(s.get(SyncRun, self.run.id), self.name))

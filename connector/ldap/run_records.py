@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from connector import metrics
 from connector.db.models import SyncRun, utcnow
 from connector.ldap.sync.base import Counts
 from connector.services import audit
@@ -81,6 +82,7 @@ def finish(
             if confirmed is not None and confirmed.state == "blocked":
                 confirmed.state, confirmed.confirmed_by_run = "confirmed", run.id
         result = representation(run, name)
+        result["_seconds"] = (run.finished_at - run.started_at).total_seconds()
         audit.record(
             session,
             run.actor,
@@ -110,6 +112,17 @@ def finish(
         return result
 
     result = ctx.run(work)
+    seconds = result.pop("_seconds")
+    metrics.ldap_run_ended(
+        name,
+        result["kind"],
+        state,
+        seconds,
+        read=result["read"],
+        changed=result["created"] + result["updated"] + result["deactivated"],
+        deleted=result["deleted"],
+        blocked=result["wouldDelete"] if state == "blocked" else 0,
+    )
     log.info(
         "LDAP source %s: run %d %s (%s read, %s created, %s updated, %s deleted, %s errors)",
         name,

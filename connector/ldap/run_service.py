@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector import logs
 from connector.db.models import Source, SyncRun, User, utcnow
 from connector.errors import Conflict, NotFound
 from connector.ldap import locks
@@ -206,6 +207,7 @@ def confirm(
     return execute(ctx, queue_confirmation(ctx, name, run_id, actor), progress=progress)
 
 
+@logs.tagged("run_id", "ldap_run_id")
 def execute(
     ctx: Context,
     run_id: int,

@@ -25,6 +25,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from connector import logs
 from connector.db.models import Contact, ContactLink, Job, User, utcnow
 from connector.errors import NotFound
 from connector.mapping import apply
@@ -107,6 +108,7 @@ def unfinished(session: Session) -> list[str]:
     return list(session.scalars(select(Job.id).where(Job.state.in_(UNFINISHED))))
 
 
+@logs.tagged("job_id", "job_id")
 def run(ctx: Context, job_id: str, progress: Progress | None = None) -> Job:
     """Run (or resume) a job to the end, one committed batch at a time."""
     batch = ctx.settings.jobs.batch_size

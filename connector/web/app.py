@@ -14,11 +14,13 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from connector.errors import ServiceError
 from connector.scheduler import JobRunner
 from connector.services.context import Context
+from connector.web import observability
 from connector.web.api import api
 from connector.web.api_tokens import api_tokens
 from connector.web.console import views as console_views
 from connector.web.error_shapes import error_bytes, too_large_message
 from connector.web.http import error_response
+from connector.web.openapi import openapi
 from connector.web.scim import scim_blueprint
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ def create_app(ctx: Context, runner: JobRunner | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["connector.context"] = ctx
     app.extensions["connector.runner"] = runner
+    observability.init_app(app, ctx)
+    app.register_blueprint(openapi)
     app.register_blueprint(api)
     app.register_blueprint(api_tokens)
     console_views.init_app(app)

@@ -69,7 +69,9 @@ def test_a_deadlock_is_retried_and_both_writers_succeed(ctx: Any) -> None:
         for future in done:
             future.result()  # neither raised
     if ctx.db.dialect == "postgresql":
-        assert len(attempts) == 3  # one of the two ran again
+        # At least one of the two ran again (PostgreSQL may abort a retry too, when it
+        # meets the other transaction before that one has finished).
+        assert len(attempts) >= 3
 
 
 def test_transient_failures_are_retried_a_bounded_number_of_times(ctx: Any) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from connector.config import BUILTIN_CATALOGUE_DIR, ConfigError, Settings, load_settings
+from connector.config import ConfigError, Settings, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "connector.example.toml"
 
@@ -47,7 +47,7 @@ class TestDefaults:
         assert settings.logging.format == "text"
         assert settings.scheduler.enabled is True
         assert settings.data_dir == Path("data")
-        assert settings.catalogue_dir == BUILTIN_CATALOGUE_DIR
+        assert settings.catalogue_dir is None  # the catalogues shipped in the package
         assert settings.database.url == ""
 
     def test_default_database_is_sqlite_under_data_dir(self, _empty_cwd: Path) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import tomllib
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector import mapping
+from connector.catalogue import builtin_folder
 from connector.ldap.entries import Entry, EntryError
 from connector.ldap.fast_import.prepared import PreparedNewUser
 from connector.ldap.fast_import.user_templates import UserBuilder
@@ -24,7 +24,7 @@ from connector.services.sync_settings import SyncSettings
 DEFAULT_ROWS = tuple(
     MappingRow(user_field, contact_field)
     for user_field, contact_field in tomllib.loads(
-        (Path(__file__).parents[2] / "config" / "default_mapping.toml").read_text()
+        (builtin_folder() / "default_mapping.toml").read_text()
     )["rows"]
 )
 

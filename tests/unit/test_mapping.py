@@ -1,9 +1,8 @@
-"""Unit tests for connector.mapping and the shipped catalogues (config/*.toml)."""
+"""Unit tests for connector.mapping and the shipped catalogues (connector/catalogues/*.toml)."""
 
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from connector.mapping import MappingError, MappingRow, apply, invert, rows_from
 from scim.filter import ENTERPRISE_URN
 from scim.paths import get_value, parse_path, set_value
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+CONFIG_DIR = None  # the catalogues shipped in the package
 
 
 @pytest.fixture(scope="module")
