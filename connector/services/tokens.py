@@ -94,6 +94,15 @@ def authenticate(session: Session, presented: str, kind: str) -> Principal | Non
     return Principal(kind=kind, name=token.name, source_id=token.source_id)
 
 
+def authenticate_scim(session: Session, presented: str) -> tuple[Principal | None, str | None]:
+    """A SCIM client's principal and its source's name (for log lines), or (None, None)."""
+    principal = authenticate(session, presented, SCIM)
+    if principal is None or principal.source_id is None:
+        return principal, None
+    source = sources.by_id(session, principal.source_id)
+    return principal, source.name if source is not None else None
+
+
 def representation(token: ApiToken, source_name: str | None) -> dict[str, object]:
     """A token as the admin API shows it: never its secret or hash."""
     return {

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from sqlalchemy.orm import Session
 
 from connector import logs
 from connector.scim_store.groups import ScimGroupStore
 from connector.scim_store.users import ScimUserStore
-from connector.services import sources, tokens
+from connector.services import tokens
 from connector.services.context import Context
 from connector.services.tokens import Principal
 from connector.web.error_shapes import SCIM_PREFIX
@@ -18,15 +17,9 @@ from scim.service import ServiceConfig
 
 def scim_blueprint(ctx: Context) -> Blueprint:
     def authenticate(token: str) -> Principal | None:
-        def work(session: Session) -> Principal | None:
-            principal = tokens.authenticate(session, token, tokens.SCIM)
-            source = None
-            if principal is not None and principal.source_id is not None:
-                source = sources.by_id(session, principal.source_id)
-            logs.bind(source=source.name if source is not None else None)
-            return principal
-
-        return ctx.run(work)
+        principal, source_name = ctx.run(lambda s: tokens.authenticate_scim(s, token))
+        logs.bind(source=source_name)
+        return principal
 
     return create_blueprint(
         users=ScimUserStore(ctx),
