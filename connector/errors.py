@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ServiceError(Exception):
     status = 400
@@ -11,6 +13,10 @@ class ServiceError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+    def details(self) -> dict[str, Any]:
+        """Keys an answer carries beside error, message and field (none by default)."""
+        return {}
 
 
 class InvalidInput(ServiceError):
@@ -26,6 +32,17 @@ class NotFound(ServiceError):
 class Conflict(ServiceError):
     status = 409
     code = "conflict"
+
+
+class StaleVersion(Conflict):
+    """A write based on a version that is no longer the current one."""
+
+    def __init__(self, message: str, *, current_version: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.current_version = current_version
+
+    def details(self) -> dict[str, Any]:
+        return {"currentVersion": self.current_version}
 
 
 class ReadOnlyContact(Conflict):

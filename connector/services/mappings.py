@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from connector.catalogue import Catalogue
 from connector.db.models import ContactLink, MappingVersion
-from connector.errors import InvalidInput
+from connector.errors import InvalidInput, StaleVersion
 from connector.mapping import CurrentMapping, MappingError, MappingRow, rows_from_json, validate
 from connector.services import audit
 
@@ -24,10 +24,30 @@ def current(session: Session) -> CurrentMapping:
 
 
 def _save(
-    session: Session, actor: str, rows: tuple[MappingRow, ...], action: str
+    session: Session,
+    actor: str,
+    rows: tuple[MappingRow, ...],
+    action: str,
+    based_on: int | None = None,
 ) -> CurrentMapping:
+    """Save ``rows`` as the next version, unless they are the current rows already.
+
+    ``based_on`` is the version the caller edited (optional for scripts): when another
+    save came in between, the save is refused rather than silently overwriting it.
+    Saving the current rows again changes nothing: no new version, no audit event, no
+    contact becomes stale.
+    """
     _take_turns(session)
     before = current(session)
+    if based_on is not None and based_on != before.version:
+        raise StaleVersion(
+            f"the mapping was changed meanwhile: version {before.version} is current, "
+            f"this save is based on version {based_on}; reload it and apply your edits again",
+            current_version=before.version,
+            field="version",
+        )
+    if rows == before.rows:
+        return before
     version = before.version + 1
     session.add(
         MappingVersion(
@@ -53,12 +73,18 @@ def _take_turns(session: Session) -> None:
         session.execute(text("LOCK TABLE mapping_versions IN SHARE ROW EXCLUSIVE MODE"))
 
 
-def save(session: Session, catalogue: Catalogue, actor: str, raw_rows: Any) -> CurrentMapping:
+def save(
+    session: Session,
+    catalogue: Catalogue,
+    actor: str,
+    raw_rows: Any,
+    based_on: int | None = None,
+) -> CurrentMapping:
     try:
         rows = validate(rows_from_json(raw_rows), catalogue)
     except MappingError as exc:
         raise InvalidInput(str(exc), field=exc.field) from exc
-    return _save(session, actor, rows, "mapping.save")
+    return _save(session, actor, rows, "mapping.save", based_on)
 
 
 def clear(session: Session, actor: str) -> CurrentMapping:

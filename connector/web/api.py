@@ -63,14 +63,40 @@ def put_mapping() -> Response:
     extra = set(body) - {"rows", "version", "staleContacts"}
     if extra:
         raise InvalidInput(f"unknown key {sorted(extra)[0]!r}", field=sorted(extra)[0])
+    based_on = _based_on_version(body.get("version"), request.headers.get("If-Match"))
     c = ctx()
     return jsonify(
         c.run(
             lambda s: mappings.representation(
-                s, mappings.save(s, c.catalogue, actor(), body["rows"])
+                s, mappings.save(s, c.catalogue, actor(), body["rows"], based_on)
             )
         )
     )
+
+
+def _based_on_version(in_body: Any, if_match: str | None) -> int | None:
+    """The mapping version a save was edited from: the body's ``version`` or ``If-Match``.
+
+    Both are optional (a script may save blindly); the console always sends the version.
+    """
+    if in_body is not None and (isinstance(in_body, bool) or not isinstance(in_body, int)):
+        raise InvalidInput("version must be an integer", field="version")
+    from_header = _if_match_version(if_match) if if_match else None
+    if in_body is not None and from_header is not None and in_body != from_header:
+        raise InvalidInput(f"version {in_body} and If-Match {if_match!r} disagree", field="version")
+    return in_body if in_body is not None else from_header
+
+
+def _if_match_version(if_match: str) -> int | None:
+    tag = if_match.strip()
+    if tag == "*":
+        return None
+    digits = tag.removeprefix("W/").strip('"')
+    if not digits.isdigit() or len(digits) > 18:
+        raise InvalidInput(
+            f'If-Match {if_match!r} is not a mapping version such as W/"3"', field="If-Match"
+        )
+    return int(digits)
 
 
 @api.delete("/mapping")

@@ -56,6 +56,7 @@ def error_response(exc: ServiceError) -> Response:
     body: dict[str, Any] = {"error": exc.code, "message": exc.message}
     if exc.field:
         body["field"] = exc.field
+    body.update(exc.details())
     response = jsonify(body)
     response.status_code = exc.status
     return response

@@ -57,7 +57,13 @@ def _items(item: str) -> dict[str, Any]:
 SCHEMAS: dict[str, Any] = {
     "Error": _object(
         {"error": _STRING, "message": _STRING},
-        {"field": _STRING},
+        {
+            "field": _STRING,
+            "currentVersion": {
+                **_INT,
+                "description": "With a 409 for a stale version: the version now current.",
+            },
+        },
     ),
     "Field": _object({"id": _STRING, "label": _STRING}),
     "Fields": _object(
@@ -74,10 +80,17 @@ SCHEMAS: dict[str, Any] = {
             "staleContacts": _INT,
         }
     ),
-    "MappingInput": _object(
-        {"rows": {"type": "array", "items": _ref("MappingRow")}},
-        {"version": _INT, "staleContacts": _INT},
-    ),
+    "MappingInput": {
+        **_object(
+            {"rows": {"type": "array", "items": _ref("MappingRow")}},
+            {"version": _INT, "staleContacts": _INT},
+        ),
+        "description": "`version` is the version the rows were edited from (or send "
+        '`If-Match: W/"<version>"`): optional for scripts, the console always sends it. '
+        "When another save came in between, the answer is 409 with `currentVersion` "
+        "and nothing changes. Saving the current rows again answers 200 with the current "
+        "version and changes nothing.",
+    },
     "Settings": _object(
         {
             "direction": {"enum": ["user_to_contact", "contact_to_user"]},
@@ -343,6 +356,16 @@ PATHS: dict[str, Any] = {
             {"200": _json("The saved mapping", "Mapping")},
             body="MappingInput",
             errors=("409", "413"),
+            params=[
+                {
+                    "name": "If-Match",
+                    "in": "header",
+                    "required": False,
+                    "schema": _STRING,
+                    "description": 'The version the rows were edited from, as W/"<version>" '
+                    "(the same as the body's `version`).",
+                }
+            ],
         ),
         "delete": _op("Delete every row", {"200": _json("The empty mapping", "Mapping")}),
     },

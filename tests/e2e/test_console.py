@@ -374,3 +374,31 @@ def test_ldap_run_on_the_sources_page(browser: Any, artifacts: Path, tmp_path: P
             assert ui.console_errors == [], ui.console_errors
         finally:
             server.stop()
+
+
+def test_a_mapping_saved_meanwhile_by_another_admin_is_not_overwritten(
+    browser: Any, artifacts: Path
+) -> None:
+    with live_server() as server:
+        server.create_admin(ADMIN, PASSWORD)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        ui = Console(browser, server.base_url, artifacts)
+        browser.get(server.base_url + "/admin/")
+        ui.visible("#name").send_keys(ADMIN)
+        ui.css("#password").send_keys(PASSWORD)
+        ui.css("#sign-in").click()
+        ui.wait(lambda d: "/admin/users" in d.current_url)
+
+        ui.open("/admin/synchronized-users")
+        loaded = api.get("/mapping")
+        other = api.call("PUT", "/mapping", {"rows": loaded["rows"][:1]})  # another admin
+        title_row = _mapping_row(ui, "title")
+        Select(title_row.find_element(By.CSS_SELECTOR, "td:nth-child(2) select")).select_by_value(
+            "notes"
+        )
+        ui.css("#mapping-save").click()
+        ui.text_in("#mapping-error", f"version {other['version']} is current")
+        assert "Your edits are still shown" in ui.css("#mapping-error").text
+        assert api.get("/mapping")["rows"] == other["rows"]
+        ui.collect_logs()
+        assert [e for e in ui.console_errors if "409" not in e.get("message", "")] == []

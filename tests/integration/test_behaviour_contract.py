@@ -210,6 +210,52 @@ def test_delete_all_mappings_and_reset_to_default(api, barbara):
     assert reset["staleContacts"] == 1
 
 
+def test_a_mapping_save_based_on_an_older_version_is_refused_with_the_current_one(api):
+    loaded = api.get("/mapping")
+    first = api.put(
+        "/mapping", {"rows": loaded["rows"][:2], "version": loaded["version"]}, expect=200
+    )
+    assert first["version"] == loaded["version"] + 1
+    events = api.get("/audit", objectType="mapping")["total"]
+    late = api.put(
+        "/mapping", {"rows": loaded["rows"][:3], "version": loaded["version"]}, expect=409
+    )
+    assert late["error"] == "conflict" and late["currentVersion"] == first["version"]
+    assert f"version {first['version']} is current" in late["message"]
+    header = api.client.put(
+        "/api/v1/mapping",
+        json={"rows": loaded["rows"][:3]},
+        headers={**api.headers, "If-Match": f'W/"{loaded["version"]}"'},
+    )
+    assert header.status_code == 409 and header.json["currentVersion"] == first["version"]
+    assert api.get("/mapping")["rows"] == first["rows"]
+    assert api.get("/audit", objectType="mapping")["total"] == events
+    # Based on the current version, or without one (a script), the save goes through.
+    ok = api.client.put(
+        "/api/v1/mapping",
+        json={"rows": loaded["rows"][:3]},
+        headers={**api.headers, "If-Match": f'W/"{first["version"]}"'},
+    )
+    assert ok.status_code == 200 and ok.json["version"] == first["version"] + 1
+    blind = api.put("/mapping", {"rows": loaded["rows"][:4]}, expect=200)
+    assert blind["version"] == first["version"] + 2
+    bad = api.client.put(
+        "/api/v1/mapping", json={"rows": []}, headers={**api.headers, "If-Match": "three"}
+    )
+    assert bad.status_code == 400 and bad.json["field"] == "If-Match"
+
+
+def test_saving_the_current_mapping_again_changes_nothing(api, barbara):
+    api.create_user(**barbara, sync=True)
+    current = api.get("/mapping")
+    events = api.get("/audit", objectType="mapping")["total"]
+    again = api.put("/mapping", {"rows": current["rows"], "version": current["version"]})
+    assert again == current
+    assert api.put("/mapping", {"rows": current["rows"]}) == current
+    assert api.get("/mapping") == {**current, "staleContacts": 0}
+    assert api.get("/audit", objectType="mapping")["total"] == events
+
+
 def test_fields_catalogue_lists_both_columns(api):
     catalogue = api.get("/fields")
     user_ids = {f["id"] for f in catalogue["user"]}

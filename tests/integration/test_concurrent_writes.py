@@ -41,9 +41,11 @@ def test_simultaneous_mapping_saves_and_resets_answer_200_or_409(app: Flask, api
         for _ in range(ROUNDS):
             statuses += pool.map(save, range(WRITERS))
     assert set(statuses) <= {200, 409}, statuses
-    saved = statuses.count(200)
-    assert api.get("/mapping")["version"] == first + saved
-    assert api.get("/audit", objectType="mapping")["total"] == saved + 1  # + the first
+    # A save of the rows already current answers 200 and makes no version: every new
+    # version has its one audit event, and none was lost or made twice.
+    versions = api.get("/mapping")["version"] - first
+    assert 1 <= versions <= statuses.count(200)
+    assert api.get("/audit", objectType="mapping")["total"] == versions + 1  # + the first
 
 
 def test_a_deadlock_is_retried_and_both_writers_succeed(ctx: Any) -> None:

@@ -147,6 +147,7 @@ def test_every_documented_operation_answers_as_described(
 
     mapping = call("get", "/mapping", 200)
     call("put", "/mapping", 200, {"rows": mapping["rows"][:2], "version": mapping["version"]})
+    call("put", "/mapping", 409, {"rows": mapping["rows"][:3], "version": mapping["version"]})
     call("put", "/mapping", 400, {"rows": [{"userField": "nope", "contactField": "title"}]})
     call("delete", "/mapping", 200)
     call("post", "/mapping/reset", 200)

@@ -9,6 +9,7 @@ const settingsStatus = document.getElementById("settings-status");
 const staleCount = document.getElementById("stale-count");
 let fields = { user: [], contact: [] };
 let rows = []; // [{userField, contactField}] being edited
+let loadedVersion = null; // the mapping version the rows were loaded from
 let settings = {};
 
 // ---------------------------------------------------------------- settings
@@ -109,6 +110,7 @@ function trashIcon() {
 }
 
 function showMapping(mapping) {
+  loadedVersion = mapping.version;
   rows = mapping.rows.map((r) => ({ userField: r.userField, contactField: r.contactField }));
   render();
   showStale(mapping);
@@ -145,11 +147,16 @@ document.getElementById("mapping-save").addEventListener("click", async () => {
     return;
   }
   try {
-    const saved = await api("PUT", "/mapping", { rows });
+    const saved = await api("PUT", "/mapping", { rows, version: loadedVersion });
     showMapping(saved);
     mappingStatus.textContent = `Mapping saved (version ${saved.version}). Run "Update all synchronized users" to apply it to existing contacts.`;
     announce(mappingStatus.textContent);
   } catch (error) {
+    if (error.status === 409 && error.code === "conflict") {
+      // Another admin saved meanwhile: keep these edits on screen, say what happened.
+      setError(mappingError, `Not saved: ${error.message}. Your edits are still shown.`);
+      return;
+    }
     const index = error.field ? rows.findIndex((r) => r.userField === error.field || r.contactField === error.field) : -1;
     const slot = index >= 0 ? body.querySelector(`[data-error-for="row-${index}"]`) : mappingError;
     setError(slot, error.message);
