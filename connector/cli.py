@@ -85,8 +85,12 @@ def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
     _, secret = ctx.run(
         lambda s: tokens.create(s, "cli", name=name, kind=kind, source_name=args.source)
     )
-    what = "admin API token" if args.admin else f"SCIM token for source {args.source!r}"
-    print(f"created {what} {name!r}; it is shown only once:", file=sys.stderr)
+    what = (
+        f"admin API token {name!r}"
+        if args.admin
+        else f"SCIM token {name!r} for source {args.source!r}"
+    )
+    print(f"created {what}; it is shown only once:", file=sys.stderr)
     print(secret)
     return 0
 

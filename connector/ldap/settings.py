@@ -26,6 +26,7 @@ from pydantic import (
 from connector.config import Settings, register_source_kind
 from connector.ldap import filters
 from connector.ldap.presets import PRESETS
+from connector.services.sources import name_problem
 from scim.errors import ScimError
 from scim.paths import parse_path
 
@@ -93,7 +94,7 @@ class Timeouts(_Section):
 
 
 class LdapSourceConfig(_Section):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+    name: str
     preset: Literal["openldap", "active_directory", "389ds"] = "openldap"
     urls: list[str] = Field(min_length=1)
     start_tls: bool = False
@@ -136,6 +137,15 @@ class LdapSourceConfig(_Section):
         # other keys from failing as "required" on top of it.
         preset = PRESETS.get(str(data.get("preset", "openldap")), PRESETS["openldap"])
         return {**preset, **data}
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        # The same rule as every other source's name (it appears in API paths).
+        problem = name_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("urls")
     @classmethod

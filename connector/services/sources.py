@@ -2,14 +2,42 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.db.models import Source, SyncRun
-from connector.errors import NotFound
+from connector.errors import InvalidInput, NotFound
 from connector.services import audit, sync_scope
 
 LOCAL = "local"
+
+# Source names appear in API paths (/api/v1/sources/NAME/...), log lines and audit
+# actors: a letter or digit, then up to 63 letters, digits, '.', '_' or '-'.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+NAME_RULE = (
+    "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit "
+    "(no spaces: the name appears in URLs)"
+)
+
+
+def name_problem(name: object) -> str | None:
+    """What is wrong with a source name, or None when it is a valid one (pure)."""
+    if not isinstance(name, str) or NAME_PATTERN.fullmatch(name) is None:
+        return f"source name {name!r} is not valid: use {NAME_RULE}"
+    return None
+
+
+def check_name(name: object, field: str = "source") -> str:
+    """The name when valid; else InvalidInput naming ``field``. Every way a source is made
+    asks this (the CLI and the admin API through tokens, LDAP configuration through
+    ``name_problem``)."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise InvalidInput(problem, field=field)
+    assert isinstance(name, str)
+    return name
 
 
 def by_name(session: Session, name: str) -> Source | None:
@@ -20,6 +48,7 @@ def get_or_create(session: Session, name: str, kind: str) -> Source:
     source = by_name(session, name)
     if source is not None:
         return source
+    check_name(name)
     source = Source(name=name, kind=kind, sync_scope={"scope": False})
     session.add(source)
     session.flush()

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.db.models import ApiToken, Source, utcnow
-from connector.errors import InvalidInput, NotFound
+from connector.errors import Conflict, InvalidInput, NotFound
 from connector.services import audit, column_text, sources
 
 ADMIN, SCIM = "admin", "scim"
@@ -61,6 +61,7 @@ def create(
                 f"source {source_name!r} is a {source.kind} source, not a SCIM client",
                 field="source",
             )
+    _check_name_free(session, name, kind, source)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         name=name, token_hash=_hash(secret), kind=kind, source_id=source.id if source else None
@@ -78,6 +79,30 @@ def create(
         diff=False,
     )
     return token, secret
+
+
+def _check_name_free(session: Session, name: str, kind: str, source: Source | None) -> None:
+    """A token's name says who acted in the audit log (``scim:NAME``, ``admin:NAME``), so
+    two tokens in use may not share one: not within a source, not among admin tokens.
+    A revoked token's name may be given again."""
+    same_owner = (
+        ApiToken.source_id == source.id if source is not None else ApiToken.source_id.is_(None)
+    )
+    taken = session.scalars(
+        select(ApiToken.id).where(
+            ApiToken.name == name,
+            ApiToken.kind == kind,
+            same_owner,
+            ApiToken.revoked_at.is_(None),
+        )
+    ).first()
+    if taken is not None:
+        where = f"source {source.name!r}" if source else "the admin tokens"
+        raise Conflict(
+            f"a token named {name!r} already exists for {where}; choose another name "
+            "(or revoke that token first)",
+            field="name",
+        )
 
 
 def authenticate(session: Session, presented: str, kind: str) -> Principal | None:

@@ -79,6 +79,14 @@ def test_token_created_by_the_cli_opens_the_api(env, database_url, settings: Set
         ctx.db.dispose()
     scim = _run(["token", "create", "--source", "entra"], env)
     assert scim.stdout.strip().splitlines()[-1].startswith("lsc_")
+    assert "created SCIM token 'entra' for source 'entra'" in scim.stderr
+    named = _run(["token", "create", "--source", "entra", "--name", "entra-2"], env)
+    assert "created SCIM token 'entra-2' for source 'entra'" in named.stderr
+    again = _run(["token", "create", "--source", "entra"], env, check=False)
+    assert again.returncode == 1 and "a token named 'entra' already exists" in again.stderr
+    assert again.stdout == ""
+    bad = _run(["token", "create", "--source", "bad name!"], env, check=False)
+    assert bad.returncode == 1 and "source name 'bad name!' is not valid" in bad.stderr
     assert _run(["token", "create"], env, check=False).returncode == 2
 
 

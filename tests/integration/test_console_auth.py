@@ -227,6 +227,29 @@ def test_token_api_lists_creates_and_revokes(api):
     assert api.delete("/tokens/9999", expect=404)["error"] == "not_found"
 
 
+def test_a_source_name_that_cannot_stand_in_a_path_is_refused_and_nothing_is_stored(api):
+    for name in ("bad name!", "okta/prod", "-okta", "o" * 65):
+        refused = api.post("/tokens", {"kind": "scim", "source": name, "name": "t"}, expect=400)
+        assert refused["field"] == "source" and "is not valid" in refused["message"]
+    assert api.get("/tokens", kind="scim")["items"] == []
+    assert "bad name!" not in {s["name"] for s in api.get("/sources")["items"]}
+    api.post("/tokens", {"kind": "scim", "source": "okta.prod_2-eu", "name": "t"}, expect=201)
+
+
+def test_token_names_are_unique_within_a_source_and_among_admin_tokens(api):
+    first = api.post("/tokens", {"kind": "scim", "source": "okta", "name": "prod"}, expect=201)
+    twin = api.post("/tokens", {"kind": "scim", "source": "okta", "name": "prod"}, expect=409)
+    assert twin["error"] == "conflict" and twin["field"] == "name"
+    assert "'prod' already exists for source 'okta'" in twin["message"]
+    api.post("/tokens", {"kind": "scim", "source": "entra", "name": "prod"}, expect=201)
+    admin_twin = api.post("/tokens", {"kind": "admin", "name": "tester"}, expect=409)
+    assert "the admin tokens" in admin_twin["message"]
+    assert [t["name"] for t in api.get("/tokens", kind="scim")["items"]] == ["prod", "prod"]
+    # A revoked token's name may be given again.
+    api.delete(f"/tokens/{first['id']}", expect=204)
+    api.post("/tokens", {"kind": "scim", "source": "okta", "name": "prod"}, expect=201)
+
+
 def test_cli_creates_an_admin_from_stdin(tmp_path, database_url, settings):
     from tests.support.live_server import server_env
 

@@ -221,6 +221,8 @@ def test_every_documented_operation_answers_as_described(
     call("get", "/audit", 400, query={"count": "many"})
 
     created = call("post", "/tokens", 201, {"kind": "scim", "source": "idp", "name": "idp"})
+    call("post", "/tokens", 409, {"kind": "scim", "source": "idp", "name": "idp"})
+    call("post", "/tokens", 400, {"kind": "scim", "source": "bad name!", "name": "x"})
     call("post", "/tokens", 201, {"kind": "admin", "name": "second"})
     call("post", "/tokens", 400, {"kind": "scim"})
     call("get", "/tokens", 200, query={"kind": "scim"})

@@ -175,3 +175,14 @@ def test_schedules_and_guard() -> None:
     assert not guard.allows(11, 1000)
     assert not guard.allows(1, 0)  # nothing known: any removal needs a confirmation
     assert guard.allows(11, 1000, confirmed=11) and not guard.allows(12, 1000, confirmed=11)
+
+
+def test_an_ldap_source_name_follows_the_rule_of_every_source_name(tmp_path: Path) -> None:
+    from connector.services.sources import NAME_RULE
+
+    message = error(tmp_path, MINIMAL.replace('name = "corp"', 'name = "bad name!"'))
+    assert "sources.ldap[0]" in message and "name" in message and NAME_RULE in message
+    too_long = MINIMAL.replace('name = "corp"', f'name = "{"c" * 65}"')
+    assert NAME_RULE in error(tmp_path, too_long)
+    longest = MINIMAL.replace('name = "corp"', f'name = "{"c" * 64}"')
+    assert load(tmp_path, longest)[0].sources.ldap[0].name == "c" * 64
