@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,9 +12,36 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;").replace("\n", "\\n")
 
 
-def _uri_part(value: str) -> str:
-    """A value inside a URI (tel:): no line breaks or other control characters."""
-    return "".join(ch for ch in value if ch >= " " and ch != "\x7f").strip()
+# RFC 3966: a global number is "+", then digits and visual separators (- . ( )), with at
+# least one digit; an extension is ";ext=" and the same. A local number would need a
+# ";phone-context=" the connector cannot know, so it is not written as a tel: URI.
+_PHONEDIGITS = r"[0-9.()-]*[0-9][0-9.()-]*"
+_GLOBAL_TEL = re.compile(rf"\+{_PHONEDIGITS}(?:;ext={_PHONEDIGITS})?")
+_EXTENSION = re.compile(r"\s*(?:;\s*ext\s*=|ext\.?|extension|x)\s*([0-9][0-9 .()-]*)$", re.I)
+
+
+def tel_uri(value: str) -> str | None:
+    """``value`` as an RFC 3966 ``tel:`` URI, or None when it cannot be one.
+
+    Spaces and slashes between digit groups become "-" (a visual separator): "+49 30
+    9999" is "tel:+49-30-9999". An extension ("x 12", "ext. 12") becomes ";ext=12".
+    A number without a leading "+" (a local number) or with letters is None.
+    """
+    number = value.strip()
+    extension = ""
+    found = _EXTENSION.search(number)
+    if found:
+        extension = ";ext=" + _separated(found.group(1))
+        number = number[: found.start()]
+    if number.startswith("+"):
+        number = "+" + number[1:].lstrip()
+    uri = _separated(number) + extension
+    return "tel:" + uri if _GLOBAL_TEL.fullmatch(uri) else None
+
+
+def _separated(digits: str) -> str:
+    """Runs of spaces, slashes and "-" as one "-"; none at either end."""
+    return re.sub(r"(?:[\s/]|-)+", "-", digits.strip()).strip("-")
 
 
 def _fold(line: str) -> str:
@@ -62,7 +90,11 @@ def render(contact_id: str, fields: Mapping[str, Any], *, revision: str | None =
             lines.append(f"EMAIL;TYPE={kind}:{_escape(f[key])}")
     for key, kind in (("phone", "work,voice"), ("mobile", "cell"), ("fax", "work,fax")):
         if key in f:
-            lines.append(f'TEL;VALUE=uri;TYPE="{kind}":tel:{_uri_part(f[key])}')
+            uri = tel_uri(f[key])
+            if uri is None:  # not a global number: kept as the text it is
+                lines.append(f'TEL;VALUE=text;TYPE="{kind}":{_escape(f[key])}')
+            else:
+                lines.append(f'TEL;VALUE=uri;TYPE="{kind}":{uri}')
     if any(k in f for k in ("street", "city", "region", "postalCode", "country")):
         parts = [
             "",

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.vcard import render
+from connector.vcard import render, tel_uri
 
 CONTACT_ID = "2f1c4c3e-8a2b-4f57-9d8e-0b6c1e2a3d4f"
 
@@ -295,3 +295,50 @@ def test_any_text_gives_well_formed_card(fields: dict[str, str]) -> None:
     if fields.get("notes"):
         [note] = prop(card, "NOTE")
         assert unescape(note[len("NOTE:") :]) == fields["notes"]
+
+
+# RFC 3966 global-number (with an optional extension), as its ABNF says.
+_RFC3966_GLOBAL = re.compile(r"tel:\+[0-9.()-]*[0-9][0-9.()-]*(;ext=[0-9.()-]*[0-9][0-9.()-]*)?")
+
+
+class TestTelephone:
+    @pytest.mark.parametrize(
+        ("value", "uri"),
+        [
+            ("+49 30 9999", "tel:+49-30-9999"),
+            ("+1-555-555-5555", "tel:+1-555-555-5555"),
+            ("+1 (555) 555.0123", "tel:+1-(555)-555.0123"),
+            ("  +49   30 - 9999 ", "tel:+49-30-9999"),
+            ("+49/30/9999", "tel:+49-30-9999"),
+            ("+ 49 30 9999", "tel:+49-30-9999"),
+            ("+49 30 9999 x 12", "tel:+49-30-9999;ext=12"),
+            ("+49 30 9999 ext. 12", "tel:+49-30-9999;ext=12"),
+            ("+44 20 7946 0958;ext=5", "tel:+44-20-7946-0958;ext=5"),
+        ],
+    )
+    def test_a_global_number_is_a_valid_tel_uri(self, value: str, uri: str) -> None:
+        assert tel_uri(value) == uri
+        assert _RFC3966_GLOBAL.fullmatch(uri)
+        card = render(CONTACT_ID, {"phone": value})
+        assert prop(card, "TEL") == [f'TEL;VALUE=uri;TYPE="work,voice":{uri}']
+
+    @pytest.mark.parametrize(
+        "value", ["030 9999", "0049 30 9999", "+", "call me", "+49 30 99 99abc", "+49 30 ext"]
+    )
+    def test_a_number_that_cannot_be_a_tel_uri_is_written_as_text(self, value: str) -> None:
+        assert tel_uri(value) is None
+        card = render(CONTACT_ID, {"mobile": value})
+        [line] = prop(card, "TEL")
+        assert line.startswith('TEL;VALUE=text;TYPE="cell":')
+        assert unescape(line.split(":", 1)[1]) == value.replace("\r\n", "\n")
+        assert_well_formed(card)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet="+0123456789 -.()/x;ext=a\t", max_size=30))
+    def test_every_tel_uri_written_is_valid(self, value: str) -> None:
+        uri = tel_uri(value)
+        assert uri is None or _RFC3966_GLOBAL.fullmatch(uri), uri
+        card = render(CONTACT_ID, {"fax": value or "x", "firstName": "A"})
+        [line] = prop(card, "TEL")
+        assert ("VALUE=uri" in line) == (tel_uri(value or "x") is not None)
+        assert_well_formed(card)
