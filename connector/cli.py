@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from connector.cli_progress import ProgressLine
 from connector.config import ConfigError, Settings, load_settings
 from connector.errors import ServiceError
 
@@ -128,18 +129,20 @@ def cmd_contacts_resync(settings: Settings, args: argparse.Namespace) -> int:
     ctx = _context(settings)
     job = ctx.run(lambda s: jobs.representation(jobs.start(s, "cli", jobs.RESYNC)))
 
+    line = ProgressLine(sys.stderr)
+
     def progress(current) -> None:  # type: ignore[no-untyped-def]
         total = max(current.total, 1)
         width = 30
         filled = min(width, int(width * current.done / total))
-        sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] "
-            f"{current.done}/{current.total} contacts, {current.changed} changed"
+        line.show(
+            f"[{'#' * filled}{'.' * (width - filled)}] "
+            f"{current.done}/{current.total} contacts, {current.changed} changed",
+            current.done / total,
         )
-        sys.stderr.flush()
 
     done = jobs.run(ctx, job["id"], progress=progress)
-    sys.stderr.write("\n")
+    line.finish()
     print(
         f"job {done.id}: {done.state}; {done.done} linked contacts checked, "
         f"{done.changed} changed, {done.errors} errors"
@@ -177,20 +180,20 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     ctx = _context(settings)
     failed = False
     for name in names:
+        line = ProgressLine(sys.stderr)
 
-        def progress(counts: dict, name: str = name) -> None:  # type: ignore[type-arg]
-            sys.stderr.write(
-                f"\r{name}: {counts['read']} read, {counts['created']} created, "
+        def progress(counts: dict, name: str = name, line: ProgressLine = line) -> None:  # type: ignore[type-arg]
+            line.show(
+                f"{name}: {counts['read']} read, {counts['created']} created, "
                 f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
                 f"{counts['errors']} errors"
             )
-            sys.stderr.flush()
 
         if args.confirm_deletes is not None:
             run = runs.confirm(ctx, name, args.confirm_deletes, "cli", progress=progress)
         else:
             run = runs.run_now(ctx, name, "cli", full=args.full, progress=progress)
-        sys.stderr.write("\n")
+        line.finish()
         print(
             f"{name}: run {run['id']} ({run['kind']}) {run['state']}: {run['read']} read, "
             f"{run['created']} created, {run['updated']} updated, {run['deleted']} deleted, "

@@ -110,6 +110,71 @@ def test_contacts_resync_reports_progress(env, tmp_path):
     assert "done; 3 linked contacts checked, 0 changed, 0 errors" in result.stdout
 
 
+def _users_to_resync(env: dict[str, str], tmp_path: Path, count: int) -> None:
+    """``count`` synchronised users, and a configuration that resyncs one per batch."""
+    from connector.services import sources, users
+
+    config = tmp_path / "connector.toml"
+    config.write_text("[jobs]\nbatch_size = 1\n", encoding="utf-8")
+    env["CONNECTOR_CONFIG"] = str(config)
+    _run(["db", "upgrade"], env)
+    settings = Settings.model_validate({"data_dir": str(tmp_path / "data")})
+    ctx = Context.from_settings(settings)
+
+    def create(session):
+        local = sources.get_or_create(session, "local", "local")
+        for i in range(count):
+            users.create(session, "test", local, {"userName": f"p{i}"}, sync_to_contact=True)
+
+    ctx.run(create)
+    ctx.db.dispose()
+
+
+def test_progress_into_a_log_is_plain_lines_at_a_bounded_rate(env, tmp_path):
+    _users_to_resync(env, tmp_path, 40)
+    result = _run(["contacts", "resync"], env)  # stderr is a pipe, not a terminal
+    assert "\r" not in result.stderr
+    progress = [line for line in result.stderr.splitlines() if "contacts, " in line]
+    assert 2 <= len(progress) <= 12, progress  # 40 batches: one line per tenth at most
+    assert progress[-1].endswith("40/40 contacts, 0 changed")
+    assert "done; 40 linked contacts checked" in result.stdout
+
+
+def test_progress_on_a_terminal_is_redrawn_in_place(env, tmp_path):
+    import pty
+
+    _users_to_resync(env, tmp_path, 5)
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [*CONNECTOR, "contacts", "resync"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            timeout=120,
+        )
+        os.close(follower)
+        follower = -1
+        written = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            written += chunk
+    finally:
+        os.close(leader)
+        if follower != -1:
+            os.close(follower)
+    assert done.returncode == 0
+    text = written.decode()
+    assert text.count("\r[") >= 5 and "5/5 contacts" in text
+    assert "\n" not in text.rstrip("\r\n")  # one line, redrawn
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
