@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
@@ -92,7 +93,7 @@ def _if_match_version(if_match: str) -> int | None:
     if tag == "*":
         return None
     digits = tag.removeprefix("W/").strip('"')
-    if not digits.isdigit() or len(digits) > 18:
+    if re.fullmatch(r"[0-9]{1,18}", digits) is None:
         raise InvalidInput(
             f'If-Match {if_match!r} is not a mapping version such as W/"3"', field="If-Match"
         )

@@ -243,6 +243,11 @@ def test_a_mapping_save_based_on_an_older_version_is_refused_with_the_current_on
         "/api/v1/mapping", json={"rows": []}, headers={**api.headers, "If-Match": "three"}
     )
     assert bad.status_code == 400 and bad.json["field"] == "If-Match"
+    for header in ('W/"\u00b2"', 'W/"1"x', "W/" + "9" * 30):
+        bad = api.client.put(
+            "/api/v1/mapping", json={"rows": []}, headers={**api.headers, "If-Match": header}
+        )
+        assert bad.status_code == 400, header
 
 
 def test_saving_the_current_mapping_again_changes_nothing(api, barbara):
