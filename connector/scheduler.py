@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS = (5.0, 30.0, 120.0, 600.0)
 # Interval schedules count from here, so every process fires at the same instants.
 SCHEDULE_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-QUEUE_JOB = "jobs"
 
 
 def worker_name() -> str:
@@ -103,6 +102,8 @@ class JobRunner:
         self.retry_delays = RETRY_DELAYS
         self.attempts: dict[str, int] = {}
         self.stopping = threading.Event()
+        self.wakeup = threading.Event()
+        self.poller: threading.Thread | None = None
         self.scheduler = BackgroundScheduler(
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="UTC",
@@ -112,13 +113,8 @@ class JobRunner:
         if not self.enabled:
             return
         self.scheduler.start()
-        self.scheduler.add_job(
-            self.work_queue,
-            IntervalTrigger(seconds=self.ctx.settings.jobs.poll_seconds, timezone="UTC"),
-            id=QUEUE_JOB,
-            next_run_time=datetime.now(UTC),
-            replace_existing=True,
-        )
+        self.poller = threading.Thread(target=self._poll, name="job-queue", daemon=True)
+        self.poller.start()
         self._schedule_ldap()
 
     # ------------------------------------------------------------------ jobs
@@ -126,8 +122,18 @@ class JobRunner:
     def submit(self, job_id: str) -> None:
         """A job was queued: look for it now rather than at the next poll. Without a
         running runner (web-only) the job waits in the database for a worker."""
-        if self.enabled and self.scheduler.running and not self.stopping.is_set():
-            self.scheduler.modify_job(QUEUE_JOB, next_run_time=datetime.now(UTC))
+        if self.enabled:
+            self.wakeup.set()
+
+    def _poll(self) -> None:
+        """Look for queued jobs every ``jobs.poll_seconds``, or at once when woken."""
+        while not self.stopping.is_set():
+            try:
+                self.work_queue()
+            except Exception:  # the poller must outlive any one failure
+                log.exception("the job queue poller failed; it goes on")
+            self.wakeup.wait(self.ctx.settings.jobs.poll_seconds)
+            self.wakeup.clear()
 
     def work_queue(self) -> None:
         """Claim and run queued jobs until none is left; nothing while not ready."""
@@ -238,6 +244,9 @@ class JobRunner:
         """Stop: running jobs stop after their current batch and go back to the queue;
         LDAP runs stop after their current page, deleting nothing."""
         self.stopping.set()
+        self.wakeup.set()
+        if self.poller is not None:
+            self.poller.join()
         if self.enabled and self.scheduler.running:
             self.scheduler.shutdown(wait=True)
 

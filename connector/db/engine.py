@@ -7,15 +7,15 @@ from typing import Any, NamedTuple
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import connector.queries.user_emails  # noqa: F401  (keeps the e-mail lookup table in step)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "alembic_version"
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -108,7 +108,13 @@ class Database:
         head = script.get_current_head()
         assert head is not None  # the migrations have one head (merges keep it so)
         with self.engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
+            # Read Alembic's table directly: MigrationContext logs two lines per call,
+            # and workers and probes ask every few seconds.
+            if inspect(connection).has_table(VERSION_TABLE):
+                versions = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+                current = max(versions.scalars(), default=None)
+            else:
+                current = None
         known = current is not None and _known(script, current)
         return SchemaStatus(current, head, known)
 
