@@ -62,7 +62,7 @@ class JobsConfig(_Section):
     batch_size: int = Field(default=1000, ge=1, le=50_000)
     # A worker holds a job for this long and renews it; a job whose worker died is
     # taken over by another worker once it runs out.
-    lease_seconds: float = Field(default=30.0, ge=2.0, le=3600.0)
+    lease_seconds: float = Field(default=25.0, ge=2.0, le=3600.0)
     # How often a worker looks for queued jobs.
     poll_seconds: float = Field(default=1.0, gt=0.0, le=60.0)
 

@@ -31,7 +31,8 @@ class Ready(NamedTuple):
 
 
 class Readiness:
-    """One per process: logs a schema behind once and prepares the default rows once."""
+    """One per process: tells each new reason for not being ready once (in the log),
+    and prepares the default rows once."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -46,6 +47,7 @@ class Readiness:
         try:
             status = self.ctx.db.schema_status()
         except Exception:
+            self._tell(UNREACHABLE)
             return Ready(False, UNREACHABLE)
         if status.behind:
             self._tell(status.message)
@@ -62,7 +64,9 @@ class Readiness:
                     self._tell_locked(message)
                     return Ready(False, message)
                 self.prepared = True
-                self._told = None
+            if self._told is not None:
+                log.info("ready: the database answers and its schema is at %s", status.head)
+                self._told = None  # the next trouble is told again
         return Ready(True, "ready")
 
     def _tell(self, message: str) -> None:
