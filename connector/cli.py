@@ -17,10 +17,11 @@ if TYPE_CHECKING:
 
 
 def _context(settings: Settings) -> Context:
-    """The embedded default: every command brings the database up to date before it works."""
+    """The embedded default: every command brings the database up to date before it works
+    (unless ``database.migrate`` is false: then `connector db upgrade` does)."""
     from connector import startup
 
-    return startup.open_context(settings, upgrade=True)
+    return startup.open_context(settings, upgrade=startup.migrates(settings, default=True))
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -60,7 +61,9 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
-    _context(settings)
+    from connector import startup
+
+    startup.open_context(settings, upgrade=True)  # the migrator, whatever database.migrate says
     print("database is up to date")
     return 0
 

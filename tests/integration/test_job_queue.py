@@ -257,3 +257,24 @@ def test_readyz_is_503_and_livez_200_while_the_database_does_not_answer(
         assert client.get("/healthz").status_code == 503  # as documented
     finally:
         ctx.db.dispose()
+
+
+def test_database_migrate_decides_whether_a_process_migrates(
+    make_settings: Any, tmp_path: Path
+) -> None:
+    """Unset: the role's default (serve yes, replicas and workers no); set: as told."""
+    for migrate, default, at_head in (
+        (None, True, True),
+        (None, False, False),
+        (False, True, False),
+        (True, False, True),
+    ):
+        url = f"sqlite:///{tmp_path / f'm-{migrate}-{default}.db'}"
+        settings = make_settings(database={"url": url, "migrate": migrate})
+        ctx, runner = startup.start(
+            settings, upgrade=startup.migrates(settings, default=default), run_jobs=False
+        )
+        try:
+            assert runner.readiness.check().ok is at_head, (migrate, default)
+        finally:
+            ctx.db.dispose()
