@@ -56,7 +56,12 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from connector.worker import run_worker
 
     configure_logging(settings)
-    return run_worker(settings, migrate=args.migrate)
+    return run_worker(
+        settings,
+        migrate=args.migrate,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
+    )
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
@@ -252,6 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--migrate",
         action="store_true",
         help="apply the migrations first (default: wait for `connector db upgrade`)",
+    )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve this worker's own Prometheus metrics (its LDAP runs) on this port",
+    )
+    worker.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address for --metrics-port (default 127.0.0.1; 0.0.0.0 in a container)",
     )
     worker.set_defaults(func=cmd_worker)
 

@@ -17,7 +17,7 @@ import signal
 import threading
 from types import FrameType
 
-from connector import startup
+from connector import metrics, startup
 from connector.config import Settings
 from connector.scheduler import JobRunner
 from connector.services.context import Context
@@ -25,8 +25,18 @@ from connector.services.context import Context
 log = logging.getLogger(__name__)
 
 
-def run_worker(settings: Settings, *, migrate: bool, stop: threading.Event | None = None) -> int:
-    """Work until SIGTERM / SIGINT (or ``stop`` is set); 0 after a clean stop."""
+def run_worker(
+    settings: Settings,
+    *,
+    migrate: bool,
+    stop: threading.Event | None = None,
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
+) -> int:
+    """Work until SIGTERM / SIGINT (or ``stop`` is set); 0 after a clean stop.
+
+    ``metrics_port`` serves this worker's own Prometheus metrics (its LDAP runs) at
+    ``http://metrics_host:metrics_port/metrics``."""
     stop = stop or threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -38,6 +48,9 @@ def run_worker(settings: Settings, *, migrate: bool, stop: threading.Event | Non
     ctx = Context.from_settings(settings)
     if migrate or startup.migrates(settings, default=False):
         ctx.db.upgrade()
+    if metrics_port is not None:
+        metrics.serve_process_metrics(metrics_port, metrics_host)
+        log.info("worker: metrics on http://%s:%d/metrics", metrics_host, metrics_port)
     runner = JobRunner(ctx, enabled=True)
     runner.start()
     log.info(

@@ -138,11 +138,17 @@ def test_serve_runs_on_the_embedded_default(env, tmp_path):
 
 def test_worker_waits_for_the_migrator_then_works_and_stops_cleanly_on_sigterm(env, tmp_path):
     """`connector worker` does not migrate: on an empty database it says what to run and
-    waits; after `connector db upgrade` it runs queued jobs; SIGTERM stops it (exit 0)."""
+    waits; after `connector db upgrade` it runs queued jobs; SIGTERM stops it (exit 0).
+    With --metrics-port it serves its own metrics (a worker has no other HTTP)."""
     log = tmp_path / "worker.log"
+    metrics_port = _free_port()
     with log.open("w") as out:
         process = subprocess.Popen(
-            [*CONNECTOR, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT, text=True
+            [*CONNECTOR, "worker", "--metrics-port", str(metrics_port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
     try:
         needs = "database schema is at no revision (empty database), this version needs"
@@ -167,6 +173,9 @@ def test_worker_waits_for_the_migrator_then_works_and_stops_cleanly_on_sigterm(e
             )
         finally:
             ctx.db.dispose()
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
+            assert r.status == 200
+            assert "connector_ldap_runs_total" in r.read().decode()
         process.terminate()
         assert process.wait(timeout=20) == 0, log.read_text()
         assert "stopped" in log.read_text()
