@@ -1,11 +1,11 @@
-"""The ``connector`` command line: serve, db upgrade, tokens, admins, config check, resync,
-sync, doctor."""
+"""The ``connector`` command line: serve, worker, db upgrade, tokens, admins, config check,
+resync, sync, doctor."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from connector.cli_progress import ProgressLine
@@ -13,14 +13,16 @@ from connector.config import ConfigError, Settings, load_settings
 from connector.errors import ServiceError
 
 if TYPE_CHECKING:
+    from connector.db.models import Job
     from connector.services.context import Context
 
 
 def _context(settings: Settings) -> Context:
-    """The embedded default: every command brings the database up to date before it works."""
+    """The embedded default: every command brings the database up to date before it works
+    (unless ``database.migrate`` is false: then `connector db upgrade` does)."""
     from connector import startup
 
-    return startup.open_context(settings, upgrade=True)
+    return startup.open_context(settings, upgrade=startup.migrates(settings, default=True))
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -32,13 +34,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     configure_logging(settings)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
-    started = startup.start(settings, upgrade=True)
+    started = startup.start(settings, upgrade=startup.migrates(settings, default=True))
     app = create_app(started.ctx, started.runner)
     base = f"http://{host}:{port}"
     print(f"connector serving on {base}")
     print(f"  console:      {base}/admin/  (account: connector admin create NAME)")
     print(f"  admin API:    {base}/api/v1/  (token: connector token create --admin)")
-    print(f"  health check: {base}/healthz")
+    print(f"  health check: {base}/healthz  (probes: {base}/livez, {base}/readyz)")
+    if not started.runner.enabled:
+        print("  jobs:         web only (scheduler off); `connector worker` runs them")
     print(f"  database:     {settings.database_url.split('@')[-1]}")
     sys.stdout.flush()
     try:
@@ -48,8 +52,23 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from connector.logs import configure_logging
+    from connector.worker import run_worker
+
+    configure_logging(settings)
+    return run_worker(
+        settings,
+        migrate=args.migrate,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
+    )
+
+
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
-    _context(settings)
+    from connector import startup
+
+    startup.open_context(settings, upgrade=True)  # the migrator, whatever database.migrate says
     print("database is up to date")
     return 0
 
@@ -124,10 +143,12 @@ def cmd_admin_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_contacts_resync(settings: Settings, args: argparse.Namespace) -> int:
+    from connector.scheduler import run_claimed, worker_name
     from connector.services import jobs
 
     ctx = _context(settings)
     job = ctx.run(lambda s: jobs.representation(jobs.start(s, "cli", jobs.RESYNC)))
+    lease = jobs.Lease(f"cli:{worker_name()}", settings.jobs.lease_seconds)
 
     line = ProgressLine(sys.stderr)
 
@@ -141,13 +162,30 @@ def cmd_contacts_resync(settings: Settings, args: argparse.Namespace) -> int:
             current.done / total,
         )
 
-    done = jobs.run(ctx, job["id"], progress=progress)
+    if ctx.run(lambda s: jobs.claim(s, lease, job["id"])):
+        done = run_claimed(ctx, job["id"], lease, progress=progress)
+    else:  # a worker runs it already: follow it
+        done = _follow(ctx, job["id"], progress)
     line.finish()
     print(
         f"job {done.id}: {done.state}; {done.done} linked contacts checked, "
         f"{done.changed} changed, {done.errors} errors"
     )
     return 0 if done.errors == 0 else 1
+
+
+def _follow(ctx: Context, job_id: str, progress: Callable[[Job], None]) -> Job:
+    """Show the progress of a job another process runs, until it ends."""
+    import time
+
+    from connector.services import jobs
+
+    while True:
+        job = ctx.run(lambda s: jobs.get(s, job_id))
+        progress(job)
+        if job.state not in jobs.UNFINISHED:
+            return job
+        time.sleep(0.5)
 
 
 def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
@@ -212,10 +250,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="connector", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the web server and scheduler")
+    serve = sub.add_parser(
+        "serve", help="run the web server, and the job runner and LDAP schedules (embedded)"
+    )
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser(
+        "worker", help="run queued jobs and LDAP schedules, without HTTP (any number of them)"
+    )
+    worker.add_argument(
+        "--migrate",
+        action="store_true",
+        help="apply the migrations first (default: wait for `connector db upgrade`)",
+    )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve this worker's own Prometheus metrics (its LDAP runs) on this port",
+    )
+    worker.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address for --metrics-port (default 127.0.0.1; 0.0.0.0 in a container)",
+    )
+    worker.set_defaults(func=cmd_worker)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)

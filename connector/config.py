@@ -41,6 +41,9 @@ class _Section(BaseModel):
 
 class DatabaseConfig(_Section):
     url: str = ""
+    # Apply the migrations when the process starts; unset: `connector serve` does,
+    # web replicas (the WSGI module) and `connector worker` do not.
+    migrate: bool | None = None
 
 
 class ServerConfig(_Section):
@@ -55,6 +58,11 @@ class ApiConfig(_Section):
 
 class JobsConfig(_Section):
     batch_size: int = Field(default=1000, ge=1, le=50_000)
+    # A worker holds a job for this long and renews it; a job whose worker died is
+    # taken over by another worker once it runs out.
+    lease_seconds: float = Field(default=25.0, ge=2.0, le=3600.0)
+    # How often a worker looks for queued jobs.
+    poll_seconds: float = Field(default=1.0, gt=0.0, le=60.0)
 
 
 class LoggingConfig(_Section):
@@ -147,6 +155,7 @@ ENV_OVERRIDES = {
     "CONNECTOR_LOG_LEVEL": "logging.level",
     "CONNECTOR_LOG_FORMAT": "logging.format",
     "CONNECTOR_SCHEDULER": "scheduler.enabled",
+    "CONNECTOR_MIGRATE": "database.migrate",
 }
 
 

@@ -27,7 +27,13 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    start_http_server,
+)
 from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.core import REGISTRY, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
@@ -172,3 +178,12 @@ def exposition(read_stats: Callable[[], Stats]) -> bytes:
     database = CollectorRegistry(auto_describe=False)
     database.register(DatabaseCollector(read_stats))
     return process_text + generate_latest(database)
+
+
+def serve_process_metrics(port: int, host: str = "127.0.0.1") -> None:
+    """This process's own metrics on their own port, in a daemon thread.
+
+    Why: a worker has no HTTP of its own, yet its LDAP runs (counts, durations)
+    happen in it; the database gauges stay on the web replicas' ``/metrics``.
+    """
+    start_http_server(port, addr=host)

@@ -1,19 +1,28 @@
-"""gunicorn configuration for the connector's WSGI app.
+"""gunicorn configuration for the connector's WSGI app: the web replicas.
 
-Run it with (gunicorn is not a dependency of the package; install it next to it):
+Run it with (gunicorn is not a dependency of the package; install it next to it,
+e.g. `pip install gunicorn`):
 
-    gunicorn -c deploy/gunicorn.conf.py
+    connector db upgrade                 # once per release: the migrator
+    gunicorn -c deploy/gunicorn.conf.py  # each web replica
 
 In the container image this file is at /opt/connector/gunicorn.conf.py
 (build the image with --build-arg EXTRA_PIP_PACKAGES=gunicorn):
 
     docker run --entrypoint gunicorn IMAGE -c /opt/connector/gunicorn.conf.py
 
-Scheduler: every gunicorn worker is a separate process, and each would start its
-own LDAP poll/reconciliation scheduler. With several web workers, set
-CONNECTOR_SCHEDULER=off on web workers and run one `connector serve` or
-scheduler replica (e.g. a `connector scheduler` process) next to them. This
-file sets CONNECTOR_SCHEDULER=off for the workers it starts.
+Roles: every gunicorn worker is a separate process. This file sets
+CONNECTOR_SCHEDULER=off for the workers it starts, so they serve HTTP only:
+a job they queue (POST /api/v1/contacts/resync, /users/sync) waits in the
+database until a worker claims it, and LDAP schedules do not run here. Run one
+or more `connector worker` processes next to the web replicas (any number is
+safe: each job and each scheduled LDAP run is taken by one of them).
+
+Migrations: web replicas do not migrate (CONNECTOR_MIGRATE=true would make them);
+against an older schema they answer /readyz with 503 and log
+"database schema is at X, this version needs Y: run `connector db upgrade`".
+Probes: /livez (the process answers) for liveness, /readyz (database answers,
+schema at head) for readiness.
 
 Metrics: every gunicorn worker is a separate process, so /metrics, answered by
 whichever worker gets the request, must add up all of them. Set
@@ -49,7 +58,7 @@ workers = _int_env("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 
 worker_class = "gthread"
 threads = _int_env("GUNICORN_THREADS", 4)
 
-# Web workers never run scheduled jobs (see the module docstring).
+# Web workers serve HTTP only; `connector worker` runs jobs and LDAP schedules.
 raw_env = ["CONNECTOR_SCHEDULER=off"]
 
 # Load the app in each worker after fork, so that no database connection or
@@ -78,6 +87,11 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss "%(a)s"'
 
 proc_name = "connector-web"
+
+# No gunicornc control socket (gunicorn 25.1+ makes one under $XDG_RUNTIME_DIR or
+# ~/.gunicorn): replicas on one host would share its path, and a read-only root
+# filesystem refuses it. Older gunicorn ignores this setting.
+control_socket_disable = True
 
 
 def on_starting(server: object) -> None:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import connector.queries.user_emails  # noqa: F401  (keeps the e-mail lookup table in step)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "alembic_version"
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -44,6 +46,42 @@ def create_db_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+class SchemaStatus(NamedTuple):
+    """Where the database's schema is against what this version of the code needs."""
+
+    current: str | None  # Alembic's revision in the database (None: never migrated)
+    head: str  # the newest migration this code ships
+    known: bool  # the current revision is one of this code's (False: a newer release's)
+
+    @property
+    def behind(self) -> bool:
+        """Older than the code: serving or claiming jobs would meet missing columns.
+
+        A revision this code does not know is a newer release's (a rolling upgrade
+        migrated first): that schema is taken as compatible, not as behind."""
+        return self.current != self.head and (self.current is None or self.known)
+
+    @property
+    def message(self) -> str:
+        return (
+            f"database schema is at {self.current or 'no revision (empty database)'}, "
+            f"this version needs {self.head}: run `connector db upgrade`"
+        )
+
+
+def _migrations() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def _known(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is not None
+    except Exception:  # alembic: "Can't locate revision"
+        return False
+
+
 class Database:
     """One engine and its session factory."""
 
@@ -56,13 +94,29 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def upgrade(self) -> None:
-        """Apply every pending Alembic migration."""
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    def upgrade(self, revision: str = "heads") -> None:
+        """Apply every pending Alembic migration (up to ``revision``: tests of an old schema)."""
+        config = _migrations()
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "heads")
+            command.upgrade(config, revision)
+
+    def schema_status(self) -> SchemaStatus:
+        """Alembic's revision in the database against the code's head (raises when the
+        database does not answer). Web replicas and workers ask it before they serve."""
+        script = ScriptDirectory.from_config(_migrations())
+        head = script.get_current_head()
+        assert head is not None  # the migrations have one head (merges keep it so)
+        with self.engine.connect() as connection:
+            # Read Alembic's table directly: MigrationContext logs two lines per call,
+            # and workers and probes ask every few seconds.
+            if inspect(connection).has_table(VERSION_TABLE):
+                versions = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+                current = max(versions.scalars(), default=None)
+            else:
+                current = None
+        known = current is not None and _known(script, current)
+        return SchemaStatus(current, head, known)
 
     def ping(self) -> bool:
         try:

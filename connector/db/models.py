@@ -185,6 +185,11 @@ class Job(Base):
     # Where a resumed job carries on: the last contact_links.id, or the last users.id.
     cursor: Mapped[int] = mapped_column(Integer, default=0)
     cursor_key: Mapped[str] = mapped_column(String(36), default="")
+    # The queue: which worker runs the job and until when it may (connector/services/jobs.py
+    # ``claim``); a job whose lease ran out is taken over by another worker.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column()
+    claims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -75,8 +76,9 @@ def config_of(ctx: Context, name: str) -> LdapSourceConfig:
 # ------------------------------------------------------------------ representation and listing
 
 
-def _source(session: Session, name: str) -> Source:
-    source = session.scalars(select(Source).where(Source.name == name)).first()
+def _source(session: Session, name: str, *, lock: bool = False) -> Source:
+    query = select(Source).where(Source.name == name)
+    source = session.scalars(query.with_for_update() if lock else query).first()
     if source is None or source.kind != LDAP:
         raise NotFound(f"no LDAP source named {name!r}")
     return source
@@ -117,14 +119,38 @@ def last_run(session: Session, source: Source) -> dict[str, Any] | None:
 # ------------------------------------------------------------------ queue and execute
 
 
+class SlotTaken(Conflict):
+    """Another process already ran this firing of the schedule."""
+
+
 def queue(
-    ctx: Context, name: str, actor: str, *, full: bool = False, confirms: int | None = None
+    ctx: Context,
+    name: str,
+    actor: str,
+    *,
+    full: bool = False,
+    confirms: int | None = None,
+    slot: datetime | None = None,
 ) -> int:
-    """Record a run to execute; refuses when the source has one queued or running."""
+    """Record a run to execute; refuses when the source has one queued or running.
+
+    The source's row is locked meanwhile, so processes queueing at the same moment
+    take turns and the second sees the first's run. ``slot`` is the instant a
+    schedule fired for: a run of that kind already started since then (by another
+    process whose schedule fired too) means this firing is done, and nothing is
+    recorded."""
     config_of(ctx, name)
+    kind = FULL if full or confirms else POLL
 
     def work(session: Session) -> int:
-        source = _source(session, name)
+        source = _source(session, name, lock=True)
+        if slot is not None and session.scalar(
+            select(SyncRun.id)
+            .where(SyncRun.source_id == source.id, SyncRun.kind == kind)
+            .where(SyncRun.started_at >= slot)
+            .limit(1)
+        ):
+            raise SlotTaken(f"the {kind} run of {slot.isoformat()} was run by another process")
         for busy in session.scalars(
             select(SyncRun).where(SyncRun.source_id == source.id, SyncRun.state.in_(UNFINISHED))
         ):
@@ -134,7 +160,7 @@ def queue(
             busy.message = "interrupted: the process running it stopped"
         run = SyncRun(
             source_id=source.id,
-            kind=FULL if full or confirms else POLL,
+            kind=kind,
             state="queued",
             actor=actor,
             confirms_run=confirms,

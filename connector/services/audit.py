@@ -37,6 +37,7 @@ ACTIONS: tuple[str, ...] = (
     "token.revoke",
     "job.resync_contacts",
     "job.sync_users",
+    "job.claim",
     "ldap.run",
     "ldap.confirm",
     "admin.signin",

@@ -14,15 +14,26 @@ Counters: ``done`` counts the rows the job has visited (``changed`` and
 appear meanwhile (a link created or resumed by a concurrent write) are visited
 too, and when ``done`` would pass ``total`` the rows still ahead are counted
 again. A finished job has ``total == done``. So ``done <= total`` always.
+
+The jobs table is the queue (any number of workers on one database): a worker
+:func:`claim` takes a queued job (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: the
+write lock every transaction takes) for a lease it renews (:func:`renew`, and every
+batch). A job whose lease ran out (its worker died) is claimed by another worker
+and goes on after the last committed batch. Every batch first locks the job's row
+and checks that this worker still holds it (:class:`LeaseLost` otherwise), so a job
+is written by one worker at a time.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from connector import logs
@@ -108,42 +119,154 @@ def unfinished(session: Session) -> list[str]:
     return list(session.scalars(select(Job.id).where(Job.state.in_(UNFINISHED))))
 
 
+@dataclass(frozen=True)
+class Lease:
+    """Who holds a job (a worker's name) and for how long a claim or renewal lasts."""
+
+    worker: str
+    seconds: float
+
+    def until(self) -> datetime:
+        return utcnow() + timedelta(seconds=self.seconds)
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (this one's lease ran out): stop writing."""
+
+
+def claim(session: Session, lease: Lease, job_id: str | None = None) -> str | None:
+    """Take the oldest unfinished job nobody holds (or ``job_id`` only); its id, or None.
+
+    Nobody holds a job whose lease is unset or has run out. On PostgreSQL the row is
+    locked with SKIP LOCKED (workers polling together take different jobs, and a job
+    whose batch is being written is passed over); the UPDATE repeats the condition,
+    so a claim is also safe where FOR UPDATE does not exist (SQLite, whose
+    transactions take the write lock first). The claim is audited (``job.claim``)."""
+    now = utcnow()
+    free = or_(Job.lease_until.is_(None), Job.lease_until < now)
+    query = select(Job).where(Job.state.in_(UNFINISHED), free)
+    if job_id is not None:
+        query = query.where(Job.id == job_id)
+    job = session.scalars(
+        query.order_by(Job.created_at, Job.id).limit(1).with_for_update(skip_locked=True)
+    ).first()
+    if job is None:
+        return None
+    before = {"claimedBy": job.claimed_by, "done": job.done}
+    taken = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.state.in_(UNFINISHED), free)
+        .values(claimed_by=lease.worker, lease_until=lease.until(), claims=Job.claims + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    audit.record(
+        session,
+        lease.worker,
+        "job.claim",
+        "job",
+        job.id,
+        before,
+        {"claimedBy": lease.worker, "done": job.done},
+        diff=False,
+    )
+    return job.id
+
+
+def renew(session: Session, job_id: str, lease: Lease) -> bool:
+    """Extend the lease while this worker still holds the job; False when it does not."""
+    renewed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.claimed_by == lease.worker, Job.state.in_(UNFINISHED))
+        .values(lease_until=lease.until())
+        .execution_options(synchronize_session=False)
+    )
+    return renewed.rowcount == 1  # type: ignore[attr-defined]
+
+
+def release(session: Session, job_id: str, lease: Lease, *, after: float = 0.0) -> None:
+    """Give the job back to the queue (a worker stopping, or retrying later): any
+    worker may claim it once ``after`` seconds have passed."""
+    free_at = utcnow() + timedelta(seconds=after) if after else None
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.claimed_by == lease.worker)
+        .values(claimed_by=None, lease_until=free_at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _held(session: Session, job_id: str, lease: Lease | None) -> Job:
+    """The job, its row locked for this batch, still held by ``lease``'s worker (renewed).
+
+    The row lock orders this batch against a claimer: either the claim comes first
+    (then this batch sees another worker and raises :class:`LeaseLost`, writing
+    nothing) or the batch does (then its renewal keeps the claimer off)."""
+    if lease is None:
+        return get(session, job_id)
+    job = session.scalars(select(Job).where(Job.id == job_id).with_for_update()).first()
+    if job is None:
+        raise NotFound(f"no job with id {job_id!r}")
+    if job.claimed_by != lease.worker:
+        raise LeaseLost(f"job {job_id} is held by {job.claimed_by or 'nobody'} now")
+    job.lease_until = lease.until()
+    return job
+
+
 @logs.tagged("job_id", "job_id")
-def run(ctx: Context, job_id: str, progress: Progress | None = None) -> Job:
-    """Run (or resume) a job to the end, one committed batch at a time."""
+def run(
+    ctx: Context,
+    job_id: str,
+    progress: Progress | None = None,
+    *,
+    lease: Lease | None = None,
+    stop: threading.Event | None = None,
+) -> Job:
+    """Run (or resume) a job to the end, one committed batch at a time.
+
+    With a ``lease`` (a worker that claimed the job) every batch checks and renews
+    it; with ``stop`` set the job stops after its current batch (still unfinished,
+    for the caller to release)."""
     batch = ctx.settings.jobs.batch_size
     step = _resync_batch if ctx.run(lambda s: get(s, job_id).kind) == RESYNC else _sync_batch
     while True:
         try:
-            job = ctx.run(lambda s: step(s, get(s, job_id), batch))
+            job = ctx.run(lambda s: step(s, _held(s, job_id, lease), batch))
+        except LeaseLost:
+            raise
         except Exception as exc:
             if is_unavailable(exc):
                 raise
-            job = _row_by_row(ctx, job_id, step, batch)
+            job = _row_by_row(ctx, job_id, step, batch, lease)
         if progress is not None:
             progress(job)
-        if job.state not in UNFINISHED:
+        if job.state not in UNFINISHED or (stop is not None and stop.is_set()):
             return job
 
 
-def _row_by_row(ctx: Context, job_id: str, step: Step, rows: int) -> Job:
+def _row_by_row(ctx: Context, job_id: str, step: Step, rows: int, lease: Lease | None) -> Job:
     """The next ``rows`` rows, each in its own transaction; a row that fails alone is
     counted as an error with its reason and passed over."""
     for _ in range(rows):
         try:
-            job = ctx.run(lambda s: step(s, get(s, job_id), 1))
+            job = ctx.run(lambda s: step(s, _held(s, job_id, lease), 1))
+        except LeaseLost:
+            raise
         except Exception as exc:
             if is_unavailable(exc):
                 raise
-            job = ctx.run(partial(_pass_over, job_id=job_id, failure=exc))
+            job = ctx.run(partial(_pass_over, job_id=job_id, failure=exc, lease=lease))
         if job.state not in UNFINISHED:
             break
     return job
 
 
-def _pass_over(session: Session, *, job_id: str, failure: Exception) -> Job:
+def _pass_over(
+    session: Session, *, job_id: str, failure: Exception, lease: Lease | None = None
+) -> Job:
     """Count the job's next row as an error (``failure`` is why) and move past it."""
-    job = get(session, job_id)
+    job = _held(session, job_id, lease)
     if job.kind == RESYNC:
         link = session.execute(
             select(ContactLink.id, User.id, User.user_name)

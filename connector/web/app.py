@@ -52,6 +52,19 @@ def create_app(ctx: Context, runner: JobRunner | None = None) -> Flask:
             return jsonify({"status": "ok"}), 200
         return jsonify({"status": "unavailable", "message": "the database does not answer"}), 503
 
+    @app.get("/livez")
+    def livez() -> tuple[Response, int]:
+        """The process answers (no database: an outage must not restart every replica)."""
+        return jsonify({"status": "ok"}), 200
+
+    @app.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        """The database answers and its schema is at this code's head (connector/readiness.py)."""
+        ready = runner.readiness.check()
+        if ready.ok:
+            return jsonify({"status": "ok"}), 200
+        return jsonify({"status": "unavailable", "message": ready.message}), 503
+
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:
         return error_response(exc)

@@ -106,6 +106,8 @@ def test_counters_stay_consistent_when_users_are_written_during_the_job(api, ctx
     api.patch(f"/users/{paused['id']}", {"syncToContact": False}, expect=200)
     api.put("/mapping", {"rows": [_row("name.givenName", "firstName")]}, expect=200)
     job_id = ctx.run(lambda s: jobs.start(s, "test", jobs.RESYNC).id)
+    lease = jobs.Lease("test", 600)  # this test runs the job, not the fixture's runner
+    assert ctx.run(lambda s: jobs.claim(s, lease, job_id)) == job_id
     seen: list[tuple[int, int, int, int]] = []
     created = iter(range(100))
 
@@ -117,7 +119,7 @@ def test_counters_stay_consistent_when_users_are_written_during_the_job(api, ctx
         if len(seen) == 1:
             api.patch(f"/users/{paused['id']}", {"syncToContact": True}, expect=200)
 
-    finished = jobs.run(ctx, job_id, progress=write_meanwhile)
+    finished = jobs.run(ctx, job_id, progress=write_meanwhile, lease=lease)
     assert seen[0][1] == 7
     assert all(done <= total for done, total, _, _ in seen), seen
     assert all(changed + errors <= done for done, _, changed, errors in seen), seen
@@ -133,11 +135,11 @@ def test_a_job_stopped_by_an_unavailable_database_runs_again_later(api, ctx, sta
     real_run = jobs.run
     calls: list[str] = []
 
-    def database_away_once(ctx: Context, job_id: str, progress: Any = None) -> Any:
+    def database_away_once(ctx: Context, job_id: str, progress: Any = None, **kw: Any) -> Any:
         calls.append(job_id)
         if len(calls) == 1:
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
-        return real_run(ctx, job_id, progress)
+        return real_run(ctx, job_id, progress, **kw)
 
     monkeypatch.setattr(jobs, "run", database_away_once)
     started.runner.retry_delays = (0.1,)
