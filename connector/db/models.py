@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -79,6 +80,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     resource: Mapped[dict[str, Any]] = mapped_column(JSONType)
     sync_to_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    # True when an admin set sync_to_contact: the source's scope no longer changes it.
+    sync_set_by_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     sync_direction: Mapped[str | None] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

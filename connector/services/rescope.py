@@ -3,7 +3,8 @@
 A SCIM source's scope may be a filter on its users as the identity provider
 sees them, groups included (see connector.services.sync_scope). So after a
 user's attributes or its groups change, each affected user's switch is decided
-again; a ``syncToContact`` the provider set on the user still wins.
+again; a ``syncToContact`` the provider set on the user still wins, and a switch
+an admin set (``User.sync_set_by_admin``) is not decided again at all.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from connector.db.models import User
-from connector.services import linking, sources, sync_scope, user_resources, users
+from connector.errors import InvalidInput
+from connector.services import audit, linking, sources, sync_scope, user_resources, users
 from scim.schemas import CONNECTOR_USER
 
 
@@ -22,14 +24,13 @@ def rescope(session: Session, actor: str, affected: Sequence[User]) -> None:
 
     ``affected`` users belong to one source.
     """
-    if not affected:
+    if not any(sync_scope.follows_source(u) for u in affected):
         return
     source = sources.by_id(session, affected[0].source_id)
     assert source is not None  # users.source_id is a foreign key
     state = users.load_state(session)
-    for user, resource in zip(
-        affected, user_resources.resources(session, list(affected)), strict=True
-    ):
+    followers = [u for u in affected if sync_scope.follows_source(u)]
+    for user, resource in zip(followers, user_resources.resources(session, followers), strict=True):
         stored_choice = (user.resource.get(CONNECTOR_USER) or {}).get("syncToContact")
         decision = sync_scope.decide(
             source, {**resource, CONNECTOR_USER: {"syncToContact": stored_choice}}
@@ -38,3 +39,36 @@ def rescope(session: Session, actor: str, affected: Sequence[User]) -> None:
             linking.set_sync(
                 session, user, decision, state, actor, why="decided by the source's sync scope"
             )
+
+
+def set_by_admin(session: Session, actor: str, user: User, choice: bool | None) -> None:
+    """An admin's ``syncToContact``: true or false overrides the source's scope for this
+    user from now on; None returns the user to "follow the source" and decides at once.
+
+    A local user has no scope to follow: its switch is always the admin's.
+    """
+    source = sources.by_id(session, user.source_id)
+    local = source is None or source.kind == sources.LOCAL
+    if choice is None and local:
+        raise InvalidInput(
+            "a local user has no source scope to follow: set syncToContact to true or false",
+            field="syncToContact",
+        )
+    if choice is not None and not isinstance(choice, bool):
+        raise InvalidInput("'syncToContact' must be true, false or null", field="syncToContact")
+    set_by = choice is not None and not local
+    if set_by != user.sync_set_by_admin:
+        audit.record(
+            session,
+            actor,
+            "user.sync",
+            "user",
+            user.id,
+            {"syncToContactSetBy": sync_scope.set_by(user, local=local)},
+            {"syncToContactSetBy": "admin" if choice is not None else "source"},
+        )
+        user.sync_set_by_admin = set_by
+    if choice is None:
+        rescope(session, actor, [user])
+    else:
+        linking.set_sync(session, user, choice, users.load_state(session), actor)

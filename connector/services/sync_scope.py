@@ -1,14 +1,16 @@
 """A source's sync scope: whether its users get contacts (true, false or a SCIM filter).
 
 The connector's SCIM extension attribute ``syncToContact``, when an identity
-provider sets it, overrides the scope for that user.
+provider sets it, overrides the scope for that user. An admin's explicit switch
+(``PATCH /api/v1/users/<id>``) overrides both until the admin returns the user to
+"follow the source" (``follows_source``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from connector.db.models import Source
+from connector.db.models import Source, User
 from connector.errors import InvalidInput
 from scim.errors import ScimError
 from scim.filter import matches, parse
@@ -40,3 +42,15 @@ def decide(source: Source, user: dict[str, Any]) -> bool:
     if isinstance(scope, str):
         return matches(parse(scope), user)
     return bool(scope)
+
+
+def follows_source(user: User) -> bool:
+    """Whether the source decides this user's switch (no admin override)."""
+    return not user.sync_set_by_admin
+
+
+def set_by(user: Any, *, local: bool) -> str:
+    """Who set a user's switch, as the admin API says it: "admin" or "source".
+
+    A local user's switch is always the admin's (its source is the admin)."""
+    return "admin" if local or getattr(user, "sync_set_by_admin", False) else "source"

@@ -21,6 +21,7 @@ from connector.services import (
     linking,
     mappings,
     sources,
+    sync_scope,
     sync_settings,
     uniqueness,
     user_columns,
@@ -33,7 +34,15 @@ from scim.user_schema import validate_user
 
 DIRECTIONS = (None, *sync_settings.DIRECTIONS)
 # Keys of the admin API's user representation that are not SCIM attributes.
-API_KEYS = ("syncToContact", "syncDirection", "source", "contactId", "id", "meta")
+API_KEYS = (
+    "syncToContact",
+    "syncToContactSetBy",
+    "syncDirection",
+    "source",
+    "contactId",
+    "id",
+    "meta",
+)
 
 
 def load_state(session: Session) -> SyncState:
@@ -146,7 +155,6 @@ def patch(session: Session, actor: str, user_id: str, body: Any) -> User:
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object")
     user = get(session, user_id)
-    state = load_state(session)
     body = dict(body)
     for key in ("id", "meta", "source", "contactId"):
         body.pop(key, None)
@@ -164,6 +172,7 @@ def patch(session: Session, actor: str, user_id: str, body: Any) -> User:
                 {"syncDirection": direction},
             )
             user.sync_direction = direction
+    has_switch = "syncToContact" in body
     sync_switch = body.pop("syncToContact", None)
     if body:
         source = sources.by_id(session, user.source_id)
@@ -175,10 +184,10 @@ def patch(session: Session, actor: str, user_id: str, body: Any) -> User:
                 field=next(iter(body)),
             )
         replace(session, actor, user, merge_patch(user.resource, body))
-    if sync_switch is not None:
-        if not isinstance(sync_switch, bool):
-            raise InvalidInput("'syncToContact' must be true or false", field="syncToContact")
-        linking.set_sync(session, user, sync_switch, state, actor)
+    if has_switch:
+        from connector.services import rescope  # rescope imports this module
+
+        rescope.set_by_admin(session, actor, user, sync_switch)
     return user
 
 
@@ -259,6 +268,7 @@ def _represent(
         **user.resource,
         "source": source,
         "syncToContact": user.sync_to_contact,
+        "syncToContactSetBy": sync_scope.set_by(user, local=source == sources.LOCAL),
         "syncDirection": user.sync_direction,
         "contactId": contact_id,
         "meta": {
@@ -428,7 +438,15 @@ def creation_rows(created: Sequence[CreatedUser], source_name: str, actor: str) 
     )
 
 
-_REPRESENTATION_KEYS = {"id", "source", "syncToContact", "syncDirection", "contactId", "meta"}
+_REPRESENTATION_KEYS = {
+    "id",
+    "source",
+    "syncToContact",
+    "syncToContactSetBy",
+    "syncDirection",
+    "contactId",
+    "meta",
+}
 
 
 def _new_user_json(user: CreatedUser, source_name: str) -> dict[str, Any] | bulk.JSONText:

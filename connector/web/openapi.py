@@ -118,6 +118,11 @@ SCHEMAS: dict[str, Any] = {
             "userName": _STRING,
             "source": _nullable(_STRING),
             "syncToContact": _BOOL,
+            "syncToContactSetBy": {
+                "enum": ["admin", "source"],
+                "description": "Who set syncToContact: an admin (an override the source's "
+                "scope does not undo; always for local users) or the source's scope.",
+            },
             "syncDirection": _nullable({"enum": ["user_to_contact", "contact_to_user"]}),
             "contactId": _nullable(_STRING),
             "meta": _object(
@@ -129,16 +134,26 @@ SCHEMAS: dict[str, Any] = {
                 }
             ),
         },
-        "required": ["id", "userName", "source", "syncToContact", "syncDirection", "contactId"],
+        "required": [
+            "id",
+            "userName",
+            "source",
+            "syncToContact",
+            "syncToContactSetBy",
+            "syncDirection",
+            "contactId",
+        ],
         "additionalProperties": True,
     },
     "UserInput": {
         "description": "A SCIM User's attributes, plus syncToContact and syncDirection; "
-        "PATCH takes a JSON merge patch of the same.",
+        "PATCH takes a JSON merge patch of the same. In a PATCH, syncToContact true or "
+        "false is the admin's override of the source's scope; null returns the user to "
+        "following the source.",
         "type": "object",
         "properties": {
             "userName": _STRING,
-            "syncToContact": _BOOL,
+            "syncToContact": _nullable(_BOOL),
             "syncDirection": _nullable({"enum": ["user_to_contact", "contact_to_user"]}),
         },
         "additionalProperties": True,

@@ -698,6 +698,22 @@ def test_sync_to_contact_as_a_scim_filter_decides_per_user(settings, directory, 
     assert promoted.sync_to_contact and contact_of(ctx, promoted.id) is not None
 
 
+def test_an_admin_switch_on_a_directory_user_survives_the_next_runs(settings, directory, slapd):
+    from connector.services import users as user_service
+
+    directory.add("guest2", title="Guest")
+    ctx = make_ctx(settings, slapd, directory.base, sync_to_contact='title eq "Staff"')
+    sync(ctx)
+    user_id = ldap_users(ctx)["guest2"].id
+    ctx.run(lambda s: user_service.patch(s, "admin:t", user_id, {"syncToContact": True}))
+    directory.modify("guest2", title="Visitor")
+    sync(ctx)
+    kept = ldap_users(ctx)["guest2"]
+    assert kept.sync_to_contact and contact_of(ctx, kept.id) is not None
+    ctx.run(lambda s: user_service.patch(s, "admin:t", user_id, {"syncToContact": None}))
+    assert not ldap_users(ctx)["guest2"].sync_to_contact
+
+
 def test_a_scope_flip_by_the_directory_is_one_sync_event(settings, directory, slapd):
     directory.add("flip", title="Guest")
     ctx = make_ctx(settings, slapd, directory.base, sync_to_contact='title eq "Staff"')

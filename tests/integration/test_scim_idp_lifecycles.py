@@ -426,6 +426,39 @@ def test_idp_extension_attribute_overrides_the_source_scope(scim_for, api):
     assert CONNECTOR_USER not in plain
 
 
+def test_an_admin_switch_is_an_override_the_source_scope_does_not_undo(scim_for, api):
+    scim = scim_for("okta", 'title eq "Guide"')  # the scope: only guides get contacts
+    user = scim.post("/Users", {**ENTRA_USER, "title": "Analyst"})
+    assert api.get(f"/users/{user['id']}")["syncToContactSetBy"] == "source"
+    switched = api.patch(f"/users/{user['id']}", {"syncToContact": True}, expect=200)
+    assert switched["syncToContact"] is True and switched["contactId"]
+    assert switched["syncToContactSetBy"] == "admin"
+    # The identity provider's next change of the user keeps the admin's choice.
+    scim.patch(f"/Users/{user['id']}", [{"op": "replace", "path": "displayName", "value": "T"}])
+    kept = api.get(f"/users/{user['id']}")
+    assert (kept["syncToContact"], kept["syncToContactSetBy"]) == (True, "admin")
+    # Off by the admin stays off, even when the scope now says on.
+    api.patch(f"/users/{user['id']}", {"syncToContact": False}, expect=200)
+    scim.patch(f"/Users/{user['id']}", [{"op": "replace", "path": "title", "value": "Guide"}])
+    assert api.get(f"/users/{user['id']}")["syncToContact"] is False
+    # null: follow the source again, decided at once.
+    followed = api.patch(f"/users/{user['id']}", {"syncToContact": None}, expect=200)
+    assert (followed["syncToContact"], followed["syncToContactSetBy"]) == (True, "source")
+    scim.patch(f"/Users/{user['id']}", [{"op": "replace", "path": "title", "value": "Chef"}])
+    assert api.get(f"/users/{user['id']}")["syncToContact"] is False
+    events = api.get("/audit", objectType="user", objectId=user["id"], action="user.sync")
+    afters = [e["after"] for e in events["items"]]
+    assert {"syncToContactSetBy": "admin"} in afters, afters
+
+
+def test_a_local_user_has_no_source_scope_to_follow(api):
+    local = api.create_user("l@example.com", sync=True)
+    assert local["syncToContactSetBy"] == "admin"
+    refused = api.patch(f"/users/{local['id']}", {"syncToContact": None}, expect=400)
+    assert refused["field"] == "syncToContact" and "local user" in refused["message"]
+    assert api.patch(f"/users/{local['id']}", {"syncToContact": "yes"}, expect=400)
+
+
 def test_oversized_scim_body_gets_413(scim_for, settings):
     scim = scim_for("entra")
     body = {**ENTRA_USER, "displayName": "x" * (settings.server.max_body_bytes + 1)}

@@ -450,7 +450,10 @@ class UserSynchroniser:
     def _rescope(
         self, session: Session, source: Source, user: User, item: Mapped, state: Any
     ) -> None:
-        """The source's sync_to_contact (true, false or a filter) decides again."""
+        """The source's sync_to_contact (true, false or a filter) decides again, unless an
+        admin set this user's switch."""
+        if not sync_scope.follows_source(user):
+            return
         decision = sync_scope.decide(source, item.resource)
         if decision != user.sync_to_contact:
             why = "decided by the source's sync_to_contact"
