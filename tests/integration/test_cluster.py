@@ -246,6 +246,7 @@ def test_two_web_replicas_and_two_workers_share_the_work(
             cli(url, "db", "upgrade")  # the production migrator, once
             previous = Database(old_url)
             previous.upgrade("0009")  # a database the previous release migrated
+            head = previous.schema_status().head  # this code's newest migration
             previous.dispose()
             web_a, web_b = web("web-a", url), web("web-b", url)
             nowhere = make_url(url).set(port=free_port()).render_as_string(hide_password=False)
@@ -267,7 +268,7 @@ def test_two_web_replicas_and_two_workers_share_the_work(
             assert behind.get("/livez")[0] == 200
             status, body = behind.get("/readyz")
             needs = (
-                "database schema is at 0009, this version needs 0010: run `connector db upgrade`"
+                f"database schema is at 0009, this version needs {head}: run `connector db upgrade`"
             )
             assert (status, body["message"]) == (503, needs)
             for _ in range(4):

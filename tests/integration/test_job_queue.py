@@ -211,6 +211,7 @@ def test_a_process_against_an_older_schema_is_not_ready_says_so_once_and_claims_
     with fresh_database(backend, tmp_path) as url:
         previous = Database(url)
         previous.upgrade("0009")  # the previous release's schema
+        head = previous.schema_status().head  # this code's newest migration
         previous.dispose()
         old = _with(settings, database={"url": url})
         caplog.set_level(logging.ERROR, logger="connector.readiness")
@@ -223,7 +224,7 @@ def test_a_process_against_an_older_schema_is_not_ready_says_so_once_and_claims_
                 assert response.status_code == 503
             message = response.get_json()["message"]
             assert message == (
-                "database schema is at 0009, this version needs 0010: run `connector db upgrade`"
+                f"database schema is at 0009, this version needs {head}: run `connector db upgrade`"
             )
             runner.work_queue()  # the runner's poll: waits, claims nothing, raises nothing
             said = [r.getMessage() for r in caplog.records if r.name == "connector.readiness"]
