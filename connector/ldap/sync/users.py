@@ -7,9 +7,9 @@ unchanged (content hash) instead of writing them again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -36,6 +36,8 @@ from connector.queries.column_in import column_in
 from connector.services import linking, sync_scope, users
 from connector.services.context import Context
 from connector.services.failures import is_unavailable, reason
+
+T = TypeVar("T")
 
 # PostgreSQL's planner statistics are refreshed when a run has created this many
 # users, then each time that number grows eightfold. The first refresh is the one
@@ -319,20 +321,13 @@ class UserSynchroniser:
         if not changed:
             return
         state = users.load_state(session)
-        try:
-            counts.add(self._update_group(session, source, changed, by_id, run_id, state))
-            return
-        except Exception as exc:
-            if is_unavailable(exc):
-                raise
-        for one in changed:
-            try:
-                counts.add(self._update_group(session, source, [one], by_id, run_id, state))
-            except Exception as exc:
-                if is_unavailable(exc):
-                    raise
-                counts.error(f"{one[1].dn}: {reason(exc)}")
-                self._seen(one[0], run_id)
+        _whole_then_each(
+            changed,
+            lambda group: self._update_group(session, source, group, by_id, run_id, state),
+            counts,
+            dn=lambda one: one[1].dn,
+            failed=lambda one: self._seen(one[0], run_id),
+        )
 
     def _update_group(
         self,
@@ -387,19 +382,12 @@ class UserSynchroniser:
         to isolate the entry concerned (an entry error with its DN)."""
         if not fresh:
             return
-        try:
-            counts.add(self._create_group(session, source, fresh, run_id))
-            return
-        except Exception as exc:
-            if is_unavailable(exc):
-                raise
-        for one in fresh:
-            try:
-                counts.add(self._create_group(session, source, [one], run_id))
-            except Exception as exc:
-                if is_unavailable(exc):
-                    raise
-                counts.error(f"{one.dn}: {reason(exc)}")
+        _whole_then_each(
+            fresh,
+            lambda group: self._create_group(session, source, group, run_id),
+            counts,
+            dn=lambda one: one.dn,
+        )
 
     def _create_group(
         self, session: Session, source: Source, group: list[Mapped], run_id: int | None
@@ -535,3 +523,31 @@ class Removal:
     missing: int
     population: int
     blocked: bool
+
+
+def _whole_then_each(
+    items: list[T],
+    write: Callable[[list[T]], Counts],
+    counts: Counts,
+    *,
+    dn: Callable[[T], str],
+    failed: Callable[[T], None] | None = None,
+) -> None:
+    """``write`` the whole group; if that fails (a concurrent writer won a race, the
+    database refused a value), write each item alone, so that only the item concerned
+    fails: an entry error with its DN. An unavailable database stops the run."""
+    try:
+        counts.add(write(items))
+        return
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise
+    for one in items:
+        try:
+            counts.add(write([one]))
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise
+            counts.error(f"{dn(one)}: {reason(exc)}")
+            if failed is not None:
+                failed(one)
