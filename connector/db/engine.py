@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -16,6 +18,7 @@ import connector.queries.user_emails  # noqa: F401  (keeps the e-mail lookup tab
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
+READ_ONLY = "connector_read_only"
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -32,7 +35,12 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         # Take the write lock up front: a deferred transaction that later wants
         # to write fails at once with "database is locked" under concurrency.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only transaction (Database.reading) takes no write lock: it reads
+        # its snapshot while writers go on (WAL).
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_db_engine(url: str) -> Engine:
@@ -93,6 +101,25 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only transaction on one snapshot: no write lock, nothing it could write.
+
+        SQLite: a deferred BEGIN (a reader in WAL mode waits for no writer and holds
+        none up). PostgreSQL: REPEATABLE READ READ ONLY, so a long read (a preview over
+        every contact) sees one consistent state however long it takes. Rolled back
+        at the end."""
+        with self.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY: True})
+            with connection.begin() as transaction:
+                if self.dialect == "postgresql":
+                    connection.exec_driver_sql(
+                        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                    )
+                with Session(bind=connection) as session:
+                    yield session
+                transaction.rollback()
 
     def upgrade(self, revision: str = "heads") -> None:
         """Apply every pending Alembic migration (up to ``revision``: tests of an old schema)."""

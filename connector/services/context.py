@@ -42,6 +42,12 @@ class Context:
         finally:
             session.close()
 
+    def read(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in a read-only transaction (:meth:`Database.reading`): it sees one
+        snapshot, takes no write lock and cannot write (previews, explanations)."""
+        with self.db.reading() as session:
+            return work(session)
+
     def run(self, work: Callable[[Session], T], attempts: int = 8) -> T:
         """Run ``work`` in a transaction, retrying when a concurrent write won the race.
 

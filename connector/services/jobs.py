@@ -39,10 +39,8 @@ from sqlalchemy.orm import Session
 from connector import logs
 from connector.db.models import Contact, ContactLink, Job, User, utcnow
 from connector.errors import NotFound
-from connector.mapping import apply
-from connector.services import audit, contact_rules, linking
+from connector.services import audit, linking, resync
 from connector.services import users as user_service
-from connector.services.contact_rules import Action
 from connector.services.context import Context
 from connector.services.failures import is_unavailable, printable, reason
 
@@ -334,86 +332,42 @@ def _finish_if_empty(job: Job, count: int) -> bool:
 def _resync_batch(session: Session, job: Job, batch: int) -> Job:
     """Re-apply the current mapping to the next ``batch`` linked contacts.
 
-    Each contact gets what :func:`contact_rules.decide` says, as ``sync_user``
-    would do; updates are written with one statement for the batch."""
+    Each contact gets :func:`resync.outcome` (what :func:`contact_rules.decide` says,
+    as ``sync_user`` would do; the mapping preview asks the same); updates are
+    written with one statement for the batch."""
     state = user_service.load_state(session)
     job.state = "running"
-    # The page of links is chosen first (primary-key range, LIMIT), so the joins
-    # stay index lookups whatever the planner's statistics say after a bulk load.
-    page = (
-        select(ContactLink.id, ContactLink.contact_id, ContactLink.user_id)
-        .where(ContactLink.id > job.cursor, ContactLink.state == "active")
-        .order_by(ContactLink.id)
-        .limit(batch)
-        .subquery()
-    )
-    rows = session.execute(
-        select(
-            page.c.id,
-            Contact.id,
-            Contact.version,
-            Contact.fields,
-            Contact.active,
-            User.resource,
-            User.active,
-            User.sync_direction,
-            User.sync_to_contact,
-            User.user_name,
-        )
-        .join(Contact, Contact.id == page.c.contact_id)
-        .join(User, User.id == page.c.user_id)
-        .order_by(page.c.id)
-    ).all()
+    rows = resync.page(session, job.cursor, batch)
     if _finish_if_empty(job, len(rows)):
         return job
     version = state.mapping.version
-    settings = state.settings
     now = utcnow()
     updates: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     remapped: list[int] = []
     deleted = 0
-    for (
-        link_id,
-        contact_id,
-        contact_version,
-        old_fields,
-        old_active,
-        resource,
-        user_active,
-        user_direction,
-        sync_on,
-        user_name,
-    ) in rows:
-        decision = contact_rules.decide(
-            sync_on=sync_on,
-            user_active=user_active,
-            own_direction=user_direction,
-            link_state="active",
-            settings=settings,
-        )
-        if decision.action is Action.DELETE:
-            link = session.get_one(ContactLink, link_id)
-            why = linking.deactivation_reason(user_name)
+    for row in rows:
+        result = resync.outcome(row, state)
+        if result.kind is resync.Kind.DELETE:
+            link = session.get_one(ContactLink, row.link_id)
+            why = linking.deactivation_reason(row.user_name)
             linking.delete_linked_contact(session, link, job.actor, why)
             deleted += 1
             continue
-        if decision.action is not Action.UPDATE:
+        if result.kind is resync.Kind.ERROR:
+            _note_error(job, result.error or "")
             continue
-        try:
-            fields = apply(resource, state.mapping.rows)
-        except Exception as exc:  # one bad user must not stop the job
-            _note_error(job, f"user {user_name}: {exc}")
+        if result.kind is resync.Kind.LEAVE:
             continue
-        remapped.append(link_id)
-        active = decision.active
-        if fields == old_fields and active == old_active:
+        remapped.append(row.link_id)
+        if result.kind is resync.Kind.SAME:
             continue
+        fields, active = result.fields or {}, result.active
         updates.append(
             {
-                "b_id": contact_id,
-                "b_version": contact_version,
-                "new_version": contact_version + 1,
+                "b_id": row.contact_id,
+                "b_version": row.contact_version,
+                "new_version": row.contact_version + 1,
                 "fields": fields,
                 "search_text": linking.search_text(fields),
                 "active": active,
@@ -425,8 +379,8 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
                 job.actor,
                 "contact.update",
                 "contact",
-                contact_id,
-                {"fields": old_fields, "active": old_active},
+                row.contact_id,
+                {"fields": row.fields, "active": row.active},
                 {"fields": fields, "active": active},
                 message=f"mapping version {version} applied (job {job.id})",
             )
@@ -450,7 +404,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
         session.execute(
             update(ContactLink).where(ContactLink.id.in_(remapped)).values(mapping_version=version)
         )
-    job.cursor = rows[-1][0]
+    job.cursor = rows[-1].link_id
     _visited(session, job, len(rows), len(updates) + deleted)
     return job
 

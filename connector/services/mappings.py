@@ -39,13 +39,7 @@ def _save(
     """
     _take_turns(session)
     before = current(session)
-    if based_on is not None and based_on != before.version:
-        raise StaleVersion(
-            f"the mapping was changed meanwhile: version {before.version} is current, "
-            f"this save is based on version {based_on}; reload it and apply your edits again",
-            current_version=before.version,
-            field="version",
-        )
+    check_based_on(before, based_on)
     if rows == before.rows:
         return before
     version = before.version + 1
@@ -59,6 +53,17 @@ def _save(
     saved = CurrentMapping(version, rows)
     audit.record(session, actor, action, "mapping", str(version), before.to_json(), saved.to_json())
     return saved
+
+
+def check_based_on(before: CurrentMapping, based_on: int | None) -> None:
+    """A save (or its preview) edited from an older version than ``before`` is refused."""
+    if based_on is not None and based_on != before.version:
+        raise StaleVersion(
+            f"the mapping was changed meanwhile: version {before.version} is current, "
+            f"this save is based on version {based_on}; reload it and apply your edits again",
+            current_version=before.version,
+            field="version",
+        )
 
 
 def _take_turns(session: Session) -> None:
@@ -80,11 +85,16 @@ def save(
     raw_rows: Any,
     based_on: int | None = None,
 ) -> CurrentMapping:
+    return _save(session, actor, parse_rows(catalogue, raw_rows), "mapping.save", based_on)
+
+
+def parse_rows(catalogue: Catalogue, raw_rows: Any) -> tuple[MappingRow, ...]:
+    """The rows of a save (or of its preview) checked against the catalogues, or
+    InvalidInput naming the offending field."""
     try:
-        rows = validate(rows_from_json(raw_rows), catalogue)
+        return validate(rows_from_json(raw_rows), catalogue)
     except MappingError as exc:
         raise InvalidInput(str(exc), field=exc.field) from exc
-    return _save(session, actor, rows, "mapping.save", based_on)
 
 
 def clear(session: Session, actor: str) -> CurrentMapping:

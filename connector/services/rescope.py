@@ -9,11 +9,13 @@ an admin set (``User.sync_set_by_admin``) is not decided again at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.db.models import User
+from connector.db.models import Source, User
 from connector.errors import InvalidInput
 from connector.services import audit, linking, sources, sync_scope, user_resources, users
 from scim.schemas import CONNECTOR_USER
@@ -30,15 +32,57 @@ def rescope(session: Session, actor: str, affected: Sequence[User]) -> None:
     assert source is not None  # users.source_id is a foreign key
     state = users.load_state(session)
     followers = [u for u in affected if sync_scope.follows_source(u)]
+    scope = source.sync_scope.get("scope", False)
     for user, resource in zip(followers, user_resources.resources(session, followers), strict=True):
-        stored_choice = (user.resource.get(CONNECTOR_USER) or {}).get("syncToContact")
-        decision = sync_scope.decide(
-            source, {**resource, CONNECTOR_USER: {"syncToContact": stored_choice}}
-        )
-        if decision != user.sync_to_contact:
+        decision = decided(scope, user, resource)
+        if decision is not None and decision != user.sync_to_contact:
             linking.set_sync(
                 session, user, decision, state, actor, why="decided by the source's sync scope"
             )
+
+
+def decided(scope: sync_scope.Scope, user: User, resource: dict[str, Any]) -> bool | None:
+    """The switch ``scope`` gives ``user`` (``resource``: the user as SCIM shows it, with
+    its groups); None when an admin set the switch (the scope does not decide it).
+
+    The one decision a scope change, a user's change and their previews all ask."""
+    if not sync_scope.follows_source(user):
+        return None
+    stored_choice = (user.resource.get(CONNECTOR_USER) or {}).get("syncToContact")
+    return sync_scope.decide_scope(
+        scope, {**resource, CONNECTOR_USER: {"syncToContact": stored_choice}}
+    )
+
+
+def users_of(session: Session, source: Source, batch: int) -> Iterator[list[User]]:
+    """The source's users in batches (by id); none for the local source, whose users'
+    switches are the admin's."""
+    if source.kind == sources.LOCAL:
+        return
+    after = ""
+    while True:
+        found = list(
+            session.scalars(
+                select(User)
+                .where(User.source_id == source.id, User.id > after)
+                .order_by(User.id)
+                .limit(batch)
+            )
+        )
+        if not found:
+            return
+        yield found
+        after = found[-1].id
+
+
+def change_scope(session: Session, actor: str, name: str, scope: object, batch: int) -> Source:
+    """Set a source's sync scope and decide every user that follows it again, in this
+    transaction: users the new scope takes in gain their contact, those it leaves lose
+    it (the link pauses). An admin's override and the IdP's attribute still win."""
+    source = sources.set_sync_scope(session, actor, name, scope)
+    for found in users_of(session, source, batch):
+        rescope(session, actor, found)
+    return source
 
 
 def set_by_admin(session: Session, actor: str, user: User, choice: bool | None) -> None:

@@ -35,10 +35,20 @@ def validated_scope(value: Any) -> Scope:
 
 def decide(source: Source, user: dict[str, Any]) -> bool:
     """syncToContact for a user of ``source`` as the IdP sent it (with ``groups``)."""
+    return decide_scope(source.sync_scope.get("scope", False), user)
+
+
+def idp_choice(user: dict[str, Any]) -> bool | None:
+    """The IdP's own ``syncToContact`` for this user (the extension attribute), if it set one."""
     explicit = (user.get(CONNECTOR_USER) or {}).get("syncToContact")
-    if isinstance(explicit, bool):
+    return explicit if isinstance(explicit, bool) else None
+
+
+def decide_scope(scope: Scope, user: dict[str, Any]) -> bool:
+    """syncToContact for a user under ``scope`` (a source's, or one being previewed)."""
+    explicit = idp_choice(user)
+    if explicit is not None:
         return explicit
-    scope = source.sync_scope.get("scope", False)
     if isinstance(scope, str):
         return matches(parse(scope), user)
     return bool(scope)

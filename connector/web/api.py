@@ -13,7 +13,19 @@ from connector import vcard
 from connector.db.models import Contact, Source
 from connector.errors import InvalidInput, ServiceError
 from connector.ldap import run_service as ldap_runs
-from connector.services import audit, contacts, jobs, mappings, sources, sync_settings, users
+from connector.services import (
+    audit,
+    contacts,
+    explanation,
+    jobs,
+    mapping_preview,
+    mappings,
+    rescope,
+    scope_preview,
+    sources,
+    sync_settings,
+    users,
+)
 from connector.web.auth import require_admin
 from connector.web.http import (
     actor,
@@ -56,20 +68,42 @@ def get_mapping() -> Response:
     return jsonify(ctx().run(lambda s: mappings.representation(s, mappings.current(s))))
 
 
-@api.put("/mapping")
-def put_mapping() -> Response:
+def _mapping_body() -> tuple[Any, int | None]:
+    """The rows and the based-on version of a mapping save (or of its preview)."""
     body = json_body()
     if not isinstance(body, dict) or "rows" not in body:
         raise InvalidInput("the body must be an object with 'rows'", field="rows")
     extra = set(body) - {"rows", "version", "staleContacts"}
     if extra:
         raise InvalidInput(f"unknown key {sorted(extra)[0]!r}", field=sorted(extra)[0])
-    based_on = _based_on_version(body.get("version"), request.headers.get("If-Match"))
+    return body["rows"], _based_on_version(body.get("version"), request.headers.get("If-Match"))
+
+
+@api.put("/mapping")
+def put_mapping() -> Response:
+    rows, based_on = _mapping_body()
     c = ctx()
     return jsonify(
         c.run(
             lambda s: mappings.representation(
-                s, mappings.save(s, c.catalogue, actor(), body["rows"], based_on)
+                s, mappings.save(s, c.catalogue, actor(), rows, based_on)
+            )
+        )
+    )
+
+
+@api.post("/mapping/preview")
+def preview_mapping() -> Response:
+    """What saving these rows and then "Update all synchronized users" would change;
+    saves nothing (a read-only transaction). ``?ids=true`` lists every changed contact."""
+    rows, based_on = _mapping_body()
+    with_ids = bool_arg("ids") or False
+    c = ctx()
+    batch = c.settings.jobs.batch_size
+    return jsonify(
+        c.read(
+            lambda s: mapping_preview.preview(
+                s, c.catalogue, rows, based_on, batch=batch, with_ids=with_ids
             )
         )
     )
@@ -177,6 +211,12 @@ def create_user() -> Response:
 @api.get("/users/<user_id>")
 def get_user(user_id: str) -> Response:
     return jsonify(ctx().run(lambda s: users.representation(s, users.get(s, user_id))))
+
+
+@api.get("/users/<user_id>/explanation")
+def explain_user(user_id: str) -> Response:
+    """Why the user is (not) synchronised, its link, and what the current mapping would change."""
+    return jsonify(ctx().read(lambda s: explanation.explain(s, user_id)))
 
 
 @api.patch("/users/<user_id>")
@@ -407,19 +447,36 @@ def confirm_source_run(name: str, run_id: int) -> Response:
     return _start_run(name, ldap_runs.queue_confirmation(ctx(), name, run_id, actor()))
 
 
-@api.patch("/sources/<name>")
-def patch_source(name: str) -> Response:
+def _scope_body() -> Any:
     body = json_body()
     if not isinstance(body, dict) or set(body) - {"syncScope"} or "syncScope" not in body:
         raise InvalidInput('send {"syncScope": true | false | "<SCIM filter>"}', field="syncScope")
+    return body["syncScope"]
+
+
+@api.patch("/sources/<name>")
+def patch_source(name: str) -> Response:
+    """Set the source's sync scope; its users that follow the scope are decided again."""
+    scope = _scope_body()
+    c = ctx()
+    batch = c.settings.jobs.batch_size
     return jsonify(
-        ctx().run(
+        c.run(
             lambda s: _source_json(
-                sources.set_sync_scope(s, actor(), name, body["syncScope"]),
+                rescope.change_scope(s, actor(), name, scope, batch),
                 partial(ldap_runs.last_run, s),
             )
         )
     )
+
+
+@api.post("/sources/<name>/scope/preview")
+def preview_source_scope(name: str) -> Response:
+    """Who would gain or lose a contact under this scope; changes nothing."""
+    scope = _scope_body()
+    c = ctx()
+    batch = c.settings.jobs.batch_size
+    return jsonify(c.read(lambda s: scope_preview.preview(s, name, scope, batch=batch)))
 
 
 # ------------------------------------------------------------------ audit

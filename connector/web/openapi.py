@@ -253,6 +253,111 @@ SCHEMAS: dict[str, Any] = {
     "SourceList": _items("Source"),
     "SourcePatch": _object({"syncScope": {"anyOf": [_BOOL, _STRING]}}),
     "SourceSyncRequest": _object({}, {"full": _BOOL}),
+    "ContactState": _object(
+        {"fields": {"type": "object", "additionalProperties": _STRING}, "active": _BOOL}
+    ),
+    "FieldCounts": _object({"set": _INT, "changed": _INT, "emptied": _INT}),
+    "MappingPreview": {
+        **_object(
+            {
+                "mappingVersion": _INT,
+                "savedAsVersion": _INT,
+                "contacts": _INT,
+                "changed": _INT,
+                "updated": _INT,
+                "deleted": _INT,
+                "unchanged": _INT,
+                "leftAlone": _INT,
+                "errors": _INT,
+                "errorMessages": {"type": "array", "items": _STRING},
+                "activeChanged": _INT,
+                "fields": {"type": "object", "additionalProperties": _ref("FieldCounts")},
+                "samples": {
+                    "type": "array",
+                    "maxItems": 20,
+                    "items": _object(
+                        {
+                            "contactId": _STRING,
+                            "userId": _STRING,
+                            "userName": _STRING,
+                            "action": {"enum": ["update", "delete"]},
+                            "before": _ref("ContactState"),
+                            "after": _nullable(_ref("ContactState")),
+                        }
+                    ),
+                },
+            },
+            {"changedContactIds": {"type": "array", "items": _STRING}},
+        ),
+        "description": 'What "Update all synchronized users" would change after saving '
+        "these rows: `contacts` active links visited, `changed` = `updated` + `deleted` "
+        "(the job's `changed`), per contact field how many values it would set, change or "
+        "empty, and up to 20 samples. Nothing is saved.",
+    },
+    "ScopePreview": _object(
+        {
+            "source": _STRING,
+            "syncScope": _object(
+                {"before": {"anyOf": [_BOOL, _STRING]}, "after": {"anyOf": [_BOOL, _STRING]}}
+            ),
+            "users": _INT,
+            "switchOn": _INT,
+            "switchOff": _INT,
+            "gain": _INT,
+            "lose": _INT,
+            "setByAdmin": _INT,
+            "setByIdentityProvider": _INT,
+            "samples": {
+                "type": "array",
+                "maxItems": 20,
+                "items": _object(
+                    {
+                        "userId": _STRING,
+                        "userName": _STRING,
+                        "syncToContact": _object({"before": _BOOL, "after": _BOOL}),
+                        "contact": {"enum": ["create", "resume", "pause", "none"]},
+                        "contactId": _nullable(_STRING),
+                    }
+                ),
+            },
+        }
+    ),
+    "Explanation": _object(
+        {
+            "userId": _STRING,
+            "userName": _STRING,
+            "source": _STRING,
+            "syncToContact": _BOOL,
+            "decidedBy": _object(
+                {"by": {"enum": ["admin", "identityProvider", "scope"]}},
+                {
+                    "reason": {"enum": ["local", "override"]},
+                    "value": _nullable(_BOOL),
+                    "scope": {"anyOf": [_BOOL, _STRING]},
+                    "matched": {"type": "array", "items": _STRING},
+                    "failed": {"type": "array", "items": _STRING},
+                },
+            ),
+            "link": _object(
+                {
+                    "state": {"enum": ["active", "paused", "none"]},
+                    "contactId": _nullable(_STRING),
+                    "differences": {
+                        "type": "array",
+                        "items": _object(
+                            {
+                                "field": _STRING,
+                                "current": _nullable(_STRING),
+                                "wouldBe": _nullable(_STRING),
+                            }
+                        ),
+                    },
+                },
+                {"mappingVersion": _INT, "currentMappingVersion": _INT, "stale": _BOOL},
+            ),
+            "summary": {"type": "array", "items": _STRING},
+        }
+    ),
     "AuditEvent": _object(
         {
             "id": _INT,
@@ -384,6 +489,16 @@ PATHS: dict[str, Any] = {
         ),
         "delete": _op("Delete every row", {"200": _json("The empty mapping", "Mapping")}),
     },
+    "/mapping/preview": {
+        "post": _op(
+            'Preview a mapping save and the "Update all synchronized users" after it '
+            "(saves nothing; a read-only transaction)",
+            {"200": _json("What the update would change", "MappingPreview")},
+            body="MappingInput",
+            errors=("409", "413"),
+            params=[_query("ids", _BOOL, "also list every contact the update would change")],
+        ),
+    },
     "/mapping/reset": {
         "post": _op("Restore the default mapping", {"200": _json("The mapping", "Mapping")}),
     },
@@ -434,6 +549,15 @@ PATHS: dict[str, Any] = {
             errors=_WRITE_ERRORS,
         ),
         "delete": _op("Delete a user", _NO_CONTENT, errors=("404", "409")),
+    },
+    "/users/{user_id}/explanation": {
+        "parameters": [_path("user_id")],
+        "get": _op(
+            "Why the user is (not) synchronised, its link, and the fields the current "
+            "mapping would change",
+            {"200": _json("The explanation", "Explanation")},
+            errors=("404",),
+        ),
     },
     "/contacts": {
         "get": _op(
@@ -502,8 +626,17 @@ PATHS: dict[str, Any] = {
     "/sources/{name}": {
         "parameters": [_path("name")],
         "patch": _op(
-            "Set a source's sync scope",
+            "Set a source's sync scope; its users that follow it are decided again",
             {"200": _json("The source", "Source")},
+            body="SourcePatch",
+            errors=("404", "413"),
+        ),
+    },
+    "/sources/{name}/scope/preview": {
+        "parameters": [_path("name")],
+        "post": _op(
+            "Preview a sync scope change: who would gain or lose a contact (changes nothing)",
+            {"200": _json("The users the change would switch", "ScopePreview")},
             body="SourcePatch",
             errors=("404", "413"),
         ),

@@ -149,6 +149,10 @@ def test_every_documented_operation_answers_as_described(
     call("put", "/mapping", 200, {"rows": mapping["rows"][:2], "version": mapping["version"]})
     call("put", "/mapping", 409, {"rows": mapping["rows"][:3], "version": mapping["version"]})
     call("put", "/mapping", 400, {"rows": [{"userField": "nope", "contactField": "title"}]})
+    call("post", "/mapping/preview", 200, {"rows": mapping["rows"][:2]}, query={"ids": "true"})
+    call("post", "/mapping/preview", 409, {"rows": [], "version": mapping["version"] - 1})
+    call("post", "/mapping/preview", 400, {"rows": [{"userField": "x", "contactField": "y"}]})
+    call("post", "/mapping/preview", 413, {"rows": [{"userField": "x" * 2_000_000}]})
     call("delete", "/mapping", 200)
     call("post", "/mapping/reset", 200)
 
@@ -166,6 +170,8 @@ def test_every_documented_operation_answers_as_described(
     call("get", "/users/{user_id}", 404, user_id="missing")
     call("patch", "/users/{user_id}", 200, {"title": "Guide"}, user_id=user["id"])
     call("patch", "/users/{user_id}", 404, {"title": "x"}, user_id="missing")
+    call("get", "/users/{user_id}/explanation", 200, user_id=user["id"])
+    call("get", "/users/{user_id}/explanation", 404, user_id="missing")
     call("post", "/users/sync", 200, {"ids": [user["id"]]})
     sync_all = call("post", "/users/sync", 202, {"all": True})
     call("post", "/users/sync", 400, {"ids": "x"})
@@ -203,6 +209,10 @@ def test_every_documented_operation_answers_as_described(
     call("patch", "/sources/{name}", 200, {"syncScope": "active eq true"}, name="local")
     call("patch", "/sources/{name}", 400, {"syncScope": 5}, name="local")
     call("patch", "/sources/{name}", 404, {"syncScope": True}, name="nope")
+    call("post", "/sources/{name}/scope/preview", 200, {"syncScope": "title pr"}, name="corp")
+    call("post", "/sources/{name}/scope/preview", 400, {"syncScope": 5}, name="corp")
+    call("post", "/sources/{name}/scope/preview", 404, {"syncScope": True}, name="nope")
+    call("post", "/sources/{name}/scope/preview", 413, {"syncScope": "x" * 2_000_000}, name="corp")
 
     def finished(runs: dict[str, Any]) -> bool:
         return runs["items"][0]["state"] not in run_service.UNFINISHED
