@@ -402,3 +402,82 @@ def test_a_mapping_saved_meanwhile_by_another_admin_is_not_overwritten(
         assert api.get("/mapping")["rows"] == other["rows"]
         ui.collect_logs()
         assert [e for e in ui.console_errors if "409" not in e.get("message", "")] == []
+
+
+def _sign_in(ui: Console, browser: Any, server: Any) -> None:
+    browser.delete_all_cookies()
+    browser.get(server.base_url + "/admin/")
+    ui.visible("#name").send_keys(ADMIN)
+    ui.css("#password").send_keys(PASSWORD)
+    ui.css("#sign-in").click()
+    ui.wait(lambda d: "/admin/users" in d.current_url)
+    ui.wait(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+
+
+def test_previews_and_the_explanation_in_the_console(browser: Any, artifacts: Path) -> None:
+    with live_server(source="okta") as server:
+        server.create_admin(ADMIN, PASSWORD)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        api.post(
+            "/users",
+            {"userName": "bob@example.com", "name": {"givenName": "Bob"}, "syncToContact": True},
+        )
+        scim = AdminApi(server.base_url, server.token)
+        scim.base = server.scim_url
+        scim.post("/Users", {"userName": "grace@okta.example", "title": "Guide"})
+        api.call("PATCH", "/sources/okta", {"syncScope": 'title eq "Analyst"'})
+        ui = Console(browser, server.base_url, artifacts)
+        _sign_in(ui, browser, server)
+
+        # --- the user dialog says why a user is not synchronized ---------------------
+        grace = ui.row_of("#users-table", "grace@okta.example")
+        grace.click()
+        grace.send_keys(Keys.ENTER)
+        ui.visible("#user-explanation")
+        ui.text_in("#user-explanation", "grace@okta.example is not synchronized")
+        assert 'did not match: title eq "Analyst"' in ui.css("#user-explanation").text
+        assert "It has no contact." in ui.css("#user-explanation").text
+        ui.shot("users-explanation")
+        ui.css("#user-cancel").click()
+
+        # --- the mapping page previews a change before it is saved -------------------
+        ui.open("/admin/synchronized-users")
+        loaded = api.get("/mapping")
+        row = _mapping_row(ui, "name.givenName")
+        Select(row.find_element(By.CSS_SELECTOR, "td:nth-child(2) select")).select_by_value(
+            "notes"
+        )
+        ui.css("#mapping-preview-button").click()
+        ui.visible("#mapping-preview")
+        ui.text_in("#mapping-preview-summary", "would change 1 contact")
+        assert "Nothing has been saved yet" in ui.css("#mapping-preview-summary").text
+        fields = ui.css("#mapping-preview-fields").text
+        assert "Notes" in fields and "First name" in fields
+        samples = ui.css("#mapping-preview-samples").text
+        assert "bob@example.com" in samples and "Bob" in samples
+        ui.shot("mapping-preview")
+        assert api.get("/mapping")["version"] == loaded["version"]  # nothing saved
+        row = _mapping_row(ui, "name.givenName")  # the table was drawn again
+        Select(row.find_element(By.CSS_SELECTOR, "td:nth-child(2) select")).select_by_value(
+            "firstName"
+        )
+        assert not ui.css("#mapping-preview").is_displayed()  # an edit hides a stale preview
+
+        # --- the sources page previews a scope change, then applies it ---------------
+        ui.open("/admin/sources")
+        scope = ui.visible("#scope-okta")
+        assert not ui.css("#scope-okta-apply").is_enabled()
+        scope.clear()
+        scope.send_keys('title eq "Guide"')
+        ui.css("#scope-okta-preview-button").click()
+        ui.text_in("#scope-okta-preview", "1 user would gain a contact")
+        assert "grace@okta.example: gains a new contact" in ui.css("#scope-okta-preview").text
+        ui.shot("sources-scope-preview")
+        users = api.get("/users?filter=userName%20eq%20%22grace@okta.example%22")["items"]
+        assert users[0]["syncToContact"] is False  # the preview changed nothing
+        ui.css("#scope-okta-apply").click()
+        ui.text_in("#scope-okta-preview", 'Sync scope set to title eq "Guide"')
+        users = api.get("/users?filter=userName%20eq%20%22grace@okta.example%22")["items"]
+        assert users[0]["syncToContact"] is True and users[0]["contactId"]
+        ui.collect_logs()
+        assert ui.console_errors == [], ui.console_errors

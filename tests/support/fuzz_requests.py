@@ -582,6 +582,9 @@ def admin_requests(kinds: Kinds, targets: Targets) -> st.SearchStrategy[FuzzRequ
             ),
         ),
         users.map(lambda i: FuzzRequest("admin", "GET", f"{ADMIN}/users/{_url_part(i)}")),
+        users.map(
+            lambda i: FuzzRequest("admin", "GET", f"{ADMIN}/users/{_url_part(i)}/explanation")
+        ),
         contacts.map(lambda i: FuzzRequest("admin", "GET", f"{ADMIN}/contacts/{_url_part(i)}")),
         contacts.map(lambda i: FuzzRequest("admin", "GET", f"{ADMIN}/contacts/{_url_part(i)}.vcf")),
         _ids([], kinds).map(lambda i: FuzzRequest("admin", "GET", f"{ADMIN}/jobs/{_url_part(i)}")),
@@ -613,11 +616,20 @@ def admin_requests(kinds: Kinds, targets: Targets) -> st.SearchStrategy[FuzzRequ
             )
         ),
         _with_body("admin", "PUT", f"{ADMIN}/mapping", bodies_or_raw(mapping_body)),
+        _with_body("admin", "POST", f"{ADMIN}/mapping/preview", bodies_or_raw(mapping_body)),
         _with_body("admin", "PATCH", f"{ADMIN}/settings", bodies_or_raw(settings_body)),
         _with_body(
             "admin",
             "PATCH",
             f"{ADMIN}/sources/{targets.source}",
+            bodies_or_raw(
+                st.fixed_dictionaries({"syncScope": st.one_of(filters(kinds), odd_json(kinds, 2))})
+            ),
+        ),
+        _with_body(
+            "admin",
+            "POST",
+            f"{ADMIN}/sources/{targets.source}/scope/preview",
             bodies_or_raw(
                 st.fixed_dictionaries({"syncScope": st.one_of(filters(kinds), odd_json(kinds, 2))})
             ),

@@ -77,6 +77,7 @@ function select(side, index) {
 }
 
 function render(focusId) {
+  hidePreview();
   if (!rows.length) {
     body.replaceChildren(h("tr", {}, h("td", { colspan: 3, class: "empty" },
       "No mappings: nothing is transferred to contacts. Add a row or reset to default.")));
@@ -135,17 +136,85 @@ document.getElementById("mapping-clear").addEventListener("click", () => {
   render("mapping-save");
 });
 
-document.getElementById("mapping-save").addEventListener("click", async () => {
+/** True when every row has both fields; else the first incomplete row says so. */
+function rowsComplete() {
   setError(mappingError, "");
   clearErrors(body);
   mappingStatus.textContent = "";
   const incomplete = rows.findIndex((r) => !r.userField || !r.contactField);
-  if (incomplete >= 0) {
-    const slot = body.querySelector(`[data-error-for="row-${incomplete}"]`);
-    setError(slot, "Choose a field on both sides, or delete the row.");
-    document.getElementById(`row-${incomplete}-${rows[incomplete].userField ? "contact" : "user"}`).focus();
-    return;
+  if (incomplete < 0) return true;
+  const slot = body.querySelector(`[data-error-for="row-${incomplete}"]`);
+  setError(slot, "Choose a field on both sides, or delete the row.");
+  document.getElementById(`row-${incomplete}-${rows[incomplete].userField ? "contact" : "user"}`).focus();
+  return false;
+}
+
+function showRequestError(error) {
+  const index = error.field ? rows.findIndex((r) => r.userField === error.field || r.contactField === error.field) : -1;
+  const slot = index >= 0 ? body.querySelector(`[data-error-for="row-${index}"]`) : mappingError;
+  setError(slot, error.message);
+}
+
+// ---------------------------------------------------------------- preview before saving
+
+const preview = document.getElementById("mapping-preview");
+
+function hidePreview() {
+  preview.hidden = true;
+}
+
+function showPreview(p) {
+  const changed = p.changed === 1 ? "1 contact" : `${p.changed} contacts`;
+  const parts = [`Of ${p.contacts} synchronized contact${p.contacts === 1 ? "" : "s"}, "Update all synchronized users" would change ${changed}`];
+  if (p.changed) parts.push(` (${p.updated} updated, ${p.deleted} deleted)`);
+  parts.push(`; ${p.unchanged} would stay as they are`);
+  if (p.errors) parts.push(`; ${p.errors} could not be mapped`);
+  document.getElementById("mapping-preview-summary").textContent = parts.join("") + ". Nothing has been saved yet.";
+  const fieldRows = Object.entries(p.fields).map(([id, c]) => h("tr", {},
+    h("td", {}, labelOf("contact", id)), h("td", {}, c.set), h("td", {}, c.changed), h("td", {}, c.emptied)));
+  document.querySelector("#mapping-preview-fields tbody").replaceChildren(...(fieldRows.length ? fieldRows
+    : [h("tr", {}, h("td", { colspan: 4, class: "empty" }, "No field value would change."))]));
+  const sampleRows = [];
+  for (const sample of p.samples) {
+    const before = sample.before.fields;
+    if (!sample.after) {
+      sampleRows.push(h("tr", {}, h("td", {}, sample.userName), h("td", { colspan: 3 }, "The contact would be deleted (the user is deactivated).")));
+      continue;
+    }
+    const after = sample.after.fields;
+    const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((n) => before[n] !== after[n]);
+    if (sample.before.active !== sample.after.active) names.push("(active)");
+    names.forEach((name, i) => {
+      const now = name === "(active)" ? String(sample.before.active) : before[name];
+      const next = name === "(active)" ? String(sample.after.active) : after[name];
+      sampleRows.push(h("tr", {},
+        h("td", {}, i === 0 ? sample.userName : ""),
+        h("td", {}, name === "(active)" ? "Active" : labelOf("contact", name)),
+        h("td", {}, now === undefined ? h("em", {}, "empty") : now),
+        h("td", {}, next === undefined ? h("em", {}, "empty") : next)));
+    });
   }
+  document.querySelector("#mapping-preview-samples tbody").replaceChildren(...(sampleRows.length ? sampleRows
+    : [h("tr", {}, h("td", { colspan: 4, class: "empty" }, "No contact would change."))]));
+  preview.hidden = false;
+  announce(document.getElementById("mapping-preview-summary").textContent);
+}
+
+const previewButton = document.getElementById("mapping-preview-button");
+previewButton.addEventListener("click", () => {
+  if (!rowsComplete()) return;
+  whileBusy(previewButton, mappingError, async () => {
+    try {
+      showPreview(await api("POST", "/mapping/preview", { rows, version: loadedVersion }));
+    } catch (error) {
+      hidePreview();
+      showRequestError(error);
+    }
+  });
+});
+
+document.getElementById("mapping-save").addEventListener("click", async () => {
+  if (!rowsComplete()) return;
   try {
     const saved = await api("PUT", "/mapping", { rows, version: loadedVersion });
     showMapping(saved);
@@ -157,9 +226,7 @@ document.getElementById("mapping-save").addEventListener("click", async () => {
       setError(mappingError, `Not saved: ${error.message}. Your edits are still shown.`);
       return;
     }
-    const index = error.field ? rows.findIndex((r) => r.userField === error.field || r.contactField === error.field) : -1;
-    const slot = index >= 0 ? body.querySelector(`[data-error-for="row-${index}"]`) : mappingError;
-    setError(slot, error.message);
+    showRequestError(error);
   }
 });
 

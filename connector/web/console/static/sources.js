@@ -122,6 +122,57 @@ function syncButtons(source, statusSlot, errorSlot) {
   return h("div", { class: "toolbox" }, syncNow, full);
 }
 
+// ---------------------------------------------------------------- sync scope: preview, then apply
+
+const scopeText = (scope) => (scope === true ? "true" : scope === false ? "false" : String(scope));
+const scopeValue = (text) => (text.trim() === "true" ? true : text.trim() === "false" ? false : text.trim());
+
+function scopePreviewText(p) {
+  const users = (n) => (n === 1 ? "1 user" : `${n} users`);
+  const lines = [`${users(p.gain)} would gain a contact, ${users(p.lose)} would lose theirs (the link pauses; the contact stays, no longer updated).`];
+  if (p.setByAdmin) lines.push(`${users(p.setByAdmin)} keep${p.setByAdmin === 1 ? "s" : ""} the switch an admin set.`);
+  if (p.setByIdentityProvider) lines.push(`${users(p.setByIdentityProvider)} keep${p.setByIdentityProvider === 1 ? "s" : ""} what the identity provider set.`);
+  return lines.join(" ");
+}
+
+const EFFECTS = { create: "gains a new contact", resume: "gets its contact back", pause: "loses its contact (paused)", none: "switch turns, no contact change" };
+
+function scopeEditor(source) {
+  const id = `scope-${source.name}`;
+  const input = h("input", { id, value: scopeText(source.syncScope), "aria-describedby": `${id}-hint`, size: 50 });
+  const errorSlot = h("p", { class: "error", role: "alert", hidden: true });
+  const result = h("div", { class: "scope-preview", id: `${id}-preview`, hidden: true });
+  const apply = h("button", { type: "button", class: "btn primary", id: `${id}-apply`, disabled: true }, "Apply");
+  const previewButton = h("button", { type: "button", class: "btn", id: `${id}-preview-button` }, "Preview");
+  let previewed = null; // the text whose preview is shown: Apply applies exactly that
+  input.addEventListener("input", () => {
+    previewed = null;
+    apply.disabled = true;
+    result.hidden = true;
+  });
+  previewButton.addEventListener("click", () => whileBusy(previewButton, errorSlot, async () => {
+    const text = input.value;
+    const p = await api("POST", `/sources/${encodeURIComponent(source.name)}/scope/preview`, { syncScope: scopeValue(text) });
+    const rows = p.samples.map((s) => h("li", {}, `${s.userName}: ${EFFECTS[s.contact]}`));
+    result.replaceChildren(h("p", { role: "status" }, scopePreviewText(p)), rows.length ? h("ul", {}, rows) : "");
+    result.hidden = false;
+    previewed = text;
+    apply.disabled = false;
+  }));
+  apply.addEventListener("click", () => whileBusy(apply, errorSlot, async () => {
+    if (previewed === null) return;
+    const saved = await api("PATCH", `/sources/${encodeURIComponent(source.name)}`, { syncScope: scopeValue(previewed) });
+    result.replaceChildren(h("p", { role: "status" }, `Sync scope set to ${scopeText(saved.syncScope)}.`));
+    announce(`Sync scope of ${source.name} set.`);
+    previewed = null;
+    apply.disabled = true;
+  }));
+  return h("div", { class: "scope-editor" },
+    h("label", { for: id }, "Sync scope"), " ", input, " ", previewButton, " ", apply,
+    h("p", { class: "hint", id: `${id}-hint` }, "true (every user), false (switch per user) or a SCIM filter. Preview shows who would gain or lose a contact; Apply makes the change."),
+    errorSlot, result);
+}
+
 async function sourceCard(source) {
   const errorSlot = h("p", { class: "error", role: "alert", hidden: true });
   const statusSlot = h("p", { class: "status", role: "status" });
@@ -139,6 +190,7 @@ async function sourceCard(source) {
     card.append(h("p", { class: "hint" }, "Users created in the console."));
     return card;
   }
+  card.append(scopeEditor(source));
   if (source.kind === "scim") {
     const mine = tokens.filter((t) => t.source === source.name);
     const last = mine.map((t) => t.lastUsedAt).filter(Boolean).sort().at(-1);

@@ -174,6 +174,39 @@ function fillForm(user) {
   document.getElementById("user-dialog-title").textContent = user ? `User ${user.userName}` : "Create user";
 }
 
+// ---------------------------------------------------------------- why (not) synchronized
+
+const explanation = document.getElementById("user-explanation");
+const explanationText = document.getElementById("user-explanation-text");
+
+async function explain(user) {
+  explanation.hidden = true;
+  explanationText.replaceChildren();
+  if (!user) return;
+  let said;
+  try {
+    said = await api("GET", `/users/${encodeURIComponent(user.id)}/explanation`);
+  } catch (error) {
+    explanationText.replaceChildren(h("p", { class: "error" }, `Cannot say: ${error.message}`));
+    explanation.hidden = false;
+    return;
+  }
+  if (!current || current.id !== user.id) return; // another user's dialog meanwhile
+  const parts = said.summary.map((line) => h("p", {}, line));
+  const differences = said.link.differences;
+  if (differences.length) {
+    const empty = () => h("em", {}, "empty");
+    parts.push(h("table", { class: "grid", id: "user-explanation-fields" },
+      h("caption", {}, "Contact fields the current mapping would change"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Contact field"),
+        h("th", { scope: "col" }, "In the contact"), h("th", { scope: "col" }, "Would be"))),
+      h("tbody", {}, differences.map((d) => h("tr", {}, h("td", {}, d.field),
+        h("td", {}, d.current ?? empty()), h("td", {}, d.wouldBe ?? empty()))))));
+  }
+  explanationText.replaceChildren(...parts);
+  explanation.hidden = false;
+}
+
 async function openUser(id) {
   let user;
   try {
@@ -184,6 +217,7 @@ async function openUser(id) {
   }
   current = user;
   fillForm(user);
+  explain(user);
   dialog.showModal();
   (inputs.find((i) => !i.readOnly) || syncSwitch).focus();
 }
@@ -191,6 +225,7 @@ async function openUser(id) {
 document.getElementById("create-user").addEventListener("click", () => {
   current = null;
   fillForm(null);
+  explain(null);
   dialog.showModal();
   inputs[0].focus();
 });
