@@ -444,9 +444,7 @@ def test_previews_and_the_explanation_in_the_console(browser: Any, artifacts: Pa
         ui.open("/admin/synchronized-users")
         loaded = api.get("/mapping")
         row = _mapping_row(ui, "name.givenName")
-        Select(row.find_element(By.CSS_SELECTOR, "td:nth-child(2) select")).select_by_value(
-            "notes"
-        )
+        Select(row.find_element(By.CSS_SELECTOR, "td:nth-child(2) select")).select_by_value("notes")
         ui.css("#mapping-preview-button").click()
         ui.visible("#mapping-preview")
         ui.text_in("#mapping-preview-summary", "would change 1 contact")

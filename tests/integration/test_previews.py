@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
-from connector.db.models import Base
-from connector.services import sources, tokens
+from connector.db.models import AuditEvent, Base
+from connector.services import mapping_preview, sources, tokens
 from connector.services.context import Context
 from scim.schemas import CONNECTOR_USER
 from tests.integration.scim_client import ScimClient
@@ -162,6 +163,30 @@ def test_a_mapping_preview_refuses_what_the_save_refuses(api, ctx):
     assert api.post("/mapping/preview", stale, expect=409) == api.put("/mapping", stale, expect=409)
     api.post("/mapping/preview", {"rows": []}, expect=400, ids="maybe")
     assert _everything(ctx) == before
+
+
+def test_a_preview_reads_beside_a_writer_and_writes_nothing_itself(api, ctx):
+    api.create_user("w@example.com", sync=True, name={"givenName": "W"})
+    rows = [_row("name.givenName", "lastName")]
+    # A write transaction stays open; on SQLite a preview that wanted the write lock
+    # would wait for it (the service is called directly: a request through the API
+    # records its token's use, a write).
+    with ctx.db.engine.connect() as writer, writer.begin():
+        writer.execute(text("UPDATE settings SET key = key"))
+        answer = ctx.read(lambda s: mapping_preview.preview(s, ctx.catalogue, rows, None, batch=3))
+        assert answer["changed"] == 1
+    events = ctx.run(lambda s: s.scalar(select(func.count()).select_from(AuditEvent)))
+
+    def write(session):
+        session.execute(text("DELETE FROM audit_events"))
+
+    try:
+        ctx.read(write)  # PostgreSQL refuses it (READ ONLY); SQLite's is rolled back
+    except DBAPIError as exc:
+        assert ctx.db.dialect == "postgresql" and "read-only" in str(exc)
+    else:
+        assert ctx.db.dialect == "sqlite"
+    assert ctx.run(lambda s: s.scalar(select(func.count()).select_from(AuditEvent))) == events
 
 
 # ------------------------------------------------------------------ scope preview
