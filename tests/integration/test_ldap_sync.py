@@ -698,6 +698,26 @@ def test_sync_to_contact_as_a_scim_filter_decides_per_user(settings, directory, 
     assert promoted.sync_to_contact and contact_of(ctx, promoted.id) is not None
 
 
+def test_a_scope_preview_of_a_directory_source_is_what_the_change_does(settings, directory, slapd):
+    from connector.services import rescope, scope_preview
+
+    directory.add("staff2", title="Staff")
+    directory.add("guest3", title="Guest")
+    ctx = make_ctx(settings, slapd, directory.base, sync_to_contact='title eq "Staff"')
+    sync(ctx)
+    new_scope = 'title eq "Guest"'
+    preview = ctx.read(lambda s: scope_preview.preview(s, "corp", new_scope, batch=2))
+    assert (preview["gain"], preview["lose"]) == (1, 1)
+    assert ldap_users(ctx)["guest3"].sync_to_contact is False  # the preview changed nothing
+    ctx.run(lambda s: rescope.change_scope(s, "test", "corp", new_scope, 2))
+    now = ldap_users(ctx)
+    effects = {s["userName"]: s["contact"] for s in preview["samples"]}
+    assert effects == {"staff2": "pause", "guest3": "create"}
+    assert now["guest3"].sync_to_contact and contact_of(ctx, now["guest3"].id) is not None
+    assert not now["staff2"].sync_to_contact  # its link paused, the contact kept
+    assert contact_of(ctx, now["staff2"].id) is not None
+
+
 def test_an_admin_switch_on_a_directory_user_survives_the_next_runs(settings, directory, slapd):
     from connector.services import users as user_service
 
