@@ -402,3 +402,79 @@ def test_a_mapping_saved_meanwhile_by_another_admin_is_not_overwritten(
         assert api.get("/mapping")["rows"] == other["rows"]
         ui.collect_logs()
         assert [e for e in ui.console_errors if "409" not in e.get("message", "")] == []
+
+
+def _sign_in(ui: Console, browser: Any, server: LiveServer, next_path: str = "/admin/") -> None:
+    browser.delete_all_cookies()
+    browser.get(server.base_url + "/admin/sign-in?next=" + next_path)
+    ui.visible("#name").send_keys(ADMIN)
+    ui.css("#password").send_keys(PASSWORD)
+    ui.css("#sign-in").click()
+    ui.wait(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+
+
+_ONE_LINE = """
+const range = document.createRange();
+range.selectNodeContents(arguments[0]);
+return range.getClientRects().length;
+"""
+
+
+def test_audit_changes_are_a_table_of_fields_and_objects_have_names(
+    browser: Any, artifacts: Path
+) -> None:
+    with live_server() as server:
+        server.create_admin(ADMIN, PASSWORD)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        fields = {
+            "firstName": "Ada",
+            "lastName": "Lovelace",
+            "email": "ada@example.com",
+            "jobTitle": "Analyst of the Analytical Engine",
+            "notes": "x" * 300,  # one long word must wrap, not widen the page
+        }
+        contact = api.post("/contacts", {"fields": fields})
+        user = api.post(
+            "/users",
+            {"userName": "grace@example.com", "displayName": "Grace H.", "syncToContact": False},
+        )
+        api.call("PATCH", f"/users/{user['id']}", {"title": "Rear Admiral"})
+        ui = Console(browser, server.base_url, artifacts)
+        browser.set_window_size(1400, 900)
+        try:
+            _sign_in(ui, browser, server, "/admin/audit")
+            browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
+            body = ui.css("body").text
+            assert "[object" not in body
+            created = ui.row_of("#audit-table", "contact.create")
+            summary = created.find_element(By.CSS_SELECTOR, "details summary").text
+            assert summary.startswith("5 fields"), summary
+            cells = created.find_elements(By.CSS_SELECTOR, "table.diff tbody tr")
+            assert {c.find_element(By.TAG_NAME, "th").text for c in cells} == set(fields)
+            assert "Ada Lovelace" in created.find_element(By.CSS_SELECTOR, "td.object").text
+            assert contact["id"] not in created.find_element(By.CSS_SELECTOR, "td.object").text
+            updated = ui.row_of("#audit-table", "user.update")
+            assert "Grace H. (grace@example.com)" in updated.text
+            assert "1 field" in updated.find_element(By.CSS_SELECTOR, "summary").text
+            for header in ui.all("table.diff thead th"):
+                assert browser.execute_script(_ONE_LINE, header) == 1, header.text
+            width = browser.execute_script(
+                "return [document.documentElement.scrollWidth, window.innerWidth]"
+            )
+            assert width[0] <= width[1], width
+            ui.shot("audit-changes")
+
+            # The action filter finds a part of the action's name.
+            ui.css("#f-action").send_keys("user.upd")
+            ui.css("#audit-filter button[type=submit]").click()
+            ui.wait(
+                lambda d: [
+                    r.get_attribute("data-action")
+                    for r in d.find_elements(By.CSS_SELECTOR, "#audit-table tbody tr[data-action]")
+                ]
+                == ["user.update"]
+            )
+        finally:
+            browser.set_window_size(1366, 900)
+        ui.collect_logs()
+        assert ui.console_errors == [], ui.console_errors
