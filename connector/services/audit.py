@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, String, Table, and_, cast, func, insert, select
+from sqlalchemy import ColumnElement, String, Table, and_, func, insert, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from connector.db.models import ApiToken, AuditEvent, Contact, Group, User, utcnow
@@ -136,15 +137,16 @@ def list_events(
         .subquery()
     )
     event = AuditEvent
+    names = (User.user_name, User.resource, Contact.fields, Group.display_name, ApiToken.name)
     rows = session.execute(
-        select(event, User.user_name, User.resource, Contact.fields, Group.display_name, ApiToken.name)
+        select(event, *names)
         .join(page, page.c.id == event.id)
         .outerjoin(User, and_(event.object_type == "user", User.id == event.object_id))
         .outerjoin(Contact, and_(event.object_type == "contact", Contact.id == event.object_id))
         .outerjoin(Group, and_(event.object_type == "group", Group.id == event.object_id))
         .outerjoin(
             ApiToken,
-            and_(event.object_type == "token", cast(ApiToken.id, String) == event.object_id),
+            and_(event.object_type == "token", sql_cast(ApiToken.id, String) == event.object_id),
         )
         .order_by(event.id.desc())
     ).all()

@@ -443,7 +443,7 @@ def test_audit_changes_are_a_table_of_fields_and_objects_have_names(
         browser.set_window_size(1400, 900)
         try:
             _sign_in(ui, browser, server, "/admin/audit")
-            browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
+            browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = 1)")
             body = ui.css("body").text
             assert "[object" not in body
             created = ui.row_of("#audit-table", "contact.create")
@@ -468,11 +468,15 @@ def test_audit_changes_are_a_table_of_fields_and_objects_have_names(
             ui.css("#f-action").send_keys("user.upd")
             ui.css("#audit-filter button[type=submit]").click()
             ui.wait(
-                lambda d: [
-                    r.get_attribute("data-action")
-                    for r in d.find_elements(By.CSS_SELECTOR, "#audit-table tbody tr[data-action]")
-                ]
-                == ["user.update"]
+                lambda d: (
+                    [
+                        r.get_attribute("data-action")
+                        for r in d.find_elements(
+                            By.CSS_SELECTOR, "#audit-table tbody tr[data-action]"
+                        )
+                    ]
+                    == ["user.update"]
+                )
             )
         finally:
             browser.set_window_size(1366, 900)
