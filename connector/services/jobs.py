@@ -40,7 +40,7 @@ from connector import logs
 from connector.db.models import Contact, ContactLink, Job, User, utcnow
 from connector.errors import NotFound
 from connector.mapping import apply
-from connector.services import audit, contact_rules, linking
+from connector.services import audit, contact_rules, linking, resync_selection
 from connector.services import users as user_service
 from connector.services.contact_rules import Action
 from connector.services.context import Context
@@ -88,7 +88,10 @@ def start(session: Session, actor: str, kind: str) -> Job:
     state = user_service.load_state(session)
     if kind == RESYNC:
         total = session.scalar(
-            select(func.count()).select_from(ContactLink).where(ContactLink.state == "active")
+            select(func.count())
+            .select_from(ContactLink)
+            .join(User, User.id == ContactLink.user_id)
+            .where(*resync_selection.conditions(state.settings.direction))
         )
     else:
         total = user_service.count(session, [User.sync_to_contact.is_(True)])
@@ -271,7 +274,7 @@ def _pass_over(
         link = session.execute(
             select(ContactLink.id, User.id, User.user_name)
             .join(User, User.id == ContactLink.user_id)
-            .where(ContactLink.id > job.cursor, ContactLink.state == "active")
+            .where(ContactLink.id > job.cursor, *_resync_conditions(session))
             .order_by(ContactLink.id)
             .limit(1)
         ).first()
@@ -313,12 +316,19 @@ def _visited(session: Session, job: Job, rows: int, changed: int) -> None:
 
 def _rows_ahead(session: Session, job: Job) -> int:
     if job.kind == RESYNC:
-        ahead = select(func.count()).where(
-            ContactLink.id > job.cursor, ContactLink.state == "active"
+        ahead = (
+            select(func.count())
+            .select_from(ContactLink)
+            .join(User, User.id == ContactLink.user_id)
+            .where(ContactLink.id > job.cursor, *_resync_conditions(session))
         )
     else:
         ahead = select(func.count()).where(User.sync_to_contact.is_(True), User.id > job.cursor_key)
     return session.scalar(ahead) or 0
+
+
+def _resync_conditions(session: Session) -> tuple[Any, ...]:
+    return resync_selection.conditions(user_service.load_state(session).settings.direction)
 
 
 def _finish_if_empty(job: Job, count: int) -> bool:
@@ -339,12 +349,23 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
     state = user_service.load_state(session)
     job.state = "running"
     # The page of links is chosen first (primary-key range, LIMIT), so the joins
-    # stay index lookups whatever the planner's statistics say after a bulk load.
-    page = (
-        select(ContactLink.id, ContactLink.contact_id, ContactLink.user_id)
-        .where(ContactLink.id > job.cursor, ContactLink.state == "active")
+    # stay index lookups whatever the planner's statistics say after a bulk load;
+    # the rest of the selection rule (on the user) narrows the page afterwards.
+    page_ids = session.scalars(
+        select(ContactLink.id)
+        .where(ContactLink.id > job.cursor, resync_selection.link_is_live())
         .order_by(ContactLink.id)
         .limit(batch)
+    ).all()
+    if _finish_if_empty(job, len(page_ids)):
+        return job
+    page = (
+        select(ContactLink.id, ContactLink.contact_id, ContactLink.user_id)
+        .where(
+            ContactLink.id > job.cursor,
+            ContactLink.id <= page_ids[-1],
+            resync_selection.link_is_live(),
+        )
         .subquery()
     )
     rows = session.execute(
@@ -362,10 +383,9 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
         )
         .join(Contact, Contact.id == page.c.contact_id)
         .join(User, User.id == page.c.user_id)
+        .where(*resync_selection.user_is_source(state.settings.direction))
         .order_by(page.c.id)
     ).all()
-    if _finish_if_empty(job, len(rows)):
-        return job
     version = state.mapping.version
     settings = state.settings
     now = utcnow()
@@ -450,7 +470,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
         session.execute(
             update(ContactLink).where(ContactLink.id.in_(remapped)).values(mapping_version=version)
         )
-    job.cursor = rows[-1][0]
+    job.cursor = page_ids[-1]
     _visited(session, job, len(rows), len(updates) + deleted)
     return job
 
