@@ -482,3 +482,81 @@ def test_audit_changes_are_a_table_of_fields_and_objects_have_names(
             browser.set_window_size(1366, 900)
         ui.collect_logs()
         assert ui.console_errors == [], ui.console_errors
+
+
+def test_users_page_sync_origin_follow_the_source_plurals_and_a_failed_search(
+    browser: Any, artifacts: Path
+) -> None:
+    with live_server(source="okta") as server:
+        server.create_admin(ADMIN, PASSWORD)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        api.call("PATCH", "/sources/okta", {"syncScope": True})
+        scim = AdminApi(server.base_url, server.token)
+        scim.base = server.scim_url
+        grace = scim.post("/Users", {"userName": "grace@okta.example"})
+        api.post("/users", {"userName": "ada@example.com", "syncToContact": True})
+        ui = Console(browser, server.base_url, artifacts)
+        _sign_in(ui, browser, server, "/admin/users")
+
+        # The switch of a SCIM user comes from its source's scope ...
+        row = ui.row_of("#users-table", "grace@okta.example")
+        row.click()
+        row.send_keys(Keys.ENTER)
+        ui.visible("#user-dialog")
+        origin = ui.visible("#u-sync-origin")
+        assert "From the source's scope" in origin.text
+        assert not ui.css("#u-follow-source").is_displayed()
+        # ... saving without touching it keeps it so ...
+        ui.css("#user-save").click()
+        ui.text_in("#sync-status", "Saved user grace@okta.example")
+        assert api.get(f"/users/{grace['id']}")["syncToContactSetBy"] == "source"
+        # ... switching it is an admin's choice, said before saving and after.
+        row = ui.row_of("#users-table", "grace@okta.example")
+        row.click()
+        row.send_keys(Keys.ENTER)
+        ui.visible("#user-dialog")
+        ui.css("#u-sync").click()
+        assert "Saving makes this an admin's choice" in ui.css("#u-sync-origin").text
+        ui.css("#user-save").click()
+        ui.text_in("#sync-status", "Saved user grace@okta.example")
+        assert api.get(f"/users/{grace['id']}")["syncToContactSetBy"] == "admin"
+        row = ui.row_of("#users-table", "grace@okta.example")
+        row.click()
+        row.send_keys(Keys.ENTER)
+        ui.visible("#user-dialog")
+        assert "Set by an admin" in ui.css("#u-sync-origin").text
+        ui.shot("users-dialog-set-by-admin")
+        ui.visible("#u-follow-source").click()
+        ui.text_in("#u-sync-origin", "From the source's scope")
+        user = api.get(f"/users/{grace['id']}")
+        assert user["syncToContactSetBy"] == "source" and user["syncToContact"] is True
+        assert ui.css("#u-sync").is_selected()
+        assert not ui.css("#u-follow-source").is_displayed()
+        ui.css("#user-cancel").click()
+        # A local user's switch is always the admin's: nothing to follow.
+        row = ui.row_of("#users-table", "ada@example.com")
+        row.click()
+        row.send_keys(Keys.ENTER)
+        ui.visible("#user-dialog")
+        assert not ui.css("#u-sync-origin").is_displayed()
+        assert not ui.css("#u-follow-source").is_displayed()
+        ui.css("#user-cancel").click()
+
+        # One user synchronized, in the singular.
+        ui.row_of("#users-table", "ada@example.com").find_element(
+            By.CSS_SELECTOR, "input[type=checkbox]"
+        ).click()
+        ui.css("#sync-users").click()
+        ui.text_in("#sync-status", "1 user synchronized.")
+
+        # A search the server refuses: its reason, and nothing left of the last answer.
+        search = ui.css("#search")
+        search.send_keys("userName eq")
+        search.send_keys(Keys.ENTER)
+        ui.text_in("#search-error", "breaks at the end of the filter: expected a value")
+        assert ui.css("#sync-status").text == ""
+        assert "ada@example.com" not in ui.css("#users-table").text
+        assert ui.all("#users-table tbody tr[data-id]") == []
+        assert search.get_attribute("aria-invalid") == "true"
+        ui.collect_logs()
+        assert [e for e in ui.console_errors if "400" not in e.get("message", "")] == []

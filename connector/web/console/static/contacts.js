@@ -94,6 +94,8 @@ const list = pagedTable({
   emptyText: "No contacts found.",
   errorSlot: listError,
   searchForm: document.getElementById("search-form"),
+  searchInput: search,
+  statusSlot: status,
 });
 
 function buildFields() {

@@ -1,5 +1,5 @@
 // Synchronized users: direction and delete toggles, the field mapping, "Update all synchronized users".
-import { api, h, setError, announce, clearErrors, markReady } from "./console.js";
+import { api, h, setError, announce, clearErrors, markReady, plural } from "./console.js";
 import { jobProgress, whileBusy } from "./actions.js";
 
 const body = document.querySelector("#mapping-table tbody");
@@ -183,8 +183,8 @@ const resyncProgress = jobProgress(document.getElementById("resync-job"), resync
 resyncButton.addEventListener("click", () => whileBusy(resyncButton, resyncError, async () => {
   resyncProgress.open();
   const job = await api("POST", "/contacts/resync");
-  const running = (j) => `${j.done}/${j.total} contacts, ${j.changed} changed`;
-  const summary = (j) => `${j.state}: ${j.done}/${j.total} contacts checked, ${j.changed} changed, ${j.errors} errors`;
+  const running = (j) => `${j.done}/${plural(j.total, "contact")}, ${j.changed} changed`;
+  const summary = (j) => `${j.state}: ${j.done}/${plural(j.total, "contact")} checked, ${j.changed} changed, ${plural(j.errors, "error")}`;
   announce(summary(await resyncProgress.follow(job, running, summary)));
   showStale(await api("GET", "/mapping"));
 }));

@@ -1,6 +1,6 @@
 // Sources: SCIM clients and LDAP sources with their runs, a chart of recent runs, sync
 // actions, blocked deletion runs to confirm; SCIM tokens (create, list, revoke).
-import { api, h, setError, announce, formatTime, markReady } from "./console.js";
+import { api, h, setError, announce, formatTime, markReady, plural } from "./console.js";
 import { whileBusy } from "./actions.js";
 
 const container = document.getElementById("sources");
@@ -96,7 +96,7 @@ function blockedRuns(source, runs) {
     const reason = pick(run, "message", "reason", "blockedReason");
     return h("div", { class: "blocked-run", dataset: { run: runId(run) } },
       h("strong", {}, "Deletion run blocked. "),
-      `Run ${runId(run)} of ${formatTime(started(run))} would delete ${wouldDelete ?? "?"} users`,
+      `Run ${runId(run)} of ${formatTime(started(run))} would delete ${wouldDelete == null ? "? users" : plural(wouldDelete, "user")}`,
       total !== undefined ? ` of ${total}` : "", ". ", reason ? h("span", {}, String(reason), " ") : "",
       h("button", {
         type: "button", class: "btn danger", onclick: (event) => whileBusy(event.target, errorSlot, async () => {
@@ -142,7 +142,7 @@ async function sourceCard(source) {
   if (source.kind === "scim") {
     const mine = tokens.filter((t) => t.source === source.name);
     const last = mine.map((t) => t.lastUsedAt).filter(Boolean).sort().at(-1);
-    card.append(h("p", {}, `${mine.filter((t) => !t.revokedAt).length} active token(s); last request: ${last ? formatTime(last) : "never"}.`));
+    card.append(h("p", {}, `${plural(mine.filter((t) => !t.revokedAt).length, "active token")}; last request: ${last ? formatTime(last) : "never"}.`));
     return card;
   }
   // LDAP (and any other polled kind): runs, chart, actions.
