@@ -203,6 +203,7 @@ def test_console_walkthrough(browser: Any, artifacts: Path) -> None:
         ui.open("/admin/synchronized-users")
         assert not ui.css("#deleteUserWithContact-row").is_displayed()
         ui.css("#dir-contact").click()
+        ui.visible("#direction-confirm-yes").click()
         ui.text_in("#settings-status", "Setting saved")
         assert ui.css("#deleteUserWithContact-row").is_displayed()
         assert "could result in users being deleted" in ui.css("#direction-warning").text
@@ -228,6 +229,7 @@ def test_console_walkthrough(browser: Any, artifacts: Path) -> None:
         token_row = ui.row_of("#tokens-table", "okta-second")
         ui.shot("sources")
         token_row.find_element(By.CSS_SELECTOR, "button.danger").click()
+        token_row.find_element(By.CSS_SELECTOR, "button[id$='-yes']").click()
         ui.wait(lambda d: "revoked" in ui.row_of("#tokens-table", "okta-second").text)
 
         # --- find each of these in the audit log --------------------------------
@@ -560,3 +562,135 @@ def test_users_page_sync_origin_follow_the_source_plurals_and_a_failed_search(
         assert search.get_attribute("aria-invalid") == "true"
         ui.collect_logs()
         assert [e for e in ui.console_errors if "400" not in e.get("message", "")] == []
+
+
+def _leaving_is_blocked(browser: Any) -> bool:
+    """Whether the page asks before it unloads (the beforeunload handler cancels)."""
+    return bool(
+        browser.execute_script(
+            "const e = new Event('beforeunload', {cancelable: true});"
+            "window.dispatchEvent(e); return e.defaultPrevented;"
+        )
+    )
+
+
+def test_mapping_page_asks_before_risky_actions_and_before_losing_edits(
+    browser: Any, artifacts: Path
+) -> None:
+    with live_server() as server:
+        server.create_admin(ADMIN, PASSWORD)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        for name in ("ann", "ben"):
+            api.post(
+                "/users",
+                {"userName": f"{name}@example.com", "title": "Analyst", "syncToContact": True},
+            )
+        paused = api.post("/users", {"userName": "cy@example.com", "syncToContact": True})
+        api.call("PATCH", f"/users/{paused['id']}", {"syncToContact": False})  # link paused
+        ui = Console(browser, server.base_url, artifacts)
+        _sign_in(ui, browser, server, "/admin/synchronized-users")
+        delete_all = ui.css("#mapping-clear")
+        assert delete_all.text == "Delete all rows"  # a visible label, also its name
+
+        # Reversing the direction: cancel keeps it, confirm saves it.
+        ui.css("#dir-contact").click()
+        question = ui.visible("#direction-confirm-question").text
+        assert "deleting a contact can delete its user" in question
+        ui.css("#direction-confirm-no").click()
+        assert ui.css("#dir-user").is_selected() and not ui.css("#dir-contact").is_selected()
+        assert api.get("/settings")["direction"] == "user_to_contact"
+        ui.css("#dir-contact").click()
+        ui.visible("#direction-confirm-yes").click()
+        ui.text_in("#settings-status", "Setting saved")
+        assert api.get("/settings")["direction"] == "contact_to_user"
+        ui.css("#dir-user").click()  # back: no question asked
+        ui.text_in("#settings-status", "Setting saved")
+        ui.wait(lambda d: api.get("/settings")["direction"] == "user_to_contact")
+
+        # Reset to default: cancel keeps the mapping, confirm resets it.
+        current = api.get("/mapping")
+        version = api.call("PUT", "/mapping", {"rows": current["rows"][:-1]})["version"]
+        ui.open("/admin/synchronized-users")
+        ui.css("#mapping-reset").click()
+        ui.visible("#mapping-reset-no").click()
+        assert api.get("/mapping")["version"] == version
+        ui.css("#mapping-reset").click()
+        ui.visible("#mapping-reset-yes").click()
+        ui.text_in("#mapping-status", "Default mapping restored")
+        assert api.get("/mapping")["version"] == version + 1
+
+        # Unsaved edits: leaving asks first, in the console's navigation and on unload.
+        assert not _leaving_is_blocked(browser)
+        title_row = _mapping_row(ui, "title")
+        title_row.find_element(By.CSS_SELECTOR, "button.delete-row").click()
+        assert _leaving_is_blocked(browser)
+        ui.css('header.top nav a[href$="/admin/contacts"]').click()
+        ui.visible("#leave-question")
+        assert "/admin/synchronized-users" in browser.current_url
+        ui.css("#leave-no").click()
+        assert "/admin/synchronized-users" in browser.current_url
+        assert "title" not in [
+            Select(s).first_selected_option.get_attribute("value")
+            for s in ui.all("#mapping-table tbody td:first-child select")
+        ]  # the edit is still there
+        ui.shot("synchronized-users-unsaved")
+
+        # Saved, the edit is no longer at risk; "Update all" clears the saved message
+        # and brings the count of old contacts to 0 (the paused link is not counted).
+        ui.css("#mapping-save").click()
+        ui.text_in("#mapping-status", "Mapping saved")
+        assert not _leaving_is_blocked(browser)
+        ui.text_in("#stale-count", "2 synchronized contacts were built with an older mapping")
+        ui.css("#resync").click()
+        ui.wait(lambda d: d.find_element(By.ID, "resync-job").get_attribute("data-state") == "done")
+        ui.text_in("#stale-count", "All synchronized contacts use the current mapping")
+        assert ui.css("#mapping-status").text == ""
+
+        # Leaving with edits, confirmed, leaves.
+        ui.css("#mapping-add").click()
+        ui.css('header.top nav a[href$="/admin/contacts"]').click()
+        ui.visible("#leave-yes").click()
+        ui.wait(lambda d: "/admin/contacts" in d.current_url)
+        ui.collect_logs()
+        assert ui.console_errors == [], ui.console_errors
+
+
+def test_revoking_a_token_and_the_inactive_badge_ask_and_fit(browser: Any, artifacts: Path) -> None:
+    with live_server(source="okta") as server:
+        server.create_admin(ADMIN, PASSWORD)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        created = api.post("/tokens", {"name": "okta-two", "kind": "scim", "source": "okta"})
+        # A deactivated user's contact is marked inactive (the default onDeactivate).
+        api.post(
+            "/users",
+            {
+                "userName": "old@example.com",
+                "name": {"givenName": "Old", "familyName": "Timer"},
+                "active": False,
+                "syncToContact": True,
+            },
+        )
+        ui = Console(browser, server.base_url, artifacts)
+        _sign_in(ui, browser, server, "/admin/sources")
+        row = ui.row_of("#tokens-table", "okta-two")
+        row.find_element(By.CSS_SELECTOR, "button.revoke").click()
+        assert "Revoke okta-two?" in row.text
+        row.find_element(By.CSS_SELECTOR, "button[id$='-no']").click()
+        assert "active" in ui.row_of("#tokens-table", "okta-two").text
+        assert api.get("/tokens")["items"]
+        assert not any(
+            t.get("revokedAt") for t in api.get("/tokens")["items"] if t["id"] == created["id"]
+        )
+        row = ui.row_of("#tokens-table", "okta-two")
+        row.find_element(By.CSS_SELECTOR, "button.revoke").click()
+        row.find_element(By.CSS_SELECTOR, "button[id$='-yes']").click()
+        ui.wait(lambda d: "revoked" in ui.row_of("#tokens-table", "okta-two").text)
+
+        ui.open("/admin/contacts")
+        header_cells = len(ui.all("#contacts-table thead th"))
+        for tr in ui.all("#contacts-table tbody tr"):
+            assert len(tr.find_elements(By.CSS_SELECTOR, ":scope > td")) == header_cells
+        timer = ui.row_of("#contacts-table", "Old Timer")
+        assert "inactive" in timer.find_element(By.CSS_SELECTOR, "td.name").text
+        ui.collect_logs()
+        assert ui.console_errors == [], ui.console_errors
