@@ -193,11 +193,13 @@ def _name_in_payload(event: AuditEvent) -> str | None:
 
 def object_name(event: AuditEvent, stored: str | None) -> str | None:
     """The object's name: the stored object's, else from the event (a deleted object),
-    else the id itself for objects named by it (a source, an admin, a mapping version)."""
+    else what the id says for objects named by it (a source, an admin, a mapping version)."""
     if stored:
         return stored
     if event.object_type in ("source", "admin"):
         return event.object_id
+    if event.object_type == "mapping" and event.object_id:
+        return f"version {event.object_id}"
     return _name_in_payload(event)
 
 
