@@ -407,6 +407,7 @@ def test_a_mapping_saved_meanwhile_by_another_admin_is_not_overwritten(
 
 
 def _sign_in(ui: Console, browser: Any, server: LiveServer, next_path: str = "/admin/") -> None:
+    browser.get_log("browser")  # what an earlier test's pages logged is not this test's
     browser.delete_all_cookies()
     browser.get(server.base_url + "/admin/sign-in?next=" + next_path)
     ui.visible("#name").send_keys(ADMIN)
@@ -651,6 +652,7 @@ def test_mapping_page_asks_before_risky_actions_and_before_losing_edits(
         ui.css('header.top nav a[href$="/admin/contacts"]').click()
         ui.visible("#leave-yes").click()
         ui.wait(lambda d: "/admin/contacts" in d.current_url)
+        ui.wait(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
         ui.collect_logs()
         assert ui.console_errors == [], ui.console_errors
 

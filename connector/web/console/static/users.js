@@ -304,10 +304,10 @@ form.addEventListener("submit", async (event) => {
       saved = await api("PATCH", `/users/${encodeURIComponent(current.id)}`, body);
     }
     dialog.close();
+    await list.load(); // the table shows the saved user before the message says so
     const status = document.getElementById("sync-status");
     status.textContent = `Saved user ${saved.userName}.`;
     announce(status.textContent);
-    await list.load();
     const again = table.querySelector(`tr[data-id="${CSS.escape(saved.id)}"]`);
     if (again) again.focus();
   } catch (error) {
@@ -325,9 +325,9 @@ deleteButton.addEventListener("click", () => confirmInPlace(deleteConfirm, {
   onYes: async () => {
     await api("DELETE", `/users/${encodeURIComponent(current.id)}`);
     dialog.close();
-    document.getElementById("sync-status").textContent = `Deleted user ${current.userName}.`;
     selected.delete(current.id);
     await list.load();
+    document.getElementById("sync-status").textContent = `Deleted user ${current.userName}.`;
   },
   onNo: () => {
     deleteConfirm.hidden = true;
