@@ -246,8 +246,17 @@ def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+# What `connector --help` says: plain text for a terminal, not the module's docstring
+# (whose reST markup, ``connector``, would be printed as it is).
+DESCRIPTION = (
+    "The connector's command line: serve the web server, run a worker, upgrade the "
+    "database, create API tokens and console admins, check the configuration, update "
+    "synchronized contacts, poll LDAP sources, find stored values the input rules refuse."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="connector", description=__doc__)
+    parser = argparse.ArgumentParser(prog="connector", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser(
@@ -263,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--migrate",
         action="store_true",
-        help="apply the migrations first (default: wait for `connector db upgrade`)",
+        help="apply the migrations first (default: wait for 'connector db upgrade')",
     )
     worker.add_argument(
         "--metrics-port",

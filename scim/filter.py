@@ -64,6 +64,9 @@ class _Lexer(SCIMLexer):
             raise InvalidFilter(exc.message) from exc
         return t
 
+    def error(self, t):
+        raise _SyntaxError(t.index, t.value[0], [])
+
     @_(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")  # type: ignore[name-defined]  # noqa: F821
     def NUMBER(self, t):
         t.value = _Number(t.value)
@@ -123,13 +126,79 @@ class ValuePath:
 Expr = Compare | Present | And | Or | Not | ValuePath
 
 
+# How a parse error names what the parser would have accepted instead.
+_EXPECTED = {
+    "ATTRNAME": "an attribute name",
+    "SCHEMA_URI": "an attribute name",
+    "SUBATTR": "a sub-attribute",
+    "COMP_VALUE": "a value",
+    "NUMBER": "a value",
+    "TRUE": "a value",
+    "FALSE": "a value",
+    "NULL": "a value",
+    "LPAREN": "'('",
+    "RPAREN": "')'",
+    "LBRACKET": "'['",
+    "RBRACKET": "']'",
+    "NOT": "'not'",
+    "AND": "'and'",
+    "OR": "'or'",
+    "PR": "an operator",
+    **{op.upper(): "an operator" for op in COMPARISON_OPS},
+    "$end": "the end of the filter",
+}
+
+
+class _SyntaxError(Exception):
+    """Where the parser stopped (a character offset) and what it would have accepted."""
+
+    def __init__(self, position: int | None, found: str | None, expected: list[str]) -> None:
+        super().__init__(found)
+        self.position, self.found, self.expected = position, found, expected
+
+
+def _parser() -> SCIMParser:
+    """scim2-filter-parser's parser that says where it stopped and what it expected
+    (sly builds a grammar for every subclass, so the error hook is set per instance)."""
+    parser = SCIMParser()
+
+    def error(token: Any) -> None:
+        accepted = parser._lrtable.lr_action[parser.state]
+        expected = list(dict.fromkeys(_EXPECTED.get(t, t) for t in accepted))
+        if token is None:
+            raise _SyntaxError(None, None, expected)
+        raise _SyntaxError(token.index, str(token.value), expected)
+
+    parser.error = error  # type: ignore[method-assign]
+    return parser
+
+
+def _syntax_message(text: str, error: _SyntaxError) -> str:
+    if error.position is None:
+        where = "at the end of the filter"
+    else:
+        rest = text[error.position :]
+        near = rest if len(rest) <= 20 else rest[:20] + "…"
+        where = f"at character {error.position + 1} ({near!r})"
+    if not error.expected:
+        wanted = f": unexpected character {error.found!r}"
+    elif len(error.expected) == 1:
+        wanted = f": expected {error.expected[0]}"
+    else:
+        wanted = f": expected {', '.join(error.expected[:-1])} or {error.expected[-1]}"
+    return f"filter {text!r} breaks {where}{wanted}"
+
+
 def parse(text: str) -> Expr:
-    """Parse filter text, raising :class:`InvalidFilter` with the reason."""
+    """Parse filter text, raising :class:`InvalidFilter` with the reason: where the
+    filter broke (a 1-based character position, or its end) and what was expected."""
     if not text or not text.strip():
         raise InvalidFilter("the filter is empty")
     try:
         tokens = _bounded(_Lexer().tokenize(text))
-        tree = SCIMParser().parse(iter(tokens))
+        tree = _parser().parse(iter(tokens))
+    except _SyntaxError as exc:
+        raise InvalidFilter(_syntax_message(text, exc)) from exc
     except (SCIMParserError, ValueError) as exc:
         if isinstance(exc, InvalidFilter):
             raise

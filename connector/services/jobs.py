@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from connector import logs
 from connector.db.models import Contact, ContactLink, Job, User, utcnow
 from connector.errors import NotFound
-from connector.services import audit, linking, resync
+from connector.services import audit, linking, resync, resync_selection
 from connector.services import users as user_service
 from connector.services.context import Context
 from connector.services.failures import is_unavailable, printable, reason
@@ -86,7 +86,10 @@ def start(session: Session, actor: str, kind: str) -> Job:
     state = user_service.load_state(session)
     if kind == RESYNC:
         total = session.scalar(
-            select(func.count()).select_from(ContactLink).where(ContactLink.state == "active")
+            select(func.count())
+            .select_from(ContactLink)
+            .join(User, User.id == ContactLink.user_id)
+            .where(*resync_selection.conditions(state.settings.direction))
         )
     else:
         total = user_service.count(session, [User.sync_to_contact.is_(True)])
@@ -269,7 +272,7 @@ def _pass_over(
         link = session.execute(
             select(ContactLink.id, User.id, User.user_name)
             .join(User, User.id == ContactLink.user_id)
-            .where(ContactLink.id > job.cursor, ContactLink.state == "active")
+            .where(ContactLink.id > job.cursor, *_resync_conditions(session))
             .order_by(ContactLink.id)
             .limit(1)
         ).first()
@@ -311,12 +314,19 @@ def _visited(session: Session, job: Job, rows: int, changed: int) -> None:
 
 def _rows_ahead(session: Session, job: Job) -> int:
     if job.kind == RESYNC:
-        ahead = select(func.count()).where(
-            ContactLink.id > job.cursor, ContactLink.state == "active"
+        ahead = (
+            select(func.count())
+            .select_from(ContactLink)
+            .join(User, User.id == ContactLink.user_id)
+            .where(ContactLink.id > job.cursor, *_resync_conditions(session))
         )
     else:
         ahead = select(func.count()).where(User.sync_to_contact.is_(True), User.id > job.cursor_key)
     return session.scalar(ahead) or 0
+
+
+def _resync_conditions(session: Session) -> tuple[Any, ...]:
+    return resync_selection.conditions(user_service.load_state(session).settings.direction)
 
 
 def _finish_if_empty(job: Job, count: int) -> bool:
@@ -337,9 +347,11 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
     written with one statement for the batch."""
     state = user_service.load_state(session)
     job.state = "running"
-    rows = resync.page(session, job.cursor, batch)
-    if _finish_if_empty(job, len(rows)):
+    page = resync.page(session, job.cursor, batch, state.settings.direction)
+    if page.last_link_id is None:
+        _finish_if_empty(job, 0)
         return job
+    rows = page.rows
     version = state.mapping.version
     now = utcnow()
     updates: list[dict[str, Any]] = []
@@ -404,7 +416,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
         session.execute(
             update(ContactLink).where(ContactLink.id.in_(remapped)).values(mapping_version=version)
         )
-    job.cursor = rows[-1].link_id
+    job.cursor = page.last_link_id
     _visited(session, job, len(rows), len(updates) + deleted)
     return job
 

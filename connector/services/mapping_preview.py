@@ -120,12 +120,12 @@ def preview(
     tally = Tally(changed_ids=[] if with_ids else None)
     after = 0
     while True:
-        page = resync.page(session, after, batch)
-        if not page:
+        page = resync.page(session, after, batch, state.settings.direction)
+        if page.last_link_id is None:
             break
-        for row in page:
+        for row in page.rows:
             _count(tally, row, resync.outcome(row, state))
-        after = page[-1].link_id
+        after = page.last_link_id
     answer: dict[str, Any] = {
         "mappingVersion": current.version,
         "savedAsVersion": version,

@@ -8,10 +8,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from connector.catalogue import Catalogue
-from connector.db.models import ContactLink, MappingVersion
+from connector.db.models import ContactLink, MappingVersion, User
 from connector.errors import InvalidInput, StaleVersion
 from connector.mapping import CurrentMapping, MappingError, MappingRow, rows_from_json, validate
-from connector.services import audit
+from connector.services import audit, resync_selection, sync_settings
 
 
 def current(session: Session) -> CurrentMapping:
@@ -113,12 +113,16 @@ def ensure_initial(session: Session, catalogue: Catalogue) -> None:
 
 
 def stale_contacts(session: Session, version: int) -> int:
-    """Linked contacts built with an older mapping than ``version``."""
+    """Linked contacts built with an older mapping than ``version`` that "Update all
+    synchronized users" would bring up to date (:mod:`.resync_selection`): a paused
+    link or a reversed user's contact is not counted, since the job leaves it alone."""
+    direction = sync_settings.load(session).direction
     return (
         session.scalar(
             select(func.count())
             .select_from(ContactLink)
-            .where(ContactLink.mapping_version < version)
+            .join(User, User.id == ContactLink.user_id)
+            .where(ContactLink.mapping_version < version, *resync_selection.conditions(direction))
         )
         or 0
     )

@@ -1,5 +1,5 @@
-"""What "Update all synchronized users" does to each linked contact: its selection
-(pages of active links) and the outcome for one contact.
+"""What "Update all synchronized users" does to each linked contact: its pages (the
+selection rule itself is :mod:`.resync_selection`) and the outcome for one contact.
 
 Why its own module: the job (connector.services.jobs) and its preview
 (connector.services.mapping_preview) must agree contact for contact, so both read
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from connector.db.models import Contact, ContactLink, User
 from connector.mapping import apply
-from connector.services import contact_rules
+from connector.services import contact_rules, resync_selection
 from connector.services.contact_rules import Action
 from connector.services.linking import SyncState
 
@@ -40,16 +40,38 @@ class LinkedRow:
     user_id: str
 
 
-def page(session: Session, after: int, limit: int) -> list[LinkedRow]:
-    """The next ``limit`` active links after link id ``after``, in link id order.
+@dataclass(frozen=True)
+class Page:
+    """One page of the selection: its rows, and the last link id it covered (the job's
+    cursor; rows may be fewer than the links covered, see :func:`page`)."""
+
+    rows: list[LinkedRow]
+    last_link_id: int | None
+
+
+def page(session: Session, after: int, limit: int, global_direction: str) -> Page:
+    """The links after link id ``after`` that the job re-applies the mapping to
+    (:mod:`.resync_selection`), in link id order, covering at most ``limit`` live links.
 
     The page of links is chosen first (primary-key range, LIMIT), so the joins stay
-    index lookups whatever the planner's statistics say after a bulk load."""
-    links = (
-        select(ContactLink.id, ContactLink.contact_id, ContactLink.user_id)
-        .where(ContactLink.id > after, ContactLink.state == "active")
+    index lookups whatever the planner's statistics say after a bulk load; the part
+    of the rule on the user narrows the page afterwards, so a page may hold fewer
+    rows than it covers (``last_link_id`` is where the next one starts)."""
+    link_ids = session.scalars(
+        select(ContactLink.id)
+        .where(ContactLink.id > after, resync_selection.link_is_live())
         .order_by(ContactLink.id)
         .limit(limit)
+    ).all()
+    if not link_ids:
+        return Page([], None)
+    links = (
+        select(ContactLink.id, ContactLink.contact_id, ContactLink.user_id)
+        .where(
+            ContactLink.id > after,
+            ContactLink.id <= link_ids[-1],
+            resync_selection.link_is_live(),
+        )
         .subquery()
     )
     rows = session.execute(
@@ -68,9 +90,10 @@ def page(session: Session, after: int, limit: int) -> list[LinkedRow]:
         )
         .join(Contact, Contact.id == links.c.contact_id)
         .join(User, User.id == links.c.user_id)
+        .where(*resync_selection.user_is_source(global_direction))
         .order_by(links.c.id)
     ).all()
-    return [LinkedRow(*row) for row in rows]
+    return Page([LinkedRow(*row) for row in rows], link_ids[-1])
 
 
 class Kind(Enum):

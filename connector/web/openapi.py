@@ -366,8 +366,14 @@ SCHEMAS: dict[str, Any] = {
             "action": _STRING,
             "objectType": _STRING,
             "objectId": _nullable(_STRING),
+            "objectName": _nullable(_STRING),
             "before": {},
             "after": {},
+            "changes": {
+                "type": "array",
+                "description": "What changed, one row per field (see the README's audit log).",
+                "items": _object({"field": _STRING, "before": {}, "after": {}}),
+            },
             "outcome": _STRING,
             "message": _nullable(_STRING),
         }
@@ -674,7 +680,7 @@ PATHS: dict[str, Any] = {
                 _query("objectType", _STRING, "exact match"),
                 _query("objectId", _STRING, "exact match"),
                 _query("actor", _STRING, "exact match"),
-                _query("action", _STRING, "exact match"),
+                _query("action", _STRING, "a part of the action, case-insensitive"),
                 *_PAGING,
             ],
         ),

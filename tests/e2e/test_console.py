@@ -203,6 +203,7 @@ def test_console_walkthrough(browser: Any, artifacts: Path) -> None:
         ui.open("/admin/synchronized-users")
         assert not ui.css("#deleteUserWithContact-row").is_displayed()
         ui.css("#dir-contact").click()
+        ui.visible("#direction-confirm-yes").click()
         ui.text_in("#settings-status", "Setting saved")
         assert ui.css("#deleteUserWithContact-row").is_displayed()
         assert "could result in users being deleted" in ui.css("#direction-warning").text
@@ -228,6 +229,7 @@ def test_console_walkthrough(browser: Any, artifacts: Path) -> None:
         token_row = ui.row_of("#tokens-table", "okta-second")
         ui.shot("sources")
         token_row.find_element(By.CSS_SELECTOR, "button.danger").click()
+        token_row.find_element(By.CSS_SELECTOR, "button[id$='-yes']").click()
         ui.wait(lambda d: "revoked" in ui.row_of("#tokens-table", "okta-second").text)
 
         # --- find each of these in the audit log --------------------------------
@@ -404,16 +406,6 @@ def test_a_mapping_saved_meanwhile_by_another_admin_is_not_overwritten(
         assert [e for e in ui.console_errors if "409" not in e.get("message", "")] == []
 
 
-def _sign_in(ui: Console, browser: Any, server: Any) -> None:
-    browser.delete_all_cookies()
-    browser.get(server.base_url + "/admin/")
-    ui.visible("#name").send_keys(ADMIN)
-    ui.css("#password").send_keys(PASSWORD)
-    ui.css("#sign-in").click()
-    ui.wait(lambda d: "/admin/users" in d.current_url)
-    ui.wait(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
-
-
 def test_previews_and_the_explanation_in_the_console(browser: Any, artifacts: Path) -> None:
     with live_server(source="okta") as server:
         server.create_admin(ADMIN, PASSWORD)
@@ -477,5 +469,295 @@ def test_previews_and_the_explanation_in_the_console(browser: Any, artifacts: Pa
         ui.text_in("#scope-okta-preview", 'Sync scope set to title eq "Guide"')
         users = api.get("/users?filter=userName%20eq%20%22grace@okta.example%22")["items"]
         assert users[0]["syncToContact"] is True and users[0]["contactId"]
+
+
+def _sign_in(ui: Console, browser: Any, server: LiveServer, next_path: str = "/admin/") -> None:
+    browser.get_log("browser")  # what an earlier test's pages logged is not this test's
+    browser.delete_all_cookies()
+    browser.get(server.base_url + "/admin/sign-in?next=" + next_path)
+    ui.visible("#name").send_keys(ADMIN)
+    ui.css("#password").send_keys(PASSWORD)
+    ui.css("#sign-in").click()
+    ui.wait(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+
+
+_ONE_LINE = """
+const range = document.createRange();
+range.selectNodeContents(arguments[0]);
+return range.getClientRects().length;
+"""
+
+
+def test_audit_changes_are_a_table_of_fields_and_objects_have_names(
+    browser: Any, artifacts: Path
+) -> None:
+    with live_server() as server:
+        server.create_admin(ADMIN, PASSWORD)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        fields = {
+            "firstName": "Ada",
+            "lastName": "Lovelace",
+            "email": "ada@example.com",
+            "jobTitle": "Analyst of the Analytical Engine",
+            "notes": "x" * 300,  # one long word must wrap, not widen the page
+        }
+        contact = api.post("/contacts", {"fields": fields})
+        user = api.post(
+            "/users",
+            {"userName": "grace@example.com", "displayName": "Grace H.", "syncToContact": False},
+        )
+        api.call("PATCH", f"/users/{user['id']}", {"title": "Rear Admiral"})
+        ui = Console(browser, server.base_url, artifacts)
+        browser.set_window_size(1400, 900)
+        try:
+            _sign_in(ui, browser, server, "/admin/audit")
+            browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = 1)")
+            body = ui.css("body").text
+            assert "[object" not in body
+            created = ui.row_of("#audit-table", "contact.create")
+            summary = created.find_element(By.CSS_SELECTOR, "details summary").text
+            assert summary.startswith("5 fields"), summary
+            cells = created.find_elements(By.CSS_SELECTOR, "table.diff tbody tr")
+            assert {c.find_element(By.TAG_NAME, "th").text for c in cells} == set(fields)
+            assert "Ada Lovelace" in created.find_element(By.CSS_SELECTOR, "td.object").text
+            assert contact["id"] not in created.find_element(By.CSS_SELECTOR, "td.object").text
+            updated = ui.row_of("#audit-table", "user.update")
+            assert "Grace H. (grace@example.com)" in updated.text
+            assert "1 field" in updated.find_element(By.CSS_SELECTOR, "summary").text
+            for header in ui.all("table.diff thead th"):
+                assert browser.execute_script(_ONE_LINE, header) == 1, header.text
+            width = browser.execute_script(
+                "return [document.documentElement.scrollWidth, window.innerWidth]"
+            )
+            assert width[0] <= width[1], width
+            ui.shot("audit-changes")
+
+            # The action filter finds a part of the action's name.
+            ui.css("#f-action").send_keys("user.upd")
+            ui.css("#audit-filter button[type=submit]").click()
+            ui.wait(
+                lambda d: (
+                    [
+                        r.get_attribute("data-action")
+                        for r in d.find_elements(
+                            By.CSS_SELECTOR, "#audit-table tbody tr[data-action]"
+                        )
+                    ]
+                    == ["user.update"]
+                )
+            )
+        finally:
+            browser.set_window_size(1366, 900)
+        ui.collect_logs()
+        assert ui.console_errors == [], ui.console_errors
+
+
+def test_users_page_sync_origin_follow_the_source_plurals_and_a_failed_search(
+    browser: Any, artifacts: Path
+) -> None:
+    with live_server(source="okta") as server:
+        server.create_admin(ADMIN, PASSWORD)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        api.call("PATCH", "/sources/okta", {"syncScope": True})
+        scim = AdminApi(server.base_url, server.token)
+        scim.base = server.scim_url
+        grace = scim.post("/Users", {"userName": "grace@okta.example"})
+        api.post("/users", {"userName": "ada@example.com", "syncToContact": True})
+        ui = Console(browser, server.base_url, artifacts)
+        _sign_in(ui, browser, server, "/admin/users")
+
+        # The switch of a SCIM user comes from its source's scope ...
+        row = ui.row_of("#users-table", "grace@okta.example")
+        row.click()
+        row.send_keys(Keys.ENTER)
+        ui.visible("#user-dialog")
+        origin = ui.visible("#u-sync-origin")
+        assert "From the source's scope" in origin.text
+        assert not ui.css("#u-follow-source").is_displayed()
+        # ... saving without touching it keeps it so ...
+        ui.css("#user-save").click()
+        ui.text_in("#sync-status", "Saved user grace@okta.example")
+        assert api.get(f"/users/{grace['id']}")["syncToContactSetBy"] == "source"
+        # ... switching it is an admin's choice, said before saving and after.
+        row = ui.row_of("#users-table", "grace@okta.example")
+        row.click()
+        row.send_keys(Keys.ENTER)
+        ui.visible("#user-dialog")
+        ui.css("#u-sync").click()
+        assert "Saving makes this an admin's choice" in ui.css("#u-sync-origin").text
+        ui.css("#user-save").click()
+        ui.text_in("#sync-status", "Saved user grace@okta.example")
+        assert api.get(f"/users/{grace['id']}")["syncToContactSetBy"] == "admin"
+        row = ui.row_of("#users-table", "grace@okta.example")
+        row.click()
+        row.send_keys(Keys.ENTER)
+        ui.visible("#user-dialog")
+        assert "Set by an admin" in ui.css("#u-sync-origin").text
+        ui.shot("users-dialog-set-by-admin")
+        ui.visible("#u-follow-source").click()
+        ui.text_in("#u-sync-origin", "From the source's scope")
+        user = api.get(f"/users/{grace['id']}")
+        assert user["syncToContactSetBy"] == "source" and user["syncToContact"] is True
+        assert ui.css("#u-sync").is_selected()
+        assert not ui.css("#u-follow-source").is_displayed()
+        ui.css("#user-cancel").click()
+        # A local user's switch is always the admin's: nothing to follow.
+        row = ui.row_of("#users-table", "ada@example.com")
+        row.click()
+        row.send_keys(Keys.ENTER)
+        ui.visible("#user-dialog")
+        assert not ui.css("#u-sync-origin").is_displayed()
+        assert not ui.css("#u-follow-source").is_displayed()
+        ui.css("#user-cancel").click()
+
+        # One user synchronized, in the singular.
+        ui.row_of("#users-table", "ada@example.com").find_element(
+            By.CSS_SELECTOR, "input[type=checkbox]"
+        ).click()
+        ui.css("#sync-users").click()
+        ui.text_in("#sync-status", "1 user synchronized.")
+
+        # A search the server refuses: its reason, and nothing left of the last answer.
+        search = ui.css("#search")
+        search.send_keys("userName eq")
+        search.send_keys(Keys.ENTER)
+        ui.text_in("#search-error", "breaks at the end of the filter: expected a value")
+        assert ui.css("#sync-status").text == ""
+        assert "ada@example.com" not in ui.css("#users-table").text
+        assert ui.all("#users-table tbody tr[data-id]") == []
+        assert search.get_attribute("aria-invalid") == "true"
+        ui.collect_logs()
+        assert [e for e in ui.console_errors if "400" not in e.get("message", "")] == []
+
+
+def _leaving_is_blocked(browser: Any) -> bool:
+    """Whether the page asks before it unloads (the beforeunload handler cancels)."""
+    return bool(
+        browser.execute_script(
+            "const e = new Event('beforeunload', {cancelable: true});"
+            "window.dispatchEvent(e); return e.defaultPrevented;"
+        )
+    )
+
+
+def test_mapping_page_asks_before_risky_actions_and_before_losing_edits(
+    browser: Any, artifacts: Path
+) -> None:
+    with live_server() as server:
+        server.create_admin(ADMIN, PASSWORD)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        for name in ("ann", "ben"):
+            api.post(
+                "/users",
+                {"userName": f"{name}@example.com", "title": "Analyst", "syncToContact": True},
+            )
+        paused = api.post("/users", {"userName": "cy@example.com", "syncToContact": True})
+        api.call("PATCH", f"/users/{paused['id']}", {"syncToContact": False})  # link paused
+        ui = Console(browser, server.base_url, artifacts)
+        _sign_in(ui, browser, server, "/admin/synchronized-users")
+        delete_all = ui.css("#mapping-clear")
+        assert delete_all.text == "Delete all rows"  # a visible label, also its name
+
+        # Reversing the direction: cancel keeps it, confirm saves it.
+        ui.css("#dir-contact").click()
+        question = ui.visible("#direction-confirm-question").text
+        assert "deleting a contact can delete its user" in question
+        ui.css("#direction-confirm-no").click()
+        assert ui.css("#dir-user").is_selected() and not ui.css("#dir-contact").is_selected()
+        assert api.get("/settings")["direction"] == "user_to_contact"
+        ui.css("#dir-contact").click()
+        ui.visible("#direction-confirm-yes").click()
+        ui.text_in("#settings-status", "Setting saved")
+        assert api.get("/settings")["direction"] == "contact_to_user"
+        ui.css("#dir-user").click()  # back: no question asked
+        ui.text_in("#settings-status", "Setting saved")
+        ui.wait(lambda d: api.get("/settings")["direction"] == "user_to_contact")
+
+        # Reset to default: cancel keeps the mapping, confirm resets it.
+        current = api.get("/mapping")
+        version = api.call("PUT", "/mapping", {"rows": current["rows"][:-1]})["version"]
+        ui.open("/admin/synchronized-users")
+        ui.css("#mapping-reset").click()
+        ui.visible("#mapping-reset-no").click()
+        assert api.get("/mapping")["version"] == version
+        ui.css("#mapping-reset").click()
+        ui.visible("#mapping-reset-yes").click()
+        ui.text_in("#mapping-status", "Default mapping restored")
+        assert api.get("/mapping")["version"] == version + 1
+
+        # Unsaved edits: leaving asks first, in the console's navigation and on unload.
+        assert not _leaving_is_blocked(browser)
+        title_row = _mapping_row(ui, "title")
+        title_row.find_element(By.CSS_SELECTOR, "button.delete-row").click()
+        assert _leaving_is_blocked(browser)
+        ui.css('header.top nav a[href$="/admin/contacts"]').click()
+        ui.visible("#leave-question")
+        assert "/admin/synchronized-users" in browser.current_url
+        ui.css("#leave-no").click()
+        assert "/admin/synchronized-users" in browser.current_url
+        assert "title" not in [
+            Select(s).first_selected_option.get_attribute("value")
+            for s in ui.all("#mapping-table tbody td:first-child select")
+        ]  # the edit is still there
+        ui.shot("synchronized-users-unsaved")
+
+        # Saved, the edit is no longer at risk; "Update all" clears the saved message
+        # and brings the count of old contacts to 0 (the paused link is not counted).
+        ui.css("#mapping-save").click()
+        ui.text_in("#mapping-status", "Mapping saved")
+        assert not _leaving_is_blocked(browser)
+        ui.text_in("#stale-count", "2 synchronized contacts were built with an older mapping")
+        ui.css("#resync").click()
+        ui.wait(lambda d: d.find_element(By.ID, "resync-job").get_attribute("data-state") == "done")
+        ui.text_in("#stale-count", "All synchronized contacts use the current mapping")
+        assert ui.css("#mapping-status").text == ""
+
+        # Leaving with edits, confirmed, leaves.
+        ui.css("#mapping-add").click()
+        ui.css('header.top nav a[href$="/admin/contacts"]').click()
+        ui.visible("#leave-yes").click()
+        ui.wait(lambda d: "/admin/contacts" in d.current_url)
+        ui.wait(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+        ui.collect_logs()
+        assert ui.console_errors == [], ui.console_errors
+
+
+def test_revoking_a_token_and_the_inactive_badge_ask_and_fit(browser: Any, artifacts: Path) -> None:
+    with live_server(source="okta") as server:
+        server.create_admin(ADMIN, PASSWORD)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        created = api.post("/tokens", {"name": "okta-two", "kind": "scim", "source": "okta"})
+        # A deactivated user's contact is marked inactive (the default onDeactivate).
+        api.post(
+            "/users",
+            {
+                "userName": "old@example.com",
+                "name": {"givenName": "Old", "familyName": "Timer"},
+                "active": False,
+                "syncToContact": True,
+            },
+        )
+        ui = Console(browser, server.base_url, artifacts)
+        _sign_in(ui, browser, server, "/admin/sources")
+        row = ui.row_of("#tokens-table", "okta-two")
+        row.find_element(By.CSS_SELECTOR, "button.revoke").click()
+        assert "Revoke okta-two?" in row.text
+        row.find_element(By.CSS_SELECTOR, "button[id$='-no']").click()
+        assert "active" in ui.row_of("#tokens-table", "okta-two").text
+        assert api.get("/tokens")["items"]
+        assert not any(
+            t.get("revokedAt") for t in api.get("/tokens")["items"] if t["id"] == created["id"]
+        )
+        row = ui.row_of("#tokens-table", "okta-two")
+        row.find_element(By.CSS_SELECTOR, "button.revoke").click()
+        row.find_element(By.CSS_SELECTOR, "button[id$='-yes']").click()
+        ui.wait(lambda d: "revoked" in ui.row_of("#tokens-table", "okta-two").text)
+
+        ui.open("/admin/contacts")
+        header_cells = len(ui.all("#contacts-table thead th"))
+        for tr in ui.all("#contacts-table tbody tr"):
+            assert len(tr.find_elements(By.CSS_SELECTOR, ":scope > td")) == header_cells
+        timer = ui.row_of("#contacts-table", "Old Timer")
+        assert "inactive" in timer.find_element(By.CSS_SELECTOR, "td.name").text
         ui.collect_logs()
         assert ui.console_errors == [], ui.console_errors

@@ -91,9 +91,11 @@ def test_a_mapping_preview_changes_nothing_and_is_what_update_all_then_does(api,
     preview = api.post("/mapping/preview", {"rows": rows, "version": current["version"]}, ids=True)
 
     assert _everything(ctx) == before  # nothing written, not even an audit event
-    job_total = 9  # 7 plain, the reversed one, the inactive one: active links
+    # 7 plain and the inactive one: the job's selection (the paused link and the
+    # reversed user, whose contact is the data source, are not part of it)
+    job_total = 8
     assert preview["contacts"] == job_total
-    assert preview["deleted"] == 1 and preview["leftAlone"] == 1
+    assert preview["deleted"] == 1 and preview["leftAlone"] == 0
     assert preview["changed"] == preview["updated"] + 1 == 8
     assert preview["savedAsVersion"] == current["version"] + 1
     assert len(preview["samples"]) == preview["changed"]  # samples cover every change
@@ -104,6 +106,7 @@ def test_a_mapping_preview_changes_nothing_and_is_what_update_all_then_does(api,
     after = _contacts_by_id(api)
 
     assert job["changed"] == preview["changed"]
+    assert job["total"] == preview["contacts"]
     changed = {
         cid
         for cid, old in contacts_before.items()

@@ -1,6 +1,6 @@
 // Audit log: newest first, filters by object, actor and action, before/after of each change.
 // The actions the filter offers come from the server (the page's datalist).
-import { api, query, h, formatTime, markReady } from "./console.js";
+import { api, query, h, formatTime, markReady, plural } from "./console.js";
 import { pagedTable } from "./table.js";
 
 const form = document.getElementById("audit-filter");
@@ -11,33 +11,32 @@ function filters() {
 }
 
 function show(value) {
-  if (value === undefined) return "—";
+  if (value === undefined || value === null) return "—";
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
+/** The event's changes (rows the API made: field, before, after) as a table under a summary. */
 function changes(event) {
-  const before = event.before || {};
-  const after = event.after || {};
-  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
-  if (!keys.length) return event.message || "";
-  const list = h("dl", { class: "diff" },
-    h("dt", {}, "field"), h("dd", {}, "before"), h("dd", {}, "after"),
-    keys.map((k) => [
-      h("dt", {}, k),
-      h("dd", { class: "before" }, event.before ? show(before[k]) : "—"),
-      h("dd", { class: "after" }, event.after ? show(after[k]) : "—"),
-    ]));
+  const rows = event.changes || [];
+  if (!rows.length) return event.message || "";
+  const table = h("table", { class: "diff" },
+    h("thead", {}, h("tr", {},
+      h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, "Before"), h("th", { scope: "col" }, "After"))),
+    h("tbody", {}, rows.map((r) => h("tr", {},
+      h("th", { scope: "row" }, r.field),
+      h("td", { class: "before" }, show(r.before)),
+      h("td", { class: "after" }, show(r.after))))));
   return h("details", { class: "change" },
-    h("summary", {}, `${keys.length} field${keys.length === 1 ? "" : "s"}${event.message ? " — " + event.message : ""}`), list);
+    h("summary", {}, plural(rows.length, "field") + (event.message ? " — " + event.message : "")), table);
 }
 
 function objectCell(event) {
   const id = event.objectId || "";
   const link = h("a", {
     href: "?" + new URLSearchParams({ objectType: event.objectType, objectId: id }),
-    title: "Show this object's history",
-  }, id);
-  return h("td", {}, h("span", { class: "badge local" }, event.objectType), " ", id ? link : "");
+    title: `Show this object's history (id ${id})`,
+  }, event.objectName || id);
+  return h("td", { class: "object" }, h("span", { class: "badge local" }, event.objectType), " ", id ? link : "");
 }
 
 function row(e) {
@@ -47,7 +46,7 @@ function row(e) {
     h("td", {}, e.action),
     objectCell(e),
     h("td", {}, h("span", { class: `badge ${e.outcome}` }, e.outcome)),
-    h("td", {}, changes(e)),
+    h("td", { class: "changes" }, changes(e)),
   );
 }
 

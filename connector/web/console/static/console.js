@@ -51,7 +51,7 @@ export function query(params) {
   return text ? "?" + text : "";
 }
 
-/** h("tag", {attr: value, onclick: fn, class: "x"}, ...children) */
+/** h("tag", {attr: value, onclick: fn, class: "x"}, ...children); children may be nested arrays. */
 export function h(tag, attrs, ...children) {
   const element = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {
@@ -68,7 +68,7 @@ export function h(tag, attrs, ...children) {
       element.setAttribute(key, String(value));
     }
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     element.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -149,6 +149,11 @@ export function sourceBadge(name, kind) {
   const label = kind === "scim" ? `SCIM: ${name}` : kind === "ldap" ? `LDAP: ${name}` : name || "local";
   const title = kind === "scim" ? "SCIM client" : kind === "ldap" ? "LDAP source" : "created in the console";
   return h("span", { class: `badge ${kind || "local"}`, title }, label);
+}
+
+/** "1 user", "2 users": a count with its noun; plural defaults to noun + "s". */
+export function plural(count, noun, pluralNoun = noun + "s") {
+  return `${count} ${count === 1 ? noun : pluralNoun}`;
 }
 
 /** Value at a SCIM path such as name.givenName or urn:...:User:department. */

@@ -45,7 +45,9 @@ function row(contact) {
       "aria-label": `Download ${name} as vCard`,
     }, "vCard"),
   );
-  const nameCell = h("td", {}, name);
+  // The badge goes into the name's cell: a row has as many cells as the table has columns.
+  const nameCell = h("td", { class: "name" }, name,
+    contact.active ? "" : [" ", h("span", { class: "badge error", title: "The contact is inactive" }, "inactive")]);
   if (contact.managedBy) {
     nameCell.append(locked
       ? h("span", { class: "reason", id: reasonId },
@@ -67,7 +69,6 @@ function row(contact) {
     h("td", {}, [f.company, f.department].filter(Boolean).join(" / ")),
     actions,
   );
-  if (!contact.active) tr.append(h("td", {}, h("span", { class: "badge error" }, "inactive")));
   return tr;
 }
 
@@ -94,6 +95,8 @@ const list = pagedTable({
   emptyText: "No contacts found.",
   errorSlot: listError,
   searchForm: document.getElementById("search-form"),
+  searchInput: search,
+  statusSlot: status,
 });
 
 function buildFields() {

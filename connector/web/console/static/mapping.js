@@ -1,6 +1,6 @@
 // Synchronized users: direction and delete toggles, the field mapping, "Update all synchronized users".
-import { api, h, setError, announce, clearErrors, markReady } from "./console.js";
-import { jobProgress, whileBusy } from "./actions.js";
+import { api, h, setError, announce, clearErrors, markReady, plural } from "./console.js";
+import { confirmInPlace, jobProgress, whileBusy } from "./actions.js";
 
 const body = document.querySelector("#mapping-table tbody");
 const mappingError = document.getElementById("mapping-error");
@@ -39,8 +39,32 @@ async function saveSetting(key, value, control) {
   showSettings();
 }
 
+// Reversing the direction can delete users: it is asked for under the warning first.
+const directionConfirm = document.getElementById("direction-confirm");
 for (const radio of document.querySelectorAll('input[name="direction"]')) {
-  radio.addEventListener("change", () => saveSetting("direction", radio.value, radio));
+  radio.addEventListener("change", () => {
+    directionConfirm.hidden = true;
+    if (radio.value !== "contact_to_user") {
+      saveSetting("direction", radio.value, radio);
+      return;
+    }
+    confirmInPlace(directionConfirm, {
+      question: "Reverse the direction? Contacts become the data source: deleting a contact can delete its user.",
+      yes: "Reverse the direction",
+      no: "Keep user → contact",
+      ids: "direction-confirm",
+      errorSlot: document.querySelector('[data-error-for="direction"]'),
+      onYes: async () => {
+        directionConfirm.hidden = true;
+        await saveSetting("direction", radio.value, radio);
+      },
+      onNo: () => {
+        directionConfirm.hidden = true;
+        showSettings();
+        document.getElementById("dir-user").focus();
+      },
+    });
+  });
 }
 for (const key of ["deleteContactWithUser", "deleteUserWithContact"]) {
   const control = document.getElementById(key);
@@ -113,9 +137,46 @@ function trashIcon() {
 function showMapping(mapping) {
   loadedVersion = mapping.version;
   rows = mapping.rows.map((r) => ({ userField: r.userField, contactField: r.contactField }));
+  savedRows = JSON.stringify(rows);
   render();
   showStale(mapping);
 }
+
+// ---------------------------------------------------------------- unsaved edits
+
+let savedRows = "[]"; // the rows as last loaded or saved
+let leaving = false; // the admin chose to leave without saving
+const unsaved = () => !leaving && JSON.stringify(rows) !== savedRows;
+
+window.addEventListener("beforeunload", (event) => {
+  if (!unsaved()) return;
+  event.preventDefault();
+  event.returnValue = ""; // older browsers ask only when this is set
+});
+
+// A link inside the console (the navigation, a link in a message) asks in place first.
+const leaveConfirm = document.getElementById("leave-confirm");
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest("a[href]");
+  if (!link || !unsaved() || link.hasAttribute("download") || link.target) return;
+  if (new URL(link.href, location.href).origin !== location.origin) return;
+  event.preventDefault();
+  confirmInPlace(leaveConfirm, {
+    question: "The field mapping has edits that are not saved. Leave this page and lose them?",
+    yes: "Leave without saving",
+    no: "Stay",
+    ids: "leave",
+    onYes: async () => {
+      leaving = true;
+      location.assign(link.href);
+    },
+    onNo: () => {
+      leaveConfirm.hidden = true;
+      document.getElementById("mapping-save").focus();
+    },
+  });
+  leaveConfirm.scrollIntoView({ block: "center" });
+}, true);
 
 function showStale(mapping) {
   const n = mapping.staleContacts;
@@ -230,15 +291,26 @@ document.getElementById("mapping-save").addEventListener("click", async () => {
   }
 });
 
-document.getElementById("mapping-reset").addEventListener("click", async () => {
+const resetConfirm = document.getElementById("mapping-reset-confirm");
+document.getElementById("mapping-reset").addEventListener("click", () => {
   setError(mappingError, "");
-  try {
-    const saved = await api("POST", "/mapping/reset");
-    showMapping(saved);
-    mappingStatus.textContent = `Default mapping restored and saved (version ${saved.version}).`;
-  } catch (error) {
-    setError(mappingError, error.message);
-  }
+  confirmInPlace(resetConfirm, {
+    question: "Replace the whole mapping with the default and save it now?",
+    yes: "Reset to default",
+    ids: "mapping-reset",
+    errorSlot: mappingError,
+    onYes: async () => {
+      const saved = await api("POST", "/mapping/reset");
+      resetConfirm.hidden = true;
+      showMapping(saved);
+      mappingStatus.textContent = `Default mapping restored and saved (version ${saved.version}).`;
+      announce(mappingStatus.textContent);
+    },
+    onNo: () => {
+      resetConfirm.hidden = true;
+      document.getElementById("mapping-reset").focus();
+    },
+  });
 });
 
 // ---------------------------------------------------------------- "Update all synchronized users"
@@ -250,9 +322,11 @@ const resyncProgress = jobProgress(document.getElementById("resync-job"), resync
 resyncButton.addEventListener("click", () => whileBusy(resyncButton, resyncError, async () => {
   resyncProgress.open();
   const job = await api("POST", "/contacts/resync");
-  const running = (j) => `${j.done}/${j.total} contacts, ${j.changed} changed`;
-  const summary = (j) => `${j.state}: ${j.done}/${j.total} contacts checked, ${j.changed} changed, ${j.errors} errors`;
+  const running = (j) => `${j.done}/${plural(j.total, "contact")}, ${j.changed} changed`;
+  const summary = (j) => `${j.state}: ${j.done}/${plural(j.total, "contact")} checked, ${j.changed} changed, ${plural(j.errors, "error")}`;
   announce(summary(await resyncProgress.follow(job, running, summary)));
+  // "Mapping saved … run Update all" has been done now: the job's summary replaces it.
+  mappingStatus.textContent = "";
   showStale(await api("GET", "/mapping"));
 }));
 

@@ -1,7 +1,7 @@
 // Sources: SCIM clients and LDAP sources with their runs, a chart of recent runs, sync
 // actions, blocked deletion runs to confirm; SCIM tokens (create, list, revoke).
-import { api, h, setError, announce, formatTime, markReady } from "./console.js";
-import { whileBusy } from "./actions.js";
+import { api, h, setError, announce, formatTime, markReady, plural } from "./console.js";
+import { confirmInPlace, whileBusy } from "./actions.js";
 
 const container = document.getElementById("sources");
 const sourcesError = document.getElementById("sources-error");
@@ -96,7 +96,7 @@ function blockedRuns(source, runs) {
     const reason = pick(run, "message", "reason", "blockedReason");
     return h("div", { class: "blocked-run", dataset: { run: runId(run) } },
       h("strong", {}, "Deletion run blocked. "),
-      `Run ${runId(run)} of ${formatTime(started(run))} would delete ${wouldDelete ?? "?"} users`,
+      `Run ${runId(run)} of ${formatTime(started(run))} would delete ${wouldDelete == null ? "? users" : plural(wouldDelete, "user")}`,
       total !== undefined ? ` of ${total}` : "", ". ", reason ? h("span", {}, String(reason), " ") : "",
       h("button", {
         type: "button", class: "btn danger", onclick: (event) => whileBusy(event.target, errorSlot, async () => {
@@ -194,7 +194,7 @@ async function sourceCard(source) {
   if (source.kind === "scim") {
     const mine = tokens.filter((t) => t.source === source.name);
     const last = mine.map((t) => t.lastUsedAt).filter(Boolean).sort().at(-1);
-    card.append(h("p", {}, `${mine.filter((t) => !t.revokedAt).length} active token(s); last request: ${last ? formatTime(last) : "never"}.`));
+    card.append(h("p", {}, `${plural(mine.filter((t) => !t.revokedAt).length, "active token")}; last request: ${last ? formatTime(last) : "never"}.`));
     return card;
   }
   // LDAP (and any other polled kind): runs, chart, actions.
@@ -236,6 +236,24 @@ async function load() {
   renderTokens();
 }
 
+/** Revoking cuts the identity provider off at once: asked for in the row first. */
+function confirmRevoke(token, cell) {
+  confirmInPlace(cell, {
+    question: `Revoke ${token.name}? Its client can no longer call the connector.`,
+    yes: "Revoke token",
+    ids: `revoke-${token.id}`,
+    onYes: async () => {
+      await api("DELETE", `/tokens/${token.id}`);
+      announce(`Token ${token.name} revoked.`);
+      await load();
+    },
+    onNo: () => {
+      renderTokens();
+      document.querySelector(`tr[data-token="${token.id}"] button.revoke`)?.focus();
+    },
+  });
+}
+
 function renderTokens() {
   const body = document.querySelector("#tokens-table tbody");
   body.replaceChildren(...(tokens.length ? tokens.map((t) => {
@@ -244,17 +262,9 @@ function renderTokens() {
       h("td", {}, t.name), h("td", {}, t.source || ""), h("td", {}, formatTime(t.createdAt)),
       h("td", {}, t.lastUsedAt ? formatTime(t.lastUsedAt) : "never"),
       h("td", {}, h("span", { class: `badge ${t.revokedAt ? "revoked" : "ok"}` }, t.revokedAt ? "revoked" : "active")),
-      h("td", {}, t.revokedAt ? "" : h("button", {
-        type: "button", class: "btn danger", "aria-label": `Revoke token ${t.name}`,
-        onclick: async () => {
-          try {
-            await api("DELETE", `/tokens/${t.id}`);
-            announce(`Token ${t.name} revoked.`);
-            await load();
-          } catch (error) {
-            setError(errorSlot, error.message);
-          }
-        },
+      h("td", { class: "actions" }, t.revokedAt ? "" : h("button", {
+        type: "button", class: "btn danger revoke", "aria-label": `Revoke token ${t.name}`,
+        onclick: (event) => confirmRevoke(t, event.target.closest("td")),
       }, "Revoke"), errorSlot));
   }) : [h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No SCIM tokens yet."))]));
 }

@@ -35,12 +35,13 @@ export function pager(root, onPage) {
  * fetchPage({startIndex, count}) answers {items, total}; renderRow(item, index) makes
  * a <tr>; a page without items shows emptyText across every column. The API's error
  * goes to errorSlot, and marks searchInput invalid when there is one (a search the
- * server refused). Submitting searchForm searches. onLoaded(items) runs after each
- * page is shown. Returns {load, search, paging}: load() shows the current page again,
- * search() the first page.
+ * server refused); the rows, the pager and statusSlot's message, which answered an
+ * earlier search, are cleared then. Submitting searchForm searches. onLoaded(items)
+ * runs after each page is shown. Returns {load, search, paging}: load() shows the
+ * current page again, search() the first page.
  */
 export function pagedTable({
-  table, fetchPage, renderRow, emptyText, errorSlot, searchForm, searchInput, onLoaded,
+  table, fetchPage, renderRow, emptyText, errorSlot, searchForm, searchInput, statusSlot, onLoaded,
 }) {
   const body = table.tBodies[0];
   const columns = table.tHead.rows[0].cells.length;
@@ -54,6 +55,10 @@ export function pagedTable({
     } catch (error) {
       setError(errorSlot, error.message);
       if (searchInput) searchInput.setAttribute("aria-invalid", "true");
+      if (statusSlot) statusSlot.textContent = "";
+      body.replaceChildren(h("tr", {}, h("td", { colspan: columns, class: "empty" }, "No results: the search failed.")));
+      paging.update(0, 0);
+      if (onLoaded) onLoaded([]);
       return;
     }
     if (searchInput) searchInput.removeAttribute("aria-invalid");

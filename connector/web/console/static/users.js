@@ -1,6 +1,6 @@
 // Users: search and paging over all sources, create/edit, sync switch, "Synchronize users".
 import {
-  api, query, h, setError, showFieldError, clearErrors, announce, sourceBadge, getPath, profileIcon, markReady,
+  api, query, h, setError, showFieldError, clearErrors, announce, sourceBadge, getPath, profileIcon, markReady, plural,
 } from "./console.js";
 import { pagedTable } from "./table.js";
 import { confirmInPlace, jobProgress, whileBusy } from "./actions.js";
@@ -86,6 +86,7 @@ const list = pagedTable({
   errorSlot: searchError,
   searchForm: document.getElementById("search-form"),
   searchInput,
+  statusSlot: document.getElementById("sync-status"),
   onLoaded: (items) => {
     rows = items;
     selectPage.checked = rows.length > 0 && rows.every((u) => selected.has(u.id));
@@ -120,13 +121,13 @@ syncButton.addEventListener("click", () => whileBusy(syncButton, syncError, asyn
     const result = await api("POST", "/users/sync", { ids });
     syncProgress.show(ids.length, ids.length, `${ids.length}/${ids.length}`);
     const skipped = result.skipped.length
-      ? `; ${result.skipped.length} skipped (their synchronization is switched off)` : "";
-    status.textContent = `${result.synced.length} users synchronized${skipped}.`;
+      ? `; ${result.skipped.length} skipped (synchronization switched off)` : "";
+    status.textContent = `${plural(result.synced.length, "user")} synchronized${skipped}.`;
   } else {
     syncProgress.open();
     const job = await api("POST", "/users/sync", { all: true });
-    const done = await syncProgress.follow(job, (j) => `${j.done}/${j.total} users, ${j.changed} contacts changed`);
-    status.textContent = `Synchronization ${done.state}: ${done.done} users, ${done.changed} contacts changed, ${done.errors} errors.`;
+    const done = await syncProgress.follow(job, (j) => `${j.done}/${plural(j.total, "user")}, ${plural(j.changed, "contact")} changed`);
+    status.textContent = `Synchronization ${done.state}: ${plural(done.done, "user")}, ${plural(done.changed, "contact")} changed, ${plural(done.errors, "error")}.`;
   }
   announce(status.textContent);
   await list.load();
@@ -162,6 +163,7 @@ function fillForm(user) {
     `This user comes from ${kinds[user.source] === "ldap" ? "LDAP source" : "SCIM client"} "${user.source}": ` +
     "its fields belong to that source and are read-only here. You can change its synchronization.";
   syncSwitch.checked = Boolean(user && user.syncToContact);
+  showSyncOrigin(user, local);
   direction.value = (user && user.syncDirection) || "";
   direction.options[0].textContent = `Global setting (${globalDirection === "contact_to_user" ? "contact → user" : "user → contact"})`;
   deleteButton.hidden = !user;
@@ -206,6 +208,44 @@ async function explain(user) {
   explanationText.replaceChildren(...parts);
   explanation.hidden = false;
 }
+
+/**
+ * Who decides the switch of a SCIM or LDAP user: its source's sync scope, or an admin
+ * (an override the scope does not undo, until "Follow the source"). A local user's
+ * switch is always the admin's, so nothing is said.
+ */
+function showSyncOrigin(user, local) {
+  const origin = document.getElementById("u-sync-origin");
+  const follow = document.getElementById("u-follow-source");
+  origin.hidden = local;
+  follow.hidden = local || user.syncToContactSetBy !== "admin";
+  if (local) return;
+  const changed = syncSwitch.checked !== Boolean(user.syncToContact);
+  if (changed) {
+    origin.textContent = "Saving makes this an admin's choice: the source's sync scope will not change it.";
+  } else if (user.syncToContactSetBy === "admin") {
+    origin.textContent = "Set by an admin: the source's sync scope does not change it.";
+  } else {
+    origin.textContent = `From the source's scope: source "${user.source}" decides, and may change it on its next update.`;
+  }
+  origin.dataset.setBy = changed ? "admin" : user.syncToContactSetBy;
+}
+
+syncSwitch.addEventListener("change", () => {
+  if (current) showSyncOrigin(current, (kinds[current.source] || "local") === "local");
+});
+
+document.getElementById("u-follow-source").addEventListener("click", (event) => whileBusy(event.target, formError, async () => {
+  clearErrors(form);
+  const user = await api("PATCH", `/users/${encodeURIComponent(current.id)}`, { syncToContact: null });
+  current = user;
+  fillForm(user);
+  const status = document.getElementById("sync-status");
+  status.textContent = `User ${user.userName} follows its source's scope again (synchronization ${user.syncToContact ? "on" : "off"}).`;
+  announce(status.textContent);
+  syncSwitch.focus();
+  await list.load();
+}));
 
 async function openUser(id) {
   let user;
@@ -292,14 +332,17 @@ form.addEventListener("submit", async (event) => {
       saved = await api("POST", "/users", { ...stripNulls(attributesFromForm(null)), ...sync });
     } else {
       const local = (kinds[current.source] || "local") === "local";
+      // An unchanged switch of a SCIM or LDAP user is not sent: sending it would make
+      // the source's decision an admin's override.
+      if (!local && syncSwitch.checked === Boolean(current.syncToContact)) delete sync.syncToContact;
       const body = local ? { ...attributesFromForm(current), ...sync } : sync;
       saved = await api("PATCH", `/users/${encodeURIComponent(current.id)}`, body);
     }
     dialog.close();
+    await list.load(); // the table shows the saved user before the message says so
     const status = document.getElementById("sync-status");
     status.textContent = `Saved user ${saved.userName}.`;
     announce(status.textContent);
-    await list.load();
     const again = table.querySelector(`tr[data-id="${CSS.escape(saved.id)}"]`);
     if (again) again.focus();
   } catch (error) {
@@ -317,9 +360,9 @@ deleteButton.addEventListener("click", () => confirmInPlace(deleteConfirm, {
   onYes: async () => {
     await api("DELETE", `/users/${encodeURIComponent(current.id)}`);
     dialog.close();
-    document.getElementById("sync-status").textContent = `Deleted user ${current.userName}.`;
     selected.delete(current.id);
     await list.load();
+    document.getElementById("sync-status").textContent = `Deleted user ${current.userName}.`;
   },
   onNo: () => {
     deleteConfirm.hidden = true;

@@ -1,0 +1,35 @@
+"""Which linked contacts "Update all synchronized users" re-applies the mapping to.
+
+Why one module: the resync job (:mod:`.jobs`) walks these links, and the mapping
+page's count of contacts "built with an older mapping" (:mod:`.mappings`) counts
+them; if the two disagreed, the count would never reach 0 after the job. The
+rule is :func:`.contact_rules.decide`'s ``UPDATE`` (and ``DELETE``) cases as SQL:
+the link is active (a paused link, whose user's sync is off, is left alone), the
+user's sync is on, and the user is the data source (with the direction reversed
+the contact is, and the mapping is not applied to it).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, func
+
+from connector.db.models import ContactLink, User
+from connector.services.sync_settings import CONTACT_TO_USER
+
+
+def link_is_live() -> ColumnElement[bool]:
+    """The part of the rule on the link alone (a primary-key range can use it)."""
+    return ContactLink.state == "active"
+
+
+def user_is_source(global_direction: str) -> tuple[ColumnElement[bool], ...]:
+    """The part of the rule on the link's user (``User`` joined on ``ContactLink.user_id``)."""
+    return (
+        User.sync_to_contact.is_(True),
+        func.coalesce(User.sync_direction, global_direction) != CONTACT_TO_USER,
+    )
+
+
+def conditions(global_direction: str) -> tuple[ColumnElement[bool], ...]:
+    """The whole rule, on ``ContactLink`` joined to its ``User``."""
+    return (link_is_live(), *user_is_source(global_direction))
