@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -27,6 +28,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import CoreSchema
+
+from connector import durations
 
 DEFAULT_CONFIG_PATH = Path("config/connector.toml")
 
@@ -77,6 +80,19 @@ class LoggingConfig(_Section):
 
 class SchedulerConfig(_Section):
     enabled: bool = True
+
+
+class DeletionConfig(_Section):
+    """How long a deleted user or contact stays restorable (``0``: deleted at once)."""
+
+    grace_period: timedelta = timedelta(days=7)
+
+    @field_validator("grace_period", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if isinstance(value, timedelta):
+            return value
+        return durations.parse(value)
 
 
 class Sources(_Section):
@@ -133,6 +149,7 @@ class Settings(_Section):
     jobs: JobsConfig = JobsConfig()
     logging: LoggingConfig = LoggingConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    deletion: DeletionConfig = DeletionConfig()
     sources: Annotated[Sources, _RegisteredSources()] = Field(
         default_factory=lambda: sources_model()()
     )

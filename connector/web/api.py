@@ -8,12 +8,23 @@ from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from sqlalchemy.orm import Session
 
 from connector import vcard
 from connector.db.models import Contact, Source
-from connector.errors import InvalidInput, ServiceError
+from connector.errors import InvalidInput, NotFound, ServiceError
 from connector.ldap import run_service as ldap_runs
-from connector.services import audit, contacts, jobs, mappings, sources, sync_settings, users
+from connector.services import (
+    audit,
+    contacts,
+    delete_guard,
+    deletion,
+    jobs,
+    mappings,
+    sources,
+    sync_settings,
+    users,
+)
 from connector.web.auth import require_admin
 from connector.web.http import (
     actor,
@@ -343,8 +354,11 @@ def get_job(job_id: str) -> Response:
 # ------------------------------------------------------------------ sources
 
 
-def _source_json(source: Source, last_run: Callable[[Source], Any]) -> dict[str, Any]:
-    """A source; an LDAP source with its last run (``last_run`` looks it up)."""
+def _source_json(
+    session: Session, source: Source, last_run: Callable[[Source], Any]
+) -> dict[str, Any]:
+    """A source; an LDAP source with its last run (``last_run`` looks it up), a SCIM
+    source with its deletion guard and held deletions (``blocked`` while any)."""
     body: dict[str, Any] = {
         "name": source.name,
         "kind": source.kind,
@@ -352,6 +366,12 @@ def _source_json(source: Source, last_run: Callable[[Source], Any]) -> dict[str,
     }
     if source.kind == ldap_runs.LDAP:
         body["lastRun"] = last_run(source)
+    if source.kind == deletion.SCIM:
+        guard = deletion.source_guard(source)
+        held = deletion.held_count(session, source.id)
+        body["deleteGuard"] = guard.to_json() if guard is not None else None
+        body["heldDeletions"] = held
+        body["blocked"] = held > 0
     return body
 
 
@@ -361,7 +381,8 @@ def list_sources() -> Response:
         ctx().run(
             lambda s: {
                 "items": [
-                    _source_json(x, partial(ldap_runs.last_run, s)) for x in sources.all_sources(s)
+                    _source_json(s, x, partial(ldap_runs.last_run, s))
+                    for x in sources.all_sources(s)
                 ]
             }
         )
@@ -409,17 +430,28 @@ def confirm_source_run(name: str, run_id: int) -> Response:
 
 @api.patch("/sources/<name>")
 def patch_source(name: str) -> Response:
+    """``syncScope`` and, for a SCIM source, ``deleteGuard`` (null turns it off)."""
     body = json_body()
-    if not isinstance(body, dict) or set(body) - {"syncScope"} or "syncScope" not in body:
-        raise InvalidInput('send {"syncScope": true | false | "<SCIM filter>"}', field="syncScope")
-    return jsonify(
-        ctx().run(
-            lambda s: _source_json(
-                sources.set_sync_scope(s, actor(), name, body["syncScope"]),
-                partial(ldap_runs.last_run, s),
-            )
+    keys = {"syncScope", "deleteGuard"}
+    if not isinstance(body, dict) or set(body) - keys or not set(body) & keys:
+        raise InvalidInput(
+            'send {"syncScope": true | false | "<SCIM filter>"} and/or {"deleteGuard": '
+            '{"maxCount": N, "maxPercent": P, "window": "1h"} | null}',
+            field="syncScope",
         )
-    )
+    guard = delete_guard.validated(body["deleteGuard"]) if "deleteGuard" in body else None
+
+    def work(s: Session) -> dict[str, Any]:
+        source = sources.by_name(s, name)
+        if "syncScope" in body:
+            source = sources.set_sync_scope(s, actor(), name, body["syncScope"])
+        if "deleteGuard" in body:
+            source = deletion.set_guard(s, actor(), name, guard)
+        if source is None:
+            raise NotFound(f"no source named {name!r}")
+        return _source_json(s, source, partial(ldap_runs.last_run, s))
+
+    return jsonify(ctx().run(work))
 
 
 # ------------------------------------------------------------------ audit
