@@ -45,7 +45,10 @@ from connector.services import audit, sources, sync_settings
 from connector.services.delete_guard import SourceGuard
 
 USER, CONTACT = "user", "contact"
-PENDING, HELD = "pending", "held"
+# A SCIM source's deactivation of a user: counted by its guard for the window
+# (``counted``), or ``held`` (the contact is left as it is until an admin decides).
+DEACTIVATION = "deactivation"
+PENDING, HELD, COUNTED = "pending", "held", "counted"
 SOURCE, ADMIN = "source", "admin"  # who deleted: the source's client or run, or an admin
 SCIM = "scim"
 
@@ -199,7 +202,7 @@ def guard_holds(session: Session, source: Source | None, origin: str) -> bool:
             .select_from(DeletedObject)
             .where(
                 DeletedObject.source_id == source.id,
-                DeletedObject.kind == USER,
+                DeletedObject.kind.in_((USER, DEACTIVATION)),
                 DeletedObject.origin == SOURCE,
                 DeletedObject.deleted_at >= since,
             )
@@ -229,6 +232,66 @@ def hold(session: Session, actor: str, user: User, payload: dict[str, Any], sour
         {"userName": user.user_name, "source": source.name},
         message=why,
         diff=False,
+    )
+
+
+def deactivated(session: Session, actor: str, user: User, source: Source) -> bool:
+    """A SCIM source deactivated ``user``: counted by its guard; True when the guard
+    holds it (the contact stays as it is until an admin confirms or rejects)."""
+    guard = source_guard(source)
+    if guard is None:
+        return False
+    held = guard_holds(session, source, SOURCE)
+    now = utcnow()
+    why = (
+        f"held by the deletion guard of source {source.name}; the contact stays as it is "
+        "until confirmed"
+        if held
+        else ""
+    )
+    session.add(
+        DeletedObject(
+            kind=DEACTIVATION,
+            state=HELD if held else COUNTED,
+            source_id=source.id,
+            anchor=user.external_id,
+            object_id=user.id,
+            name=user.user_name,
+            payload={},
+            deleted_at=now,
+            purge_after=None if held else now + guard.window,
+            deleted_by=actor,
+            origin=SOURCE,
+            reason=why,
+        )
+    )
+    if held:
+        audit.record(
+            session,
+            actor,
+            "deletion.hold",
+            "user",
+            user.id,
+            None,
+            {"userName": user.user_name, "source": source.name, "deactivated": True},
+            message=why,
+            diff=False,
+        )
+    return held
+
+
+def deactivation_held(session: Session, user_id: str) -> bool:
+    """Whether the deactivation of this user waits for an admin (its contact must not
+    follow it meanwhile)."""
+    return (
+        session.scalars(
+            select(DeletedObject.id).where(
+                DeletedObject.object_id == user_id,
+                DeletedObject.kind == DEACTIVATION,
+                DeletedObject.state == HELD,
+            )
+        ).first()
+        is not None
     )
 
 
@@ -286,6 +349,9 @@ def confirm_held(session: Session, actor: str, name: str) -> dict[str, Any]:
     delete_contacts = sync_settings.load(session).deleteContactWithUser
     purge_after = utcnow() + grace(session)
     for tomb in held:
+        if tomb.kind == DEACTIVATION:
+            _confirm_deactivation(session, actor, tomb, source)
+            continue
         payload = dict(tomb.payload)
         link = payload.get("link")
         contact = session.get(Contact, link["contact_id"]) if link else None
@@ -325,14 +391,42 @@ def confirm_held(session: Session, actor: str, name: str) -> dict[str, Any]:
     return {"source": name, "confirmed": len(held)}
 
 
+def _confirm_deactivation(
+    session: Session, actor: str, tomb: DeletedObject, source: Source
+) -> None:
+    """The held deactivation goes ahead: the contact follows it ("On deactivation")."""
+    from connector.services import linking, users  # both import this module
+
+    guard = source_guard(source)
+    tomb.state = COUNTED
+    tomb.purge_after = tomb.deleted_at + (guard.window if guard else timedelta(0))
+    user = session.get(User, tomb.object_id)
+    if user is not None:
+        linking.sync_user(session, user, users.load_state(session), actor)
+
+
+def _reject_deactivation(session: Session, actor: str, tomb: DeletedObject) -> None:
+    """The held deactivation is undone: the user is active again, its contact untouched."""
+    from connector.services import users  # it imports this module
+
+    session.delete(tomb)
+    session.flush()
+    user = session.get(User, tomb.object_id)
+    if user is not None and not user.active:
+        users.replace(session, actor, user, {**user.resource, "active": True})
+
+
 def reject_held(session: Session, actor: str, name: str) -> dict[str, Any]:
     """An admin refuses a SCIM source's held deletions: the users come back with their
-    links to the contacts that stayed."""
+    links to the contacts that stayed (held deactivations: the users are active again)."""
     source = _scim_source(session, name)
     held = _held(session, source)
     if not held:
         raise Conflict(f"source {name!r} has no held deletions; nothing to reject")
     for tomb in held:
+        if tomb.kind == DEACTIVATION:
+            _reject_deactivation(session, actor, tomb)
+            continue
         restore_user(session, actor, tomb, why="its held deletion was rejected")
     audit.record(
         session, actor, "deletion.reject", "source", name, None, {"restored": len(held)}, diff=False
@@ -493,7 +587,7 @@ def _relink(session: Session, user_id: str, link: dict[str, Any]) -> None:
 def restore(session: Session, actor: str, deleted_id: str) -> dict[str, Any]:
     """``POST /deleted/{id}/restore``: a user with its link and contact, or a contact."""
     tomb = session.get(DeletedObject, deleted_id, with_for_update=True)
-    if tomb is None or not _restorable(tomb):
+    if tomb is None or tomb.kind not in KINDS or not _restorable(tomb):
         raise NotFound(f"nothing deleted with id {deleted_id!r} can be restored (any more)")
     if tomb.kind == USER:
         user = restore_user(session, actor, tomb, why=f"restored by {actor}")
@@ -590,7 +684,7 @@ def listing(
     """What is pending deletion (or held), newest first."""
     if kind is not None and kind not in KINDS:
         raise InvalidInput("'kind' must be 'user' or 'contact'", field="kind")
-    where = [_live(session)]
+    where = [_live(session), DeletedObject.kind.in_(KINDS)]
     if source_name:
         source = sources.by_name(session, source_name)
         where.append(DeletedObject.source_id == (source.id if source else -1))
@@ -652,12 +746,13 @@ def _represent(
 
 def purge(session: Session, *, now: datetime | None = None, limit: int = 1000) -> int:
     """Remove up to ``limit`` expired tombstones for good (held ones never expire);
-    how many went. One audit event each."""
+    how many went. One audit event each (none for the guard's counted deactivations,
+    which leave the window)."""
     now = now or utcnow()
     rows = list(
         session.scalars(
             select(DeletedObject)
-            .where(DeletedObject.state == PENDING, DeletedObject.purge_after <= now)
+            .where(DeletedObject.state.in_((PENDING, COUNTED)), DeletedObject.purge_after <= now)
             .order_by(DeletedObject.purge_after)
             .limit(limit)
         )
@@ -676,6 +771,7 @@ def purge(session: Session, *, now: datetime | None = None, limit: int = 1000) -
                 diff=False,
             )
             for tomb in rows
+            if tomb.state == PENDING
         ],
     )
     for tomb in rows:

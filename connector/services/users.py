@@ -165,12 +165,26 @@ def replace(session: Session, actor: str, user: User, resource: Any) -> User:
     if data == user.resource:
         return user
     before = user.resource
+    deactivating = user.active and not bool(data.get("active", True))
     linking.apply_resource(user, data)
     uniqueness.check(session, user)
     _flush(session)
     audit.record(session, actor, "user.update", "user", user.id, before, user.resource)
+    if not user.active and _deactivation_held(session, actor, user, deactivating):
+        return user
     linking.sync_user(session, user, load_state(session), actor)
     return user
+
+
+def _deactivation_held(session: Session, actor: str, user: User, deactivating: bool) -> bool:
+    """Whether a SCIM source's deletion guard holds this user's deactivation (a new
+    one past its threshold, or one held before): the contact stays as it is."""
+    source = sources.by_id(session, user.source_id)
+    if source is None or deletion.source_guard(source) is None:
+        return False
+    if deactivating:
+        return deletion.deactivated(session, actor, user, source)
+    return deletion.deactivation_held(session, user.id)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

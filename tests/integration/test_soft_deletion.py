@@ -327,3 +327,54 @@ def test_the_guard_is_off_by_default_and_refuses_bad_settings(scim, api):
     off = api.patch("/sources/idp", {"deleteGuard": None}, expect=200)
     assert off["deleteGuard"] is None
     assert api.get("/audit", action="source.guard")["total"] == 2
+
+
+def deactivate(scim, user: dict[str, Any]) -> None:
+    scim.patch(f"/Users/{user['id']}", [{"op": "replace", "path": "active", "value": False}])
+
+
+def test_past_its_threshold_a_scim_source_holds_deactivations_too(scim, api):
+    made = guarded(api, scim, 4, maxCount=1)
+    api.patch("/settings", {"onDeactivate": "delete"}, expect=200)
+    contacts = {u["id"]: api.get(f"/users/{u['id']}")["contactId"] for u in made}
+    deactivate(scim, made[0])  # the one the guard allows: its contact goes
+    deactivate(scim, made[1])  # past the threshold: held, the contact stays
+    assert scim.get(f"/Users/{made[1]['id']}")["active"] is False  # the IdP's view
+    book = contact_ids(api)
+    assert contacts[made[0]["id"]] not in book and contacts[made[1]["id"]] in book
+    # A later change of the held user does not carry the deactivation to its contact.
+    scim.patch(f"/Users/{made[1]['id']}", [{"op": "replace", "path": "title", "value": "T"}])
+    assert contacts[made[1]["id"]] in contact_ids(api)
+    [source] = [s for s in api.get("/sources")["items"] if s["name"] == "idp"]
+    assert (source["blocked"], source["heldDeletions"]) == (True, 1)
+    # Deactivations are not deletions: the list of deleted objects has only the contact.
+    assert [i["kind"] for i in api.get("/deleted")["items"]] == ["contact"]
+
+    assert api.post("/sources/idp/held/confirm", expect=200)["confirmed"] == 1
+    assert contacts[made[1]["id"]] not in contact_ids(api)
+    assert api.get("/sources")["items"][0]["blocked"] is False
+
+
+def test_rejecting_a_held_deactivation_makes_the_user_active_again(scim, api):
+    made = guarded(api, scim, 4, maxCount=0)
+    api.patch("/settings", {"onDeactivate": "delete"}, expect=200)
+    contact_id = api.get(f"/users/{made[0]['id']}")["contactId"]
+    deactivate(scim, made[0])
+    assert contact_id in contact_ids(api)
+    assert api.post("/sources/idp/held/reject", expect=200)["restored"] == 1
+    assert scim.get(f"/Users/{made[0]['id']}")["active"] is True
+    assert api.get(f"/contacts/{contact_id}")["managedBy"]["userId"] == made[0]["id"]
+    assert api.get("/sources")["items"][0]["blocked"] is False
+
+
+def test_counted_deactivations_leave_with_the_window(scim, api, ctx, started):
+    made = guarded(api, scim, 4, maxCount=1)
+    deactivate(scim, made[0])
+    earlier = utcnow() - timedelta(hours=2)
+    ctx.run(
+        lambda s: s.execute(update(DeletedObject).values(deleted_at=earlier, purge_after=earlier))
+    )
+    assert started.runner.purge_deleted() == 1
+    assert api.get("/audit", action="deletion.purge")["total"] == 0
+    deactivate(scim, made[1])  # the first one is out of the window: allowed
+    assert api.get("/sources")["items"][0]["blocked"] is False
