@@ -11,6 +11,7 @@ imported (``connector/__init__.py`` imports the kinds the connector includes).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable
 from datetime import timedelta
@@ -29,9 +30,33 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema
 
-from connector import durations
-
 DEFAULT_CONFIG_PATH = Path("config/connector.toml")
+
+
+# Durations as people write them in the configuration and the API: ``7d``, ``1h``, ``30m``.
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_PATTERN = re.compile(r"([0-9]{1,9})\s*([smhd]?)")
+DURATION_RULE = "a whole number followed by s, m, h or d (such as '7d', '1h', '30m'), or 0"
+
+
+def parse_duration(value: object) -> timedelta:
+    """``7d`` → 7 days; a bare number is seconds. ValueError naming the rule otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{value!r} is not a duration: use {DURATION_RULE}")
+    text = str(value).strip().lower()
+    match = _PATTERN.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{value!r} is not a duration: use {DURATION_RULE}")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2) or "s"])
+
+
+def duration_text(duration: timedelta) -> str:
+    """The shortest way :func:`parse_duration` reads back: ``timedelta(days=7)`` → ``7d``."""
+    seconds = int(duration.total_seconds())
+    for unit in ("d", "h", "m"):
+        if seconds and seconds % _UNITS[unit] == 0:
+            return f"{seconds // _UNITS[unit]}{unit}"
+    return f"{seconds}s" if seconds else "0"
 
 
 class ConfigError(Exception):
@@ -92,7 +117,7 @@ class DeletionConfig(_Section):
     def _duration(cls, value: Any) -> Any:
         if isinstance(value, timedelta):
             return value
-        return durations.parse(value)
+        return parse_duration(value)
 
 
 class Sources(_Section):

@@ -355,7 +355,7 @@ class DeletedObject(Base):
 
     __tablename__ = "deleted_objects"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    kind: Mapped[str] = mapped_column(String(10))  # user, contact
+    kind: Mapped[str] = mapped_column(String(12))  # user, contact, deactivation
     state: Mapped[str] = mapped_column(String(10), default="pending")
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     anchor: Mapped[str | None] = mapped_column(String(255))

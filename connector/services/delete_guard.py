@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from connector import durations
+from connector.config import duration_text, parse_duration
 from connector.errors import InvalidInput
 
 FIELD = "deleteGuard"
@@ -48,7 +48,7 @@ class SourceGuard:
         return {
             "maxCount": self.max_count,
             "maxPercent": self.max_percent,
-            "window": durations.text(self.window),
+            "window": duration_text(self.window),
         }
 
     @classmethod
@@ -57,7 +57,7 @@ class SourceGuard:
         if not value:
             return None
         return cls(
-            int(value["maxCount"]), float(value["maxPercent"]), durations.parse(value["window"])
+            int(value["maxCount"]), float(value["maxPercent"]), parse_duration(value["window"])
         )
 
 
@@ -86,7 +86,7 @@ def validated(body: Any) -> SourceGuard | None:
             "deleteGuard.maxPercent must be a number from 0 to 100", field=f"{FIELD}.maxPercent"
         )
     try:
-        window = durations.parse(body.get("window", "1h"))
+        window = parse_duration(body.get("window", "1h"))
     except ValueError as exc:
         raise InvalidInput(f"deleteGuard.window: {exc}", field=f"{FIELD}.window") from exc
     if window <= timedelta(0) or window > timedelta(days=366):

@@ -295,7 +295,38 @@ def deactivation_held(session: Session, user_id: str) -> bool:
     )
 
 
-def set_guard(session: Session, actor: str, name: str, guard: SourceGuard | None) -> Source:
+def guard_state(session: Session, source: Source) -> dict[str, Any]:
+    """A SCIM source's guard as the API shows it, with its held deletions."""
+    guard = source_guard(source)
+    held = held_count(session, source.id)
+    return {
+        "deleteGuard": guard.to_json() if guard is not None else None,
+        "heldDeletions": held,
+        "blocked": held > 0,
+    }
+
+
+def update_source(
+    session: Session,
+    actor: str,
+    name: str,
+    *,
+    scope: object = sources.UNCHANGED,
+    guard: SourceGuard | None = None,
+    set_guard: bool = False,
+) -> Source:
+    """``PATCH /sources/NAME``: its sync scope and (SCIM) its guard, in one transaction."""
+    source = sources.by_name(session, name)
+    if source is None:
+        raise NotFound(f"no source named {name!r}")
+    if scope is not sources.UNCHANGED:
+        source = sources.set_sync_scope(session, actor, name, scope)
+    if set_guard:
+        source = set_source_guard(session, actor, name, guard)
+    return source
+
+
+def set_source_guard(session: Session, actor: str, name: str, guard: SourceGuard | None) -> Source:
     """A SCIM source's guard (None: off). LDAP sources have theirs in the configuration."""
     source = sources.by_name(session, name)
     if source is None:

@@ -8,11 +8,10 @@ from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
-from sqlalchemy.orm import Session
 
 from connector import vcard
 from connector.db.models import Contact, Source
-from connector.errors import InvalidInput, NotFound, ServiceError
+from connector.errors import InvalidInput, ServiceError
 from connector.ldap import run_service as ldap_runs
 from connector.services import (
     audit,
@@ -355,10 +354,12 @@ def get_job(job_id: str) -> Response:
 
 
 def _source_json(
-    session: Session, source: Source, last_run: Callable[[Source], Any]
+    source: Source,
+    last_run: Callable[[Source], Any],
+    guard_state: Callable[[Source], dict[str, Any]],
 ) -> dict[str, Any]:
     """A source; an LDAP source with its last run (``last_run`` looks it up), a SCIM
-    source with its deletion guard and held deletions (``blocked`` while any)."""
+    source with its deletion guard and held deletions (``guard_state``)."""
     body: dict[str, Any] = {
         "name": source.name,
         "kind": source.kind,
@@ -367,11 +368,7 @@ def _source_json(
     if source.kind == ldap_runs.LDAP:
         body["lastRun"] = last_run(source)
     if source.kind == deletion.SCIM:
-        guard = deletion.source_guard(source)
-        held = deletion.held_count(session, source.id)
-        body["deleteGuard"] = guard.to_json() if guard is not None else None
-        body["heldDeletions"] = held
-        body["blocked"] = held > 0
+        body.update(guard_state(source))
     return body
 
 
@@ -381,7 +378,9 @@ def list_sources() -> Response:
         ctx().run(
             lambda s: {
                 "items": [
-                    _source_json(s, x, partial(ldap_runs.last_run, s))
+                    _source_json(
+                        x, partial(ldap_runs.last_run, s), partial(deletion.guard_state, s)
+                    )
                     for x in sources.all_sources(s)
                 ]
             }
@@ -440,18 +439,18 @@ def patch_source(name: str) -> Response:
             field="syncScope",
         )
     guard = delete_guard.validated(body["deleteGuard"]) if "deleteGuard" in body else None
-
-    def work(s: Session) -> dict[str, Any]:
-        source = sources.by_name(s, name)
-        if "syncScope" in body:
-            source = sources.set_sync_scope(s, actor(), name, body["syncScope"])
-        if "deleteGuard" in body:
-            source = deletion.set_guard(s, actor(), name, guard)
-        if source is None:
-            raise NotFound(f"no source named {name!r}")
-        return _source_json(s, source, partial(ldap_runs.last_run, s))
-
-    return jsonify(ctx().run(work))
+    scope = body.get("syncScope", sources.UNCHANGED)
+    return jsonify(
+        ctx().run(
+            lambda s: _source_json(
+                deletion.update_source(
+                    s, actor(), name, scope=scope, guard=guard, set_guard="deleteGuard" in body
+                ),
+                partial(ldap_runs.last_run, s),
+                partial(deletion.guard_state, s),
+            )
+        )
+    )
 
 
 # ------------------------------------------------------------------ audit

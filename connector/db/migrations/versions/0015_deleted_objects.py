@@ -25,7 +25,7 @@ def upgrade() -> None:
     op.create_table(
         "deleted_objects",
         sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("kind", sa.String(10), nullable=False),
+        sa.Column("kind", sa.String(12), nullable=False),
         sa.Column("state", sa.String(10), nullable=False),
         sa.Column(
             "source_id",
