@@ -196,21 +196,22 @@ def guard_holds(session: Session, source: Source | None, origin: str) -> bool:
     if held_count(session, source.id):
         return True
     since = utcnow() - guard.window
-    recent = (
-        session.scalar(
-            select(func.count())
-            .select_from(DeletedObject)
+    recent = dict(
+        session.execute(
+            select(DeletedObject.kind, func.count())
             .where(
                 DeletedObject.source_id == source.id,
                 DeletedObject.kind.in_((USER, DEACTIVATION)),
                 DeletedObject.origin == SOURCE,
                 DeletedObject.deleted_at >= since,
             )
-        )
-        or 0
+            .group_by(DeletedObject.kind)
+        ).all()
     )
     live = session.scalar(select(func.count()).select_from(User).where(User.source_id == source.id))
-    return not guard.allows(recent + 1, (live or 0) + recent)
+    # The population: the users there are, and those the window's deletions took.
+    population = (live or 0) + recent.get(USER, 0)
+    return not guard.allows(sum(recent.values()) + 1, population)
 
 
 def hold(session: Session, actor: str, user: User, payload: dict[str, Any], source: Source) -> None:
