@@ -117,6 +117,10 @@ def test_an_entry_gone_at_reconciliation_is_restorable_until_the_purge(
         "source",
     )
     assert (item["anchor"], item["contactId"]) == (leaver.external_id, contact_id)
+    assert (
+        item["reason"].startswith("entry uid=leaver,")
+        and "missing at reconciliation" in item["reason"]
+    )
 
     restored = ctx.run(lambda s: deletion.restore(s, "admin:test", item["id"]))
     assert restored == {"kind": "user", "userId": leaver.id, "contactId": contact_id}
