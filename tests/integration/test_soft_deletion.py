@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from connector.db.models import DeletedObject, utcnow
-from connector.services import sources, tokens
+from connector.services import deletion, sources, tokens
 from tests.integration.scim_client import ScimClient
 
 
@@ -228,7 +228,7 @@ def guarded(api, scim, users: int, **guard: Any) -> list[dict[str, Any]]:
     return made
 
 
-def test_past_its_threshold_a_scim_source_holds_deletions_until_confirmed(scim, api):
+def test_past_its_threshold_a_scim_source_holds_deletions_until_confirmed(scim, api, ctx):
     made = guarded(api, scim, 5)
     contacts = {u["id"]: api.get(f"/users/{u['id']}")["contactId"] for u in made}
     for user in made[:4]:
@@ -248,6 +248,10 @@ def test_past_its_threshold_a_scim_source_holds_deletions_until_confirmed(scim, 
     # Blocked: the next deletion is held too, whatever the count.
     scim.delete(f"/Users/{made[4]['id']}")
     assert contacts[made[4]["id"]] in contact_ids(api)
+    # Held deletions are never purged, however late.
+    ctx.run(lambda s: deletion.purge(s, now=utcnow() + timedelta(days=365)))
+    assert [i["state"] for i in api.get("/deleted")["items"]] == ["held"] * 3
+    assert {contacts[u["id"]] for u in made[2:]} <= contact_ids(api)
 
     confirmed = api.post("/sources/idp/held/confirm", expect=200)
     assert confirmed == {"source": "idp", "confirmed": 3}
