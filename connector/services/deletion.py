@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, inspect, select
+from sqlalchemy import Table, delete, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from connector.config import DeletionConfig
@@ -325,6 +325,17 @@ def update_source(
     if set_guard:
         source = set_source_guard(session, actor, name, guard)
     return source
+
+
+def forget_deactivation(session: Session, user_id: str) -> None:
+    """The user was activated again or deleted: its held deactivation is moot."""
+    session.execute(
+        delete(DeletedObject).where(
+            DeletedObject.object_id == user_id,
+            DeletedObject.kind == DEACTIVATION,
+            DeletedObject.state == HELD,
+        )
+    )
 
 
 def set_source_guard(session: Session, actor: str, name: str, guard: SourceGuard | None) -> Source:

@@ -164,23 +164,35 @@ def replace(session: Session, actor: str, user: User, resource: Any) -> User:
     data = validated(resource)
     if data == user.resource:
         return user
-    before = user.resource
-    deactivating = user.active and not bool(data.get("active", True))
+    before, was_active = user.resource, user.active
     linking.apply_resource(user, data)
     uniqueness.check(session, user)
     _flush(session)
     audit.record(session, actor, "user.update", "user", user.id, before, user.resource)
-    if not user.active and _deactivation_held(session, actor, user, deactivating):
+    changed = user.active != was_active or not user.active
+    if changed and _deactivation_held(session, actor, user, deactivating=was_active):
         return user
     linking.sync_user(session, user, load_state(session), actor)
     return user
 
 
-def _deactivation_held(session: Session, actor: str, user: User, deactivating: bool) -> bool:
-    """Whether a SCIM source's deletion guard holds this user's deactivation (a new
-    one past its threshold, or one held before): the contact stays as it is."""
+def _guarded(session: Session, user: User) -> Source | None:
+    """The user's source when it is a SCIM source with a deletion guard."""
     source = sources.by_id(session, user.source_id)
     if source is None or deletion.source_guard(source) is None:
+        return None
+    return source
+
+
+def _deactivation_held(session: Session, actor: str, user: User, *, deactivating: bool) -> bool:
+    """Whether a SCIM source's deletion guard holds this user's deactivation (a new
+    one past its threshold, or one held before): the contact stays as it is. A user
+    active again has no held deactivation any more."""
+    source = _guarded(session, user)
+    if source is None:
+        return False
+    if user.active:
+        deletion.forget_deactivation(session, user.id)
         return False
     if deactivating:
         return deletion.deactivated(session, actor, user, source)
@@ -259,6 +271,8 @@ def delete(
     source = sources.by_id(session, user.source_id)
     origin = deletion.ADMIN if remember else deletion.SOURCE
     payload = deletion.user_payload(session, user)
+    if not user.active and _guarded(session, user) is not None:
+        deletion.forget_deactivation(session, user.id)  # the deletion decides now
     if deletion.guard_holds(session, source, origin):
         assert source is not None
         deletion.hold(session, actor, user, payload, source)

@@ -382,3 +382,19 @@ def test_counted_deactivations_leave_with_the_window(scim, api, ctx, started):
     assert api.get("/audit", action="deletion.purge")["total"] == 0
     deactivate(scim, made[1])  # the first one is out of the window: allowed
     assert api.get("/sources")["items"][0]["blocked"] is False
+
+
+def test_a_held_deactivation_the_identity_provider_undoes_no_longer_blocks(scim, api):
+    made = guarded(api, scim, 3, maxCount=0)
+    api.patch("/settings", {"onDeactivate": "delete"}, expect=200)
+    contact_id = api.get(f"/users/{made[0]['id']}")["contactId"]
+    deactivate(scim, made[0])
+    assert api.get("/sources")["items"][0]["blocked"] is True
+    scim.patch(f"/Users/{made[0]['id']}", [{"op": "replace", "path": "active", "value": True}])
+    assert api.get("/sources")["items"][0]["blocked"] is False
+    assert api.get(f"/contacts/{contact_id}")["managedBy"]["userId"] == made[0]["id"]
+    # A deletion settles a held deactivation too (the deletion itself is held here).
+    deactivate(scim, made[1])
+    scim.delete(f"/Users/{made[1]['id']}")
+    assert [i["kind"] for i in api.get("/deleted")["items"]] == ["user"]
+    assert api.get("/sources")["items"][0]["heldDeletions"] == 1
