@@ -11,8 +11,10 @@ imported (``connector/__init__.py`` imports the kinds the connector includes).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -29,6 +31,32 @@ from pydantic import (
 from pydantic_core import CoreSchema
 
 DEFAULT_CONFIG_PATH = Path("config/connector.toml")
+
+
+# Durations as people write them in the configuration and the API: ``7d``, ``1h``, ``30m``.
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_PATTERN = re.compile(r"([0-9]{1,9})\s*([smhd]?)")
+DURATION_RULE = "a whole number followed by s, m, h or d (such as '7d', '1h', '30m'), or 0"
+
+
+def parse_duration(value: object) -> timedelta:
+    """``7d`` → 7 days; a bare number is seconds. ValueError naming the rule otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{value!r} is not a duration: use {DURATION_RULE}")
+    text = str(value).strip().lower()
+    match = _PATTERN.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{value!r} is not a duration: use {DURATION_RULE}")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2) or "s"])
+
+
+def duration_text(duration: timedelta) -> str:
+    """The shortest way :func:`parse_duration` reads back: ``timedelta(days=7)`` → ``7d``."""
+    seconds = int(duration.total_seconds())
+    for unit in ("d", "h", "m"):
+        if seconds and seconds % _UNITS[unit] == 0:
+            return f"{seconds // _UNITS[unit]}{unit}"
+    return f"{seconds}s" if seconds else "0"
 
 
 class ConfigError(Exception):
@@ -77,6 +105,19 @@ class LoggingConfig(_Section):
 
 class SchedulerConfig(_Section):
     enabled: bool = True
+
+
+class DeletionConfig(_Section):
+    """How long a deleted user or contact stays restorable (``0``: deleted at once)."""
+
+    grace_period: timedelta = timedelta(days=7)
+
+    @field_validator("grace_period", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if isinstance(value, timedelta):
+            return value
+        return parse_duration(value)
 
 
 class Sources(_Section):
@@ -133,6 +174,7 @@ class Settings(_Section):
     jobs: JobsConfig = JobsConfig()
     logging: LoggingConfig = LoggingConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    deletion: DeletionConfig = DeletionConfig()
     sources: Annotated[Sources, _RegisteredSources()] = Field(
         default_factory=lambda: sources_model()()
     )

@@ -30,7 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from connector.db.models import Job
 from connector.readiness import Readiness
-from connector.services import jobs
+from connector.services import deletion, jobs
 from connector.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # Seconds before a job that stopped (the database was unavailable) may be claimed again.
 RETRY_DELAYS = (5.0, 30.0, 120.0, 600.0)
+# How often a runner removes deletions whose grace period ended.
+PURGE_SECONDS = 600
 # Interval schedules count from here, so every process fires at the same instants.
 SCHEDULE_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -116,6 +118,32 @@ class JobRunner:
         self.poller = threading.Thread(target=self._poll, name="job-queue", daemon=True)
         self.poller.start()
         self._schedule_ldap()
+        self.scheduler.add_job(
+            self.purge_deleted,
+            IntervalTrigger(seconds=PURGE_SECONDS, start_date=SCHEDULE_EPOCH, timezone="UTC"),
+            id="purge-deleted",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+        )
+
+    # ------------------------------------------------------------------ soft deletion
+
+    def purge_deleted(self) -> int:
+        """Remove tombstones whose grace period ended, a batch per transaction; safe on
+        every runner at once (a tombstone is deleted once, the others find none)."""
+        if not self.readiness.check().ok:
+            return 0
+        purged = 0
+        try:
+            while True:
+                gone = self.ctx.run(lambda s: deletion.purge(s))
+                purged += gone
+                if gone == 0 or self.stopping.is_set():
+                    break
+        except Exception:
+            log.exception("purging expired deletions failed; the next round tries again")
+        return purged
 
     # ------------------------------------------------------------------ jobs
 

@@ -65,6 +65,9 @@ class Source(Base):
     kind: Mapped[str] = mapped_column(String(10))
     # syncToContact for new users: {"scope": true | false | "<SCIM filter>"}
     sync_scope: Mapped[dict[str, Any]] = mapped_column(JSONType, default=lambda: {"scope": False})
+    # A SCIM source's deletion guard {"maxCount", "maxPercent", "window"}; None: off
+    # (LDAP sources take theirs from the configuration).
+    delete_guard: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -335,4 +338,39 @@ class LdapEntry(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "entry_id", name="uq_ldap_entries_source_entry"),
         {"postgresql_with": {"fillfactor": 70}},
+    )
+
+
+class DeletedObject(Base):
+    """A deleted user (with its link, contact and group memberships) or contact, kept
+    restorable until ``purge_after``, or held by a source's deletion guard.
+
+    Why a table of its own: the live tables hold only live rows, so no read of
+    users or contacts needs a filter. ``payload`` holds the rows as they were.
+    States: ``pending`` (deleted, restorable until ``purge_after``), ``held`` (the
+    guard stopped the deletion of a SCIM source's user; its contact stays in the
+    address book until an admin confirms or rejects). ``anchor`` is the user's
+    externalId (a SCIM client's, or an LDAP entry's id attribute value).
+    """
+
+    __tablename__ = "deleted_objects"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(12))  # user, contact, deactivation
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    anchor: Mapped[str | None] = mapped_column(String(255))
+    object_id: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(255))  # userName, or the contact's display
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    deleted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    purge_after: Mapped[datetime | None] = mapped_column()
+    deleted_by: Mapped[str] = mapped_column(String(200))
+    # "source" (the source's client or run) or "admin": only the first counts for the guard.
+    origin: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        Index("ix_deleted_objects_anchor", "source_id", "anchor"),
+        Index("ix_deleted_objects_deleted_at", "deleted_at"),
+        Index("ix_deleted_objects_purge_after", "purge_after"),
     )

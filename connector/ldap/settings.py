@@ -26,6 +26,7 @@ from pydantic import (
 from connector.config import Settings, register_source_kind
 from connector.ldap import filters
 from connector.ldap.presets import PRESETS
+from connector.services import delete_guard
 from connector.services.sources import name_problem
 from scim.errors import ScimError
 from scim.paths import parse_path
@@ -79,12 +80,11 @@ class DeleteGuard(_Section):
 
     def allows(self, deletions: int, population: int, *, confirmed: int = 0) -> bool:
         """Whether a reconciliation may remove ``deletions`` of ``population`` users;
-        up to ``confirmed`` (what an admin allowed for a blocked run) always may."""
-        if deletions == 0 or deletions <= confirmed:
-            return True
-        if deletions > self.max_count:
-            return False
-        return population > 0 and deletions * 100 <= self.max_percent * population
+        up to ``confirmed`` (what an admin allowed for a blocked run) always may (the
+        rule of every source: connector.services.delete_guard)."""
+        return delete_guard.allows(
+            self.max_count, self.max_percent, deletions, population, confirmed=confirmed
+        )
 
 
 class Timeouts(_Section):

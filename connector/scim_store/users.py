@@ -82,7 +82,7 @@ class ScimUserStore:
         def work(session: Session) -> None:
             user = self._user(session, caller, resource_id)
             check_if_match(if_match, user.version)
+            users.delete(session, caller.actor, user.id, remember=False)  # keeps its groups
             groups.forget_member(session, user.id)
-            users.delete(session, caller.actor, user.id, remember=False)
 
         self.ctx.run(work)

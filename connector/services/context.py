@@ -36,6 +36,9 @@ class Context:
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back on any error."""
         session = self.db.sessions()
+        # What a service reads of the configuration inside a transaction (the grace
+        # period of deletions: connector.services.deletion).
+        session.info["settings"] = self.settings
         try:
             with session.begin():
                 yield session

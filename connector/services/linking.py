@@ -17,7 +17,7 @@ from connector import mapping as engine
 from connector.db.models import Contact, ContactLink, User, new_id, utcnow
 from connector.mapping import CurrentMapping, search_text
 from connector.queries import bulk
-from connector.services import audit, contact_rules, uniqueness, user_columns
+from connector.services import audit, contact_rules, deletion, uniqueness, user_columns
 from connector.services.contact_rules import Action, ContactDecision
 from connector.services.sync_settings import CONTACT_TO_USER, SyncSettings
 
@@ -98,8 +98,10 @@ def _delete_contact(session: Session, contact: Contact, actor: str, why: str) ->
 
 
 def delete_linked_contact(session: Session, link: ContactLink, actor: str, why: str) -> None:
-    """The link goes first (it refers to the contact), then the contact, audited."""
+    """The link goes first (it refers to the contact), then the contact, audited; both
+    stay restorable for the grace period (connector.services.deletion)."""
     contact = session.get_one(Contact, link.contact_id)
+    deletion.bury_contact(session, actor, contact, link, why)
     session.delete(link)
     session.flush()
     _delete_contact(session, contact, actor, why)

@@ -12,6 +12,7 @@ from connector.errors import InvalidInput, NotFound
 from connector.services import audit, sync_scope
 
 LOCAL = "local"
+UNCHANGED = object()  # a setting a PATCH leaves as it is
 
 # Source names appear in API paths (/api/v1/sources/NAME/...), log lines and audit
 # actors: a letter or digit, then up to 63 letters, digits, '.', '_' or '-'.

@@ -11,13 +11,22 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from connector.db.models import ContactLink, Source, SuppressedUser, User, new_id, utcnow
+from connector.db.models import (
+    ContactLink,
+    DeletedObject,
+    Source,
+    SuppressedUser,
+    User,
+    new_id,
+    utcnow,
+)
 from connector.errors import Conflict, InvalidInput, NotFound, ServiceError
 from connector.queries import bulk
 from connector.queries.filtered_page import filtered_page
 from connector.queries.user_filter import to_sql
 from connector.services import (
     audit,
+    deletion,
     linking,
     mappings,
     sources,
@@ -97,6 +106,11 @@ def create(
         sync_to_contact = source.sync_scope.get("scope") is True
     if not isinstance(sync_to_contact, bool):
         raise InvalidInput("'syncToContact' must be true or false", field="syncToContact")
+    anchor = data.get("externalId")
+    if anchor and source.kind != sources.LOCAL:
+        buried = deletion.revivable(session, source.id, [anchor]).get(anchor)
+        if buried is not None:
+            return revive(session, actor, source, buried, data, sync_to_contact)
     user = User(
         id=new_id(),
         source_id=source.id,
@@ -123,18 +137,66 @@ def create(
     return user
 
 
+def revive(
+    session: Session,
+    actor: str,
+    source: Source,
+    buried: DeletedObject,
+    data: dict[str, Any],
+    sync_to_contact: bool,
+) -> User:
+    """A source creates again a user it deleted within the grace period (same anchor):
+    the old user comes back with its ids, link, contact and history, with ``data``
+    as its attributes. The source's scope decides the switch, unless an admin set it."""
+    user = deletion.restore_user(
+        session, actor, buried, why=f"created again by source {source.name}", resource=data
+    )
+    state = load_state(session)
+    if not user.sync_set_by_admin and user.sync_to_contact != sync_to_contact:
+        linking.set_sync(session, user, sync_to_contact, state, actor, why="created again")
+    else:
+        linking.sync_user(session, user, state, actor)
+    return user
+
+
 def replace(session: Session, actor: str, user: User, resource: Any) -> User:
     """Replace the user's SCIM attributes and let the contact follow."""
     data = validated(resource)
     if data == user.resource:
         return user
-    before = user.resource
+    before, was_active = user.resource, user.active
     linking.apply_resource(user, data)
     uniqueness.check(session, user)
     _flush(session)
     audit.record(session, actor, "user.update", "user", user.id, before, user.resource)
+    changed = user.active != was_active or not user.active
+    if changed and _deactivation_held(session, actor, user, deactivating=was_active):
+        return user
     linking.sync_user(session, user, load_state(session), actor)
     return user
+
+
+def _guarded(session: Session, user: User) -> Source | None:
+    """The user's source when it is a SCIM source with a deletion guard."""
+    source = sources.by_id(session, user.source_id)
+    if source is None or deletion.source_guard(source) is None:
+        return None
+    return source
+
+
+def _deactivation_held(session: Session, actor: str, user: User, *, deactivating: bool) -> bool:
+    """Whether a SCIM source's deletion guard holds this user's deactivation (a new
+    one past its threshold, or one held before): the contact stays as it is. A user
+    active again has no held deactivation any more."""
+    source = _guarded(session, user)
+    if source is None:
+        return False
+    if user.active:
+        deletion.forget_deactivation(session, user.id)
+        return False
+    if deactivating:
+        return deletion.deactivated(session, actor, user, source)
+    return deletion.deactivation_held(session, user.id)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -191,18 +253,45 @@ def patch(session: Session, actor: str, user_id: str, body: Any) -> User:
     return user
 
 
-def delete(session: Session, actor: str, user_id: str, *, remember: bool = True) -> None:
+def delete(
+    session: Session, actor: str, user_id: str, *, remember: bool = True, reason: str = ""
+) -> None:
     """Delete a user; its contact follows the "Delete contact when user is deleted" toggle.
 
-    ``remember`` records users of directory and IdP sources so that a poll does
-    not bring them back silently: a user deleted here stays deleted, and the
-    source's runs count its entry as suppressed (an identity provider's explicit
-    SCIM POST creates it anew).
+    The rows go into a tombstone, restorable for the grace period
+    (connector.services.deletion). ``remember`` (an admin's deletion) records users
+    of directory and IdP sources so that a poll does not bring them back silently:
+    a user deleted here stays deleted, and the source's runs count its entry as
+    suppressed (an identity provider's explicit SCIM POST creates it anew). Without
+    it the deletion is the source's own, which a SCIM source's deletion guard may
+    hold.
     """
     user = get(session, user_id)
     before = representation(session, user)
-    linking.user_deleted(session, user, load_state(session), actor)
     source = sources.by_id(session, user.source_id)
+    origin = deletion.ADMIN if remember else deletion.SOURCE
+    payload = deletion.user_payload(session, user)
+    if not user.active and _guarded(session, user) is not None:
+        deletion.forget_deactivation(session, user.id)  # the deletion decides now
+    if deletion.guard_holds(session, source, origin):
+        assert source is not None
+        deletion.hold(session, actor, user, payload, source)
+        session.delete(user)
+        audit.record(
+            session,
+            actor,
+            "user.delete",
+            "user",
+            user_id,
+            before,
+            None,
+            diff=False,
+            message="held by the source's deletion guard",
+        )
+        return
+    state = load_state(session)
+    payload["contactDeleted"] = payload["link"] is not None and state.settings.deleteContactWithUser
+    linking.user_deleted(session, user, state, actor)
     if remember and source is not None and source.kind != sources.LOCAL:
         key = user.external_id or user.id
         exists = session.scalars(
@@ -219,6 +308,7 @@ def delete(session: Session, actor: str, user_id: str, *, remember: bool = True)
                     deleted_by=actor,
                 )
             )
+    deletion.bury_user(session, actor, user, payload, origin=origin, reason=reason)
     session.delete(user)
     audit.record(session, actor, "user.delete", "user", user_id, before, None, diff=False)
 
@@ -363,24 +453,44 @@ class CreatedUser:
 _COLUMNS = tuple(f.name for f in fields(CreatedUser) if f.name != "prepared")
 
 
+def _buried(session: Session, source: Source, items: list[NewUser]) -> dict[str, DeletedObject]:
+    """The batch's users deleted within the grace period, by anchor: they come back."""
+    if source.kind == sources.LOCAL:
+        return {}
+    anchors = [
+        str(i.resource["externalId"])
+        for i in items
+        if isinstance(i.resource, dict) and i.resource.get("externalId")
+    ]
+    return deletion.revivable(session, source.id, anchors)
+
+
 def create_many(
     session: Session, actor: str, source: Source, items: list[NewUser]
-) -> list[CreatedUser | ServiceError]:
+) -> list[CreatedUser | User | ServiceError]:
     """Create many users of one source at once (a directory import), with their contacts.
 
     Same rules as :func:`create` (validation, unique userName and externalId, audit,
     contacts for users with the switch on), checked for the whole batch with a few
-    queries and written with Core inserts. Returns, per item, the user or the error
-    that kept it out; the others are created regardless.
+    queries and written with Core inserts; a user of the source deleted within the
+    grace period comes back (:func:`revive`). Returns, per item, the user or the
+    error that kept it out; the others are created regardless.
     """
-    results: list[CreatedUser | ServiceError] = []
+    results: list[CreatedUser | User | ServiceError] = []
     batch = uniqueness.Batch()
     candidates: list[tuple[int, CreatedUser]] = []
+    buried = _buried(session, source, items)
     for item in items:
         try:
             data = item.resource if item.validated else validated(item.resource)
             if item.validated:  # validated ahead, where the columns were not known
                 user_columns.check(data)
+            anchor = data.get("externalId")
+            if anchor in buried:
+                results.append(
+                    revive(session, actor, source, buried[anchor], data, item.sync_to_contact)
+                )
+                continue
         except ServiceError as exc:
             results.append(exc)
             continue

@@ -16,12 +16,14 @@ from connector.ldap import run_service as ldap_runs
 from connector.services import (
     audit,
     contacts,
+    delete_guard,
+    deletion,
     explanation,
     jobs,
     mapping_preview,
     mappings,
-    rescope,
     scope_preview,
+    source_settings,
     sources,
     sync_settings,
     users,
@@ -383,8 +385,13 @@ def get_job(job_id: str) -> Response:
 # ------------------------------------------------------------------ sources
 
 
-def _source_json(source: Source, last_run: Callable[[Source], Any]) -> dict[str, Any]:
-    """A source; an LDAP source with its last run (``last_run`` looks it up)."""
+def _source_json(
+    source: Source,
+    last_run: Callable[[Source], Any],
+    guard_state: Callable[[Source], dict[str, Any]],
+) -> dict[str, Any]:
+    """A source; an LDAP source with its last run (``last_run`` looks it up), a SCIM
+    source with its deletion guard and held deletions (``guard_state``)."""
     body: dict[str, Any] = {
         "name": source.name,
         "kind": source.kind,
@@ -392,6 +399,8 @@ def _source_json(source: Source, last_run: Callable[[Source], Any]) -> dict[str,
     }
     if source.kind == ldap_runs.LDAP:
         body["lastRun"] = last_run(source)
+    if source.kind == deletion.SCIM:
+        body.update(guard_state(source))
     return body
 
 
@@ -401,7 +410,10 @@ def list_sources() -> Response:
         ctx().run(
             lambda s: {
                 "items": [
-                    _source_json(x, partial(ldap_runs.last_run, s)) for x in sources.all_sources(s)
+                    _source_json(
+                        x, partial(ldap_runs.last_run, s), partial(deletion.guard_state, s)
+                    )
+                    for x in sources.all_sources(s)
                 ]
             }
         )
@@ -456,15 +468,33 @@ def _scope_body() -> Any:
 
 @api.patch("/sources/<name>")
 def patch_source(name: str) -> Response:
-    """Set the source's sync scope; its users that follow the scope are decided again."""
-    scope = _scope_body()
+    """``syncScope`` and, for a SCIM source, ``deleteGuard`` (null turns it off)."""
+    body = json_body()
+    keys = {"syncScope", "deleteGuard"}
+    if not isinstance(body, dict) or set(body) - keys or not set(body) & keys:
+        raise InvalidInput(
+            'send {"syncScope": true | false | "<SCIM filter>"} and/or {"deleteGuard": '
+            '{"maxCount": N, "maxPercent": P, "window": "1h"} | null}',
+            field="syncScope",
+        )
+    guard = delete_guard.validated(body["deleteGuard"]) if "deleteGuard" in body else None
+    scope = body.get("syncScope", sources.UNCHANGED)
     c = ctx()
     batch = c.settings.jobs.batch_size
     return jsonify(
         c.run(
             lambda s: _source_json(
-                rescope.change_scope(s, actor(), name, scope, batch),
+                source_settings.update_source(
+                    s,
+                    actor(),
+                    name,
+                    batch,
+                    scope=scope,
+                    guard=guard,
+                    set_guard="deleteGuard" in body,
+                ),
                 partial(ldap_runs.last_run, s),
+                partial(deletion.guard_state, s),
             )
         )
     )

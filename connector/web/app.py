@@ -16,6 +16,7 @@ from connector.scheduler import JobRunner
 from connector.services.context import Context
 from connector.web import observability
 from connector.web.api import api
+from connector.web.api_deleted import api_deleted
 from connector.web.api_tokens import api_tokens
 from connector.web.console import views as console_views
 from connector.web.error_shapes import error_bytes, too_large_message
@@ -43,6 +44,7 @@ def create_app(ctx: Context, runner: JobRunner | None = None) -> Flask:
     app.register_blueprint(openapi)
     app.register_blueprint(api)
     app.register_blueprint(api_tokens)
+    app.register_blueprint(api_deleted)
     console_views.init_app(app)
     app.register_blueprint(scim_blueprint(ctx))
 

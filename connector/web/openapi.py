@@ -248,10 +248,83 @@ SCHEMAS: dict[str, Any] = {
             "kind": _STRING,
             "syncScope": {"anyOf": [_BOOL, _STRING]},
         },
-        {"lastRun": _nullable(_ref("Run"))},
+        {
+            "lastRun": _nullable(_ref("Run")),
+            "deleteGuard": _nullable(_ref("DeleteGuard")),
+            "heldDeletions": {
+                **_INT,
+                "description": "SCIM sources: deletions held by the guard, awaiting an admin.",
+            },
+            "blocked": {**_BOOL, "description": "SCIM sources: deletions are held."},
+        },
     ),
     "SourceList": _items("Source"),
-    "SourcePatch": _object({"syncScope": {"anyOf": [_BOOL, _STRING]}}),
+    "DeleteGuard": {
+        **_object(
+            {"maxCount": _INT, "maxPercent": {"type": "number"}, "window": _STRING},
+        ),
+        "description": "A SCIM source's deletion guard: past maxCount deletions and "
+        "deactivations, or past maxPercent of its users, within window (such as '1h'), "
+        "the source's further deletions are held until an admin confirms or rejects them.",
+    },
+    "DeleteGuardInput": _object(
+        {}, {"maxCount": _INT, "maxPercent": {"type": "number"}, "window": _STRING}
+    ),
+    "SourcePatch": {
+        "type": "object",
+        "properties": {
+            "syncScope": {"anyOf": [_BOOL, _STRING]},
+            "deleteGuard": _nullable(_ref("DeleteGuardInput")),
+        },
+        "minProperties": 1,
+        "additionalProperties": False,
+    },
+    "SourceScope": {
+        "type": "object",
+        "properties": {"syncScope": {"anyOf": [_BOOL, _STRING]}},
+        "required": ["syncScope"],
+        "additionalProperties": False,
+    },
+    "Deleted": _object(
+        {
+            "id": _STRING,
+            "kind": {"enum": ["user", "contact"]},
+            "state": {"enum": ["pending", "held"]},
+            "name": _STRING,
+            "objectId": _STRING,
+            "source": _nullable(_STRING),
+            "anchor": _nullable(_STRING),
+            "contactId": _nullable(_STRING),
+            "contactDeleted": _BOOL,
+            "deletedAt": _TIME,
+            "deletedBy": _STRING,
+            "origin": {"enum": ["source", "admin"]},
+            "reason": _STRING,
+            "purgeAfter": _nullable(_TIME),
+            "suppressionId": _nullable(_INT),
+        }
+    ),
+    "DeletedPage": _page("Deleted"),
+    "Restored": _object(
+        {
+            "kind": {"enum": ["user", "contact"]},
+            "userId": _nullable(_STRING),
+            "contactId": _nullable(_STRING),
+        }
+    ),
+    "Suppression": _object(
+        {
+            "id": _INT,
+            "source": _nullable(_STRING),
+            "key": _STRING,
+            "userName": _STRING,
+            "deletedAt": _TIME,
+            "deletedBy": _STRING,
+        }
+    ),
+    "SuppressionPage": _page("Suppression"),
+    "HeldConfirmed": _object({"source": _STRING, "confirmed": _INT}),
+    "HeldRejected": _object({"source": _STRING, "restored": _INT}),
     "SourceSyncRequest": _object({}, {"full": _BOOL}),
     "ContactState": _object(
         {"fields": {"type": "object", "additionalProperties": _STRING}, "active": _BOOL}
@@ -632,7 +705,8 @@ PATHS: dict[str, Any] = {
     "/sources/{name}": {
         "parameters": [_path("name")],
         "patch": _op(
-            "Set a source's sync scope; its users that follow it are decided again",
+            "Set a source's sync scope (its users that follow it are decided again)"
+            " and, for a SCIM source, its deletion guard",
             {"200": _json("The source", "Source")},
             body="SourcePatch",
             errors=("404", "413"),
@@ -643,7 +717,7 @@ PATHS: dict[str, Any] = {
         "post": _op(
             "Preview a sync scope change: who would gain or lose a contact (changes nothing)",
             {"200": _json("The users the change would switch", "ScopePreview")},
-            body="SourcePatch",
+            body="SourceScope",
             errors=("404", "413"),
         ),
     },
@@ -670,6 +744,56 @@ PATHS: dict[str, Any] = {
             "Allow a blocked run's deletions (a reconciliation runs now)",
             {"202": _json("The queued reconciliation", "Run")},
             errors=("404", "409"),
+        ),
+    },
+    "/sources/{name}/held/confirm": {
+        "parameters": [_path("name")],
+        "post": _op(
+            "Allow a SCIM source's held deletions (restorable for the grace period)",
+            {"200": _json("How many", "HeldConfirmed")},
+            errors=("404", "409"),
+        ),
+    },
+    "/sources/{name}/held/reject": {
+        "parameters": [_path("name")],
+        "post": _op(
+            "Undo a SCIM source's held deletions: the users come back",
+            {"200": _json("How many", "HeldRejected")},
+            errors=("404", "409"),
+        ),
+    },
+    "/deleted": {
+        "get": _op(
+            "Users and contacts pending deletion (or held), newest first",
+            {"200": _json("A page", "DeletedPage")},
+            params=[
+                _query("source", _STRING, "only this source's"),
+                _query("kind", {"enum": ["user", "contact"]}, "only users or only contacts"),
+                *_PAGING,
+            ],
+        ),
+    },
+    "/deleted/{deleted_id}/restore": {
+        "parameters": [_path("deleted_id")],
+        "post": _op(
+            "Restore a deleted user with its link and contact, or a contact",
+            {"200": _json("What came back", "Restored")},
+            errors=("404", "409"),
+        ),
+    },
+    "/deleted/suppressions": {
+        "get": _op(
+            "Users an admin deleted, which their directory's polls do not bring back",
+            {"200": _json("A page", "SuppressionPage")},
+            params=[_query("source", _STRING, "only this source's"), *_PAGING],
+        ),
+    },
+    "/deleted/suppressions/{suppression_id}": {
+        "parameters": [_path("suppression_id", _INT)],
+        "delete": _op(
+            "Lift a suppression: the directory may bring the user back",
+            _NO_CONTENT,
+            errors=("404",),
         ),
     },
     "/audit": {

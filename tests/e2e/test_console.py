@@ -759,5 +759,72 @@ def test_revoking_a_token_and_the_inactive_badge_ask_and_fit(browser: Any, artif
             assert len(tr.find_elements(By.CSS_SELECTOR, ":scope > td")) == header_cells
         timer = ui.row_of("#contacts-table", "Old Timer")
         assert "inactive" in timer.find_element(By.CSS_SELECTOR, "td.name").text
+
+
+def _scim(server: LiveServer, method: str, path: str, body: Any = None) -> Any:
+    """A request of the server's SCIM client (source ``idp``), as an identity provider."""
+    import json
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{server.base_url}/scim/v2{path}", data=data, method=method)
+    request.add_header("Authorization", f"Bearer {server.token}")
+    request.add_header("Content-Type", "application/scim+json")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=10) as response:
+        raw = response.read()
+    return json.loads(raw) if raw else None
+
+
+def test_recently_deleted_restore_and_a_blocked_scim_source(browser: Any, artifacts: Path) -> None:
+    """A SCIM-deleted user is restored from "Recently deleted" with its contact; a source
+    whose deletion guard holds deletions is shown on every page until an admin rejects."""
+    with live_server(source="idp") as server:
+        server.create_admin(ADMIN, PASSWORD)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        api.call("PATCH", "/sources/idp", {"syncScope": True})
+        api.call("PATCH", "/settings", {"deleteContactWithUser": True})
+        made = [
+            _scim(server, "POST", "/Users", {"userName": f"gone{n}", "externalId": f"g{n}"})
+            for n in range(3)
+        ]
+        contact_id = api.get(f"/users/{made[0]['id']}")["contactId"]
+        _scim(server, "DELETE", f"/Users/{made[0]['id']}")
+        assert contact_id not in {c["id"] for c in api.get("/contacts")["items"]}
+
+        ui = Console(browser, server.base_url, artifacts)
+        browser.delete_all_cookies()
+        browser.get(server.base_url + "/admin/sign-in?next=/admin/recently-deleted")
+        ui.visible("#name").send_keys(ADMIN)
+        ui.css("#password").send_keys(PASSWORD)
+        ui.css("#sign-in").click()
+        ui.wait(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+        row = ui.row_of("#deleted-table", "gone0")
+        assert "user and contact" in row.text and "scim:idp" in row.text
+        assert ui.css("#blocked-banner").get_attribute("hidden") is not None
+        ui.shot("recently-deleted")
+        row.find_element(By.CSS_SELECTOR, "button.primary").click()
+        ui.text_in("#deleted-status", "gone0 restored with its contact")
+        ui.text_in("#deleted-table tbody", "Nothing deleted")
+        assert api.get(f"/users/{made[0]['id']}")["contactId"] == contact_id
+        assert api.get(f"/contacts/{contact_id}")["managedBy"]["userId"] == made[0]["id"]
+
+        # The guard holds the next deletion: a banner on every page until an admin decides.
+        guard = {"deleteGuard": {"maxCount": 0, "maxPercent": 0, "window": "1h"}}
+        api.call("PATCH", "/sources/idp", guard)
+        _scim(server, "DELETE", f"/Users/{made[1]['id']}")
+        ui.open("/admin/users")
+        ui.visible('#blocked-banner [data-blocked-source="idp"]')
+        assert "holds 1 deletion" in ui.css("#blocked-banner").text
+        ui.open("/admin/sources")
+        ui.visible('[data-held-source="idp"]')
+        ui.shot("sources-held")
+        ui.css("#held-reject-idp").click()
+        ui.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, '[data-held-source="idp"]'))
+        ui.wait(
+            lambda d: d.find_element(By.ID, "blocked-banner").get_attribute("hidden") is not None
+        )
+        assert api.get(f"/users/{made[1]['id']}")["contactId"]
+        assert [s["blocked"] for s in api.get("/sources")["items"] if s["name"] == "idp"] == [False]
         ui.collect_logs()
         assert ui.console_errors == [], ui.console_errors

@@ -279,7 +279,9 @@ def test_cli_creates_an_admin_from_stdin(tmp_path, database_url, settings):
     assert short.returncode == 1 and "at least" in short.stderr
 
 
-@pytest.mark.parametrize("path", ["users", "synchronized-users", "contacts", "sources", "audit"])
+@pytest.mark.parametrize(
+    "path", ["users", "synchronized-users", "contacts", "sources", "recently-deleted", "audit"]
+)
 def test_every_page_renders_for_a_signed_in_admin(app, alice, path):
     client = app.test_client()
     sign_in(client)

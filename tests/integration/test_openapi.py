@@ -3,6 +3,7 @@ with real requests, and every answer is checked against the description."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -134,6 +135,24 @@ def wait(call: Checked, template: str, expect: int, done: Any, **params: Any) ->
         time.sleep(0.05)
 
 
+def scim_user(call: Checked, secret: str, user_name: str) -> str:
+    """A user of a SCIM source, created as its identity provider does; its id."""
+    response = call.client.post(
+        "/scim/v2/Users",
+        data=json.dumps({"userName": user_name, "externalId": user_name}),
+        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/scim+json"},
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return str(response.get_json()["id"])
+
+
+def scim_delete(call: Checked, secret: str, user_id: str) -> None:
+    response = call.client.delete(
+        f"/scim/v2/Users/{user_id}", headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert response.status_code == 204, response.get_data(as_text=True)
+
+
 def test_every_documented_operation_answers_as_described(
     ldap_app: tuple[Checked, Directory],
 ) -> None:
@@ -236,6 +255,31 @@ def test_every_documented_operation_answers_as_described(
     call("post", "/tokens", 201, {"kind": "admin", "name": "second"})
     call("post", "/tokens", 400, {"kind": "scim"})
     call("get", "/tokens", 200, query={"kind": "scim"})
+
+    # Soft deletion and the SCIM deletion guard (source idp, made by the token above).
+    guard = {"deleteGuard": {"maxCount": 0, "maxPercent": 0, "window": "1h"}}
+    call("patch", "/sources/{name}", 200, guard, name="idp")
+    call("patch", "/sources/{name}", 400, {"deleteGuard": {"window": "x"}}, name="idp")
+    idp_user = scim_user(call, created["secret"], "guarded")
+    scim_delete(call, created["secret"], idp_user)  # held: past the guard
+    call("get", "/sources", 200)  # with the SCIM source's guard, blocked
+    call("post", "/sources/{name}/held/reject", 200, name="idp")
+    call("post", "/sources/{name}/held/reject", 409, name="idp")
+    call("post", "/sources/{name}/held/reject", 404, name="nope")
+    scim_delete(call, created["secret"], idp_user)
+    call("post", "/sources/{name}/held/confirm", 200, name="idp")
+    call("post", "/sources/{name}/held/confirm", 409, name="idp")
+    call("post", "/sources/{name}/held/confirm", 404, name="nope")
+    pending = call("get", "/deleted", 200, query={"source": "idp", "kind": "user", "count": 5})
+    call("get", "/deleted", 400, query={"kind": "group"})
+    tomb = pending["items"][0]["id"]
+    call("post", "/deleted/{deleted_id}/restore", 200, deleted_id=tomb)
+    call("post", "/deleted/{deleted_id}/restore", 404, deleted_id=tomb)
+    call("delete", "/users/{user_id}", 204, user_id=idp_user)  # an admin's: suppressed
+    suppressed = call("get", "/deleted/suppressions", 200, query={"source": "idp"})
+    remembered = suppressed["items"][0]["id"]
+    call("delete", "/deleted/suppressions/{suppression_id}", 204, suppression_id=remembered)
+    call("delete", "/deleted/suppressions/{suppression_id}", 404, suppression_id=remembered)
     call("get", "/tokens", 400, query={"kind": "other"})
     call("delete", "/tokens/{token_id}", 204, token_id=created["id"])
     call("delete", "/tokens/{token_id}", 404, token_id=999999)

@@ -275,3 +275,18 @@ def test_a_kind_registered_late_is_validated_with_its_keys() -> None:
         config.Settings.model_rebuild(force=True)
     with pytest.raises(ValidationError, match="extra"):
         config.Settings.model_validate({"sources": {"example": []}})
+
+
+def test_the_grace_period_of_deletions_is_a_duration(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    assert load_settings({}).deletion.grace_period == timedelta(days=7)
+    path = write(tmp_path, '[deletion]\ngrace_period = "12h"\n')
+    assert load_settings({"CONNECTOR_CONFIG": str(path)}).deletion.grace_period == timedelta(
+        hours=12
+    )
+    path = write(tmp_path, "[deletion]\ngrace_period = 0\n")
+    assert load_settings({"CONNECTOR_CONFIG": str(path)}).deletion.grace_period == timedelta(0)
+    path = write(tmp_path, '[deletion]\ngrace_period = "a week"\n')
+    message = error_for({"CONNECTOR_CONFIG": str(path)})
+    assert "deletion.grace_period" in message and "'a week' is not a duration" in message

@@ -10,7 +10,8 @@ The rows are the ones the ordinary path writes (the same functions make them:
 :func:`connector.services.users.creation_rows`,
 :func:`connector.services.linking.contact_rows`). A plan is only written when
 everything it assumed is true in the page's transaction: no entry of the page
-is known, none is suppressed, no entry of the source is marked gone, no
+is known, none is suppressed or deleted within the grace period (those come
+back the ordinary way), no entry of the source is marked gone, no
 userName or externalId is taken, and the source's sync scope, the contact
 mapping and the sync settings are those it was made with. Otherwise the page
 goes the ordinary way, which decides entry by entry.
@@ -32,7 +33,7 @@ from connector.ldap.mapped_pages import MappedPage, entry_row
 from connector.queries import bulk
 from connector.queries.bulk import TableRows
 from connector.queries.column_in import column_in
-from connector.services import linking, sync_scope, uniqueness, user_columns, users
+from connector.services import deletion, linking, sync_scope, uniqueness, user_columns, users
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,9 @@ def write_plan(session: Session, basis: PlanBasis, plan: ImportPlan) -> bool:
         )
     ).first()
     if suppressed is not None:
+        return False
+    # A user of the source deleted within the grace period comes back the ordinary way.
+    if deletion.revivable(session, basis.source_id, plan.keys):
         return False
     # The entry ids are the users' externalIds.
     if uniqueness.holders(session, plan.names, [(basis.source_id, k) for k in plan.keys]).any():

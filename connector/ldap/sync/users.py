@@ -492,7 +492,8 @@ class UserSynchroniser:
                 ).all()
                 for row in rows:
                     if self.cfg.on_missing == "delete":
-                        users.delete(session, self.actor, row.user_id, remember=False)
+                        why = f"entry {row.dn} missing at reconciliation (run {run_id})"
+                        users.delete(session, self.actor, row.user_id, remember=False, reason=why)
                         counts.deleted += 1
                         continue
                     user = session.get(User, row.user_id)

@@ -43,6 +43,7 @@ PAGES = (
     ("mapping", "synchronized-users", "Synchronized users"),
     ("contacts", "contacts", "Contacts"),
     ("sources", "sources", "Sources"),
+    ("deleted", "recently-deleted", "Recently deleted"),
     ("audit", "audit", "Audit log"),
 )
 

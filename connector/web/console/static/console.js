@@ -168,3 +168,29 @@ export function markReady() {
   document.body.dataset.readyAt = String(Math.round(performance.now()));
   document.body.dataset.ready = "true";
 }
+
+/**
+ * The banner on every page while a source is blocked: a SCIM source whose deletion
+ * guard holds deletions, or an LDAP source whose last run the guard stopped. Both
+ * wait for an admin on the Sources page.
+ */
+export async function showBlockedSources() {
+  const banner = document.getElementById("blocked-banner");
+  if (!banner) return;
+  let sources;
+  try {
+    sources = (await api("GET", "/sources")).items;
+  } catch {
+    return; // the page itself shows what is wrong with the connector
+  }
+  const blocked = sources.filter((s) => s.blocked || (s.lastRun && s.lastRun.state === "blocked"));
+  banner.replaceChildren(...blocked.map((s) => h("p", { dataset: { blockedSource: s.name } },
+    h("strong", {}, `Source ${s.name} is blocked: `),
+    s.kind === "scim"
+      ? `its deletion guard holds ${s.heldDeletions} deletion(s); the contacts stay until an admin confirms or rejects them. `
+      : `its last run would delete ${s.lastRun.wouldDelete} users and waits for an admin. `,
+    h("a", { href: "/admin/sources" }, "Review on the Sources page"))));
+  banner.hidden = !blocked.length;
+}
+
+showBlockedSources();

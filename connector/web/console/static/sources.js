@@ -1,6 +1,6 @@
 // Sources: SCIM clients and LDAP sources with their runs, a chart of recent runs, sync
 // actions, blocked deletion runs to confirm; SCIM tokens (create, list, revoke).
-import { api, h, setError, announce, formatTime, markReady, plural } from "./console.js";
+import { api, h, setError, announce, formatTime, markReady, plural, showBlockedSources } from "./console.js";
 import { confirmInPlace, whileBusy } from "./actions.js";
 
 const container = document.getElementById("sources");
@@ -109,6 +109,31 @@ function blockedRuns(source, runs) {
   });
 }
 
+function guardLine(source) {
+  const guard = source.deleteGuard;
+  return h("p", { class: "hint guard" }, "Deletion guard: ", guard
+    ? `at most ${guard.maxCount} deletions or deactivations, and ${guard.maxPercent}% of the users, within ${guard.window}.`
+    : "off.");
+}
+
+function heldDeletions(source) {
+  if (!source.blocked) return [];
+  const errorSlot = h("p", { class: "error", role: "alert", hidden: true });
+  const decide = (verb, message) => (event) => whileBusy(event.target, errorSlot, async () => {
+    await api("POST", `/sources/${encodeURIComponent(source.name)}/held/${verb}`);
+    announce(message);
+    await load();
+    await showBlockedSources();
+  });
+  return [h("div", { class: "blocked-run held", dataset: { heldSource: source.name } },
+    h("strong", {}, "Deletions held. "),
+    `The deletion guard holds ${source.heldDeletions} deletion(s) from ${source.name}; their contacts stay in the address book. `,
+    h("button", { type: "button", class: "btn danger", id: `held-confirm-${source.name}`, onclick: decide("confirm", "Held deletions confirmed.") }, "Confirm deletions"),
+    " ",
+    h("button", { type: "button", class: "btn", id: `held-reject-${source.name}`, onclick: decide("reject", "Held deletions rejected: the users are back.") }, "Reject: restore the users"),
+    errorSlot)];
+}
+
 function syncButtons(source, statusSlot, errorSlot) {
   const run = (full, button) => whileBusy(button, errorSlot, async () => {
     statusSlot.textContent = "";
@@ -195,6 +220,7 @@ async function sourceCard(source) {
     const mine = tokens.filter((t) => t.source === source.name);
     const last = mine.map((t) => t.lastUsedAt).filter(Boolean).sort().at(-1);
     card.append(h("p", {}, `${plural(mine.filter((t) => !t.revokedAt).length, "active token")}; last request: ${last ? formatTime(last) : "never"}.`));
+    card.append(guardLine(source), ...heldDeletions(source));
     return card;
   }
   // LDAP (and any other polled kind): runs, chart, actions.
