@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from connector.catalogue import Catalogue
 from connector.db.models import Contact, ContactLink, User, utcnow
 from connector.errors import InvalidInput, NotFound, ReadOnlyContact
-from connector.services import audit, contact_rules, linking, sync_settings
+from connector.services import audit, contact_rules, linking, ownership, sync_settings
 from connector.services import users as user_service
-from connector.services.linking import contact_json, search_text
+from connector.services.linking import SyncState, contact_json, search_text
 from connector.services.sync_settings import CONTACT_TO_USER, SyncSettings
 from scim.input_limits import InputRefused, check_search_text
 
@@ -79,12 +79,33 @@ def _managing_user(session: Session, contact: Contact) -> tuple[ContactLink, Use
     return (link, user) if user is not None else None
 
 
-def _refuse(contact: Contact, user: User, verb: str) -> None:
-    message = (
-        f"contact {contact.id} is synchronised from user {user.user_name!r} (id {user.id}), "
-        f"which is its data source; {verb} the user instead, or switch off its synchronisation"
+def read_only_reason(
+    user: User, source: tuple[str, str] | None, settings: SyncSettings
+) -> str | None:
+    """Why the contact of ``user`` (its active link) cannot be edited here, or None
+    when it can: the direction is reversed and the connector owns the user.
+
+    ``source`` is the user's source as (name, kind). The one rule of every contact
+    write (the 409 says it) and of the marker the console shows.
+    """
+    name, kind = source if source is not None else ("?", None)
+    local = not ownership.owned_by_source(kind)
+    direction = contact_rules.effective_direction(user.sync_direction, settings, local=local)
+    if direction == CONTACT_TO_USER:
+        return None
+    if not local:
+        return ownership.managed_by(f"user {user.user_name!r}", name, kind)
+    return (
+        f"user {user.user_name!r} (id {user.id}) is its data source; "
+        "edit the user instead, or switch off its synchronisation"
     )
-    raise ReadOnlyContact(message)
+
+
+def _check_writable(session: Session, contact: Contact, user: User, state: SyncState) -> None:
+    source = ownership.kinds(session).get(user.source_id)
+    reason = read_only_reason(user, source, state.settings)
+    if reason is not None:
+        raise ReadOnlyContact(f"contact {contact.id} is synchronised and read-only: {reason}")
 
 
 def update(
@@ -104,9 +125,7 @@ def update(
     managed = _managing_user(session, contact)
     state = user_service.load_state(session)
     if managed is not None:
-        _, user = managed
-        if linking.effective_direction(user, state.settings) != CONTACT_TO_USER:
-            _refuse(contact, user, "edit")
+        _check_writable(session, contact, managed[1], state)
     if partial:
         merged = {**contact.fields, **changes}
         new_fields = _validated_fields(catalogue, merged)
@@ -134,8 +153,7 @@ def delete(session: Session, actor: str, contact_id: str) -> None:
     user: User | None = None
     if managed is not None:
         link, user = managed
-        if linking.effective_direction(user, state.settings) != CONTACT_TO_USER:
-            _refuse(contact, user, "delete")
+        _check_writable(session, contact, user, state)
         session.delete(link)
         session.flush()
     else:
@@ -166,14 +184,26 @@ def delete(session: Session, actor: str, contact_id: str) -> None:
 
 
 def representation(
-    contact: Contact, link: ContactLink | None, user: User | None, settings: SyncSettings
+    contact: Contact,
+    link: ContactLink | None,
+    user: User | None,
+    settings: SyncSettings,
+    source: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
+    """A contact for the admin API; ``source`` is its user's source as (name, kind)."""
     managed_by = None
     if link is not None and user is not None and link.state == "active":
+        local = source is not None and not ownership.owned_by_source(source[1])
+        reason = read_only_reason(user, source, settings)
         managed_by = {
             "userId": user.id,
             "userName": user.user_name,
-            "direction": contact_rules.effective_direction(user.sync_direction, settings),
+            "source": source[0] if source is not None else None,
+            "direction": contact_rules.effective_direction(
+                user.sync_direction, settings, local=local
+            ),
+            "readOnly": reason is not None,
+            "reason": reason,
         }
     return {
         "id": contact.id,
@@ -200,8 +230,13 @@ def representations(session: Session, contacts: list[Contact]) -> list[dict[str,
     )
     by_contact = {link.contact_id: (link, user) for link, user in rows}
     settings = sync_settings.load(session)
-    unlinked: tuple[ContactLink | None, User | None] = (None, None)
-    return [representation(c, *by_contact.get(c.id, unlinked), settings) for c in contacts]
+    kinds = ownership.kinds(session) if rows else {}
+    out = []
+    for contact in contacts:
+        link, user = by_contact.get(contact.id, (None, None))
+        source = kinds.get(user.source_id) if user is not None else None
+        out.append(representation(contact, link, user, settings, source))
+    return out
 
 
 def _conditions(q: str | None, managed: bool | None) -> list[Any]:

@@ -359,6 +359,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
             User.sync_direction,
             User.sync_to_contact,
             User.user_name,
+            User.source_id,
         )
         .join(Contact, Contact.id == page.c.contact_id)
         .join(User, User.id == page.c.user_id)
@@ -384,11 +385,13 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
         user_direction,
         sync_on,
         user_name,
+        source_id,
     ) in rows:
         decision = contact_rules.decide(
             sync_on=sync_on,
             user_active=user_active,
             own_direction=user_direction,
+            local=source_id in state.local_sources,
             link_state="active",
             settings=settings,
         )

@@ -20,6 +20,7 @@ from connector.services import (
     audit,
     linking,
     mappings,
+    ownership,
     sources,
     sync_scope,
     sync_settings,
@@ -46,7 +47,11 @@ API_KEYS = (
 
 
 def load_state(session: Session) -> SyncState:
-    return SyncState(mappings.current(session), sync_settings.load(session))
+    return SyncState(
+        mappings.current(session),
+        sync_settings.load(session),
+        ownership.local_source_ids(session),
+    )
 
 
 def validated(resource: Any) -> dict[str, Any]:
@@ -158,9 +163,18 @@ def patch(session: Session, actor: str, user_id: str, body: Any) -> User:
     body = dict(body)
     for key in ("id", "meta", "source", "contactId"):
         body.pop(key, None)
+    source = sources.by_id(session, user.source_id)
+    kind = source.kind if source is not None else None
+    name = source.name if source is not None else "?"
     if "syncDirection" in body:
         direction = body.pop("syncDirection")
         _check_direction(direction)
+        if direction == sync_settings.CONTACT_TO_USER and ownership.owned_by_source(kind):
+            raise Conflict(
+                ownership.managed_by(f"user {user.user_name!r}", name, kind)
+                + "; its contact cannot be its data source (reversal applies to local users)",
+                field="syncDirection",
+            )
         if direction != user.sync_direction:
             audit.record(
                 session,
@@ -175,12 +189,10 @@ def patch(session: Session, actor: str, user_id: str, body: Any) -> User:
     has_switch = "syncToContact" in body
     sync_switch = body.pop("syncToContact", None)
     if body:
-        source = sources.by_id(session, user.source_id)
-        if source is None or source.kind != sources.LOCAL:
-            name = source.name if source else "?"
+        if ownership.owned_by_source(kind):
             raise Conflict(
-                f"the attributes of this user belong to source {name!r}; "
-                "only syncToContact and syncDirection can be changed here",
+                ownership.managed_by(f"user {user.user_name!r}", name, kind)
+                + "; only syncToContact and syncDirection can be changed here",
                 field=next(iter(body)),
             )
         replace(session, actor, user, merge_patch(user.resource, body))

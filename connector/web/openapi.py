@@ -185,7 +185,14 @@ SCHEMAS: dict[str, Any] = {
                     {
                         "userId": _STRING,
                         "userName": _STRING,
+                        "source": _nullable(_STRING),
                         "direction": {"enum": ["user_to_contact", "contact_to_user"]},
+                        "readOnly": _BOOL,
+                        "reason": {
+                            **_nullable(_STRING),
+                            "description": "Why the contact cannot be edited here (null "
+                            "when it can: reversed direction and a local user)",
+                        },
                     }
                 )
             ),

@@ -402,3 +402,58 @@ def test_a_mapping_saved_meanwhile_by_another_admin_is_not_overwritten(
         assert api.get("/mapping")["rows"] == other["rows"]
         ui.collect_logs()
         assert [e for e in ui.console_errors if "409" not in e.get("message", "")] == []
+
+
+def _sign_in(browser: Any, server: LiveServer, artifacts: Path) -> Console:
+    server.create_admin(ADMIN, PASSWORD)
+    ui = Console(browser, server.base_url, artifacts)
+    browser.get(server.base_url + "/admin/")
+    ui.visible("#name").send_keys(ADMIN)
+    ui.css("#password").send_keys(PASSWORD)
+    ui.css("#sign-in").click()
+    ui.wait(lambda d: "/admin/users" in d.current_url)
+    ui.wait(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+    return ui
+
+
+def test_the_contact_of_an_idp_user_is_read_only_in_reversed_direction(
+    browser: Any, artifacts: Path
+) -> None:
+    with live_server(source="okta") as server:
+        ui = _sign_in(browser, server, artifacts)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        scim = AdminApi(server.base_url, server.token)
+        scim.base = server.scim_url
+        dana = scim.post("/Users", {"userName": "dana@okta.example", "name": {"givenName": "Dana"}})
+        api.call("PATCH", f"/users/{dana['id']}", {"syncToContact": True})
+        api.post(
+            "/users",
+            {"userName": "ann@example.com", "name": {"givenName": "Ann"}, "syncToContact": True},
+        )
+        api.call("PATCH", "/settings", {"direction": "contact_to_user"})
+
+        ui.open("/admin/contacts")
+        row = ui.row_of("#contacts-table", "Dana")
+        assert not row.find_element(By.CSS_SELECTOR, "button.edit").is_enabled()
+        assert not row.find_element(By.CSS_SELECTOR, "button.delete").is_enabled()
+        reason = row.find_element(By.CSS_SELECTOR, ".reason").text
+        assert "is managed by source 'okta'; change it at the identity provider" in reason
+        # A local user's contact is the source in reversed direction: editable.
+        ann = ui.row_of("#contacts-table", "Ann")
+        assert ann.find_element(By.CSS_SELECTOR, "button.edit").is_enabled()
+        assert (
+            "edits here flow back to the user" in ann.find_element(By.CSS_SELECTOR, ".reason").text
+        )
+        ui.shot("contacts-reversed-idp-user")
+
+        # The user dialog does not offer the reversed direction for the IdP's user.
+        ui.open("/admin/users")
+        grace = ui.row_of("#users-table", "dana@okta.example")
+        grace.click()
+        grace.send_keys(Keys.ENTER)
+        ui.visible("#user-dialog")
+        option = ui.css('#u-direction option[value="contact_to_user"]')
+        assert option.get_attribute("disabled") is not None
+        ui.css("#user-cancel").click()
+        ui.collect_logs()
+        assert ui.console_errors == [], ui.console_errors

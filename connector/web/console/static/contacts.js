@@ -20,7 +20,19 @@ function fullName(c) {
 }
 
 function isLocked(contact) {
-  return Boolean(contact.managedBy) && contact.managedBy.direction !== "contact_to_user";
+  return Boolean(contact.managedBy) && contact.managedBy.readOnly;
+}
+
+// The API's reason, from the one rule in the services: a user of an identity provider
+// or directory keeps its contact read-only even when the direction is reversed.
+function lockReason(managedBy) {
+  if (managedBy.source && managedBy.source !== "local") {
+    const reason = managedBy.reason || "";
+    return ["Read-only: synchronized from user ", userLink(managedBy), ". ",
+      reason.charAt(0).toUpperCase() + reason.slice(1), "."];
+  }
+  return ["Read-only: synchronized from user ", userLink(managedBy),
+    ", its data source. Edit the user instead, or switch off its synchronization."];
 }
 
 function userLink(managedBy) {
@@ -48,9 +60,7 @@ function row(contact) {
   const nameCell = h("td", {}, name);
   if (contact.managedBy) {
     nameCell.append(locked
-      ? h("span", { class: "reason", id: reasonId },
-        "Read-only: synchronized from user ", userLink(contact.managedBy),
-        ", its data source. Edit the user instead, or switch off its synchronization.")
+      ? h("span", { class: "reason", id: reasonId }, ...lockReason(contact.managedBy))
       : h("span", { class: "reason", id: reasonId },
         "Synchronized with user ", userLink(contact.managedBy),
         "; the direction is reversed, so edits here flow back to the user."));

@@ -163,6 +163,12 @@ function fillForm(user) {
     "its fields belong to that source and are read-only here. You can change its synchronization.";
   syncSwitch.checked = Boolean(user && user.syncToContact);
   direction.value = (user && user.syncDirection) || "";
+  // Reversal makes the contact the source for local users only (a source would
+  // overwrite what flows back from the contact); the API refuses it for the others.
+  const reversed = direction.querySelector('option[value="contact_to_user"]');
+  reversed.disabled = !local;
+  reversed.textContent = local ? "Contact → user (reversed)"
+    : `Contact → user (not for users of source "${user.source}")`;
   direction.options[0].textContent = `Global setting (${globalDirection === "contact_to_user" ? "contact → user" : "user → contact"})`;
   deleteButton.hidden = !user;
   const link = document.getElementById("u-contact-link");
