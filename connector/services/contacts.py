@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,11 +13,13 @@ from sqlalchemy.orm import Session
 from connector.catalogue import Catalogue
 from connector.db.models import Contact, ContactLink, User, utcnow
 from connector.errors import InvalidInput, NotFound, ReadOnlyContact
-from connector.services import audit, contact_rules, linking, ownership, sync_settings
+from connector.mapping import sort_columns
+from connector.queries import contact_order
+from connector.services import audit, contact_rules, linking, ownership, page_cursor, sync_settings
 from connector.services import users as user_service
-from connector.services.linking import SyncState, contact_json, search_text
+from connector.services.linking import SyncState, contact_json
 from connector.services.sync_settings import CONTACT_TO_USER, SyncSettings
-from scim.input_limits import InputRefused, check_search_text
+from scim.input_limits import MAX_INDEX, InputRefused, check_search_text
 
 
 def _validated_fields(catalogue: Catalogue, fields: Any) -> dict[str, str]:
@@ -55,7 +59,7 @@ def get(session: Session, contact_id: str) -> Contact:
 
 def create(session: Session, catalogue: Catalogue, actor: str, body: Any) -> Contact:
     fields = _validated_fields(catalogue, _body_fields(body))
-    contact = Contact(fields=fields, search_text=search_text(fields), active=True)
+    contact = Contact(fields=fields, active=True, **sort_columns(fields))
     session.add(contact)
     session.flush()
     audit.record(
@@ -135,7 +139,8 @@ def update(
         return contact
     before = contact_json(contact)
     contact.fields = new_fields
-    contact.search_text = search_text(new_fields)
+    for column, value in sort_columns(new_fields).items():
+        setattr(contact, column, value)
     contact.updated_at = utcnow()
     audit.record(
         session, actor, "contact.update", "contact", contact.id, before, contact_json(contact)
@@ -250,18 +255,114 @@ def _conditions(q: str | None, managed: bool | None) -> list[Any]:
     return where
 
 
+def _total(session: Session, q: str | None, managed: bool | None, where: list[Any]) -> int:
+    """How many contacts the listing has. Without a search text, from the links'
+    and the contacts' counts (a contact has at most one link), not a scan of both."""
+    if q:
+        return session.scalar(select(func.count()).select_from(Contact).where(*where)) or 0
+    everyone = session.scalar(select(func.count()).select_from(Contact)) or 0
+    if managed is None:
+        return everyone
+    linked = (
+        session.scalar(
+            select(func.count()).select_from(ContactLink).where(ContactLink.state == "active")
+        )
+        or 0
+    )
+    return linked if managed else everyone - linked
+
+
+@dataclass(frozen=True)
+class Order:
+    """A sort order of the listing: its key (contact_order.SORT_KEYS) and direction."""
+
+    sort_by: str = contact_order.NAME
+    descending: bool = False
+
+
+def order_of(sort_by: str | None, sort_order: str | None) -> Order:
+    """The order a request asks for; anything else is 400 naming the parameter."""
+    if sort_by in (None, ""):
+        sort_by = contact_order.NAME
+    if sort_by not in contact_order.SORT_KEYS:
+        raise InvalidInput(
+            f"'sortBy' must be one of {', '.join(contact_order.SORT_KEYS)}", field="sortBy"
+        )
+    if sort_order not in (None, "", "ascending", "descending"):
+        raise InvalidInput("'sortOrder' must be ascending or descending", field="sortOrder")
+    return Order(sort_by, sort_order == "descending")
+
+
+def _cursor(contact: Contact, order: Order, position: int) -> str:
+    """Where the page after ``contact`` starts; ``position`` is its 1-based index."""
+    key = contact_order.key_value(contact, order.sort_by)
+    return page_cursor.encode(
+        {
+            "s": order.sort_by,
+            "d": order.descending,
+            "k": key.isoformat() if isinstance(key, datetime) else key,
+            "i": contact.id,
+            "n": position,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class After:
+    """A decoded cursor: the last row's key and id, and the next page's index."""
+
+    key: Any
+    last_id: str
+    start_index: int
+
+
+def _after(cursor: str, order: Order) -> After:
+    position = page_cursor.decode(cursor)
+    if position.get("s") != order.sort_by or position.get("d") is not order.descending:
+        raise InvalidInput(
+            "'cursor' was returned for another sort order; start again without it",
+            field="cursor",
+        )
+    key, last_id, start = position.get("k"), position.get("i"), position.get("n")
+    if (
+        not isinstance(key, str)
+        or not isinstance(last_id, str)
+        or not isinstance(start, int)
+        or isinstance(start, bool)
+        or not 1 <= start <= MAX_INDEX
+    ):
+        raise page_cursor.unreadable()
+    if order.sort_by != contact_order.UPDATED:
+        return After(key, last_id, start)
+    try:
+        return After(datetime.fromisoformat(key), last_id, start)
+    except ValueError as exc:
+        raise page_cursor.unreadable() from exc
+
+
 def page(
-    session: Session, *, q: str | None, managed: bool | None, offset: int, limit: int
+    session: Session,
+    *,
+    q: str | None,
+    managed: bool | None,
+    offset: int,
+    limit: int,
+    order: Order = Order(),
+    after: After | None = None,
 ) -> tuple[list[Contact], int]:
+    """One page in ``order``: after a cursor's row (an index range) or at an offset.
+
+    The offset is taken over the ids alone (the sort key's index holds them), and
+    only the page's rows are read whole.
+    """
     where = _conditions(q, managed)
-    total = session.scalar(select(func.count()).select_from(Contact).where(*where)) or 0
-    items = session.scalars(
-        select(Contact)
-        .where(*where)
-        .order_by(Contact.search_text, Contact.id)
-        .offset(offset)
-        .limit(limit)
-    ).all()
+    total = _total(session, q, managed, where)
+    terms = contact_order.order_by(order.sort_by, order.descending)
+    if after is not None:
+        where.append(contact_order.after(order.sort_by, order.descending, after.key, after.last_id))
+        offset = 0
+    ids = select(Contact.id).where(*where).order_by(*terms).offset(offset).limit(limit).subquery()
+    items = session.scalars(select(Contact).join(ids, ids.c.id == Contact.id).order_by(*terms))
     return list(items), total
 
 
@@ -278,13 +379,43 @@ def iter_all(session: Session, batch: int = 1000) -> Iterator[Contact]:
 
 
 def listing(
-    session: Session, *, q: str | None, managed: bool | None, start_index: int, count: int
+    session: Session,
+    *,
+    q: str | None,
+    managed: bool | None,
+    start_index: int,
+    count: int,
+    sort_by: str | None = None,
+    sort_order: str | None = None,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
-    """The admin API's contact list: a search text and managed or not narrow it."""
+    """The admin API's contact list: a search text and managed or not narrow it;
+    sorted by name, e-mail or last update. ``cursor`` (a previous page's
+    ``nextCursor``) continues after that page's last row, whatever ``start_index``
+    says; ``nextCursor`` is null on the last page."""
     if q:
         try:
             check_search_text(q, "q")
         except InputRefused as exc:
             raise InvalidInput(exc.message, field="q") from exc
-    items, total = page(session, q=q, managed=managed, offset=start_index - 1, limit=count)
-    return {"items": representations(session, items), "total": total, "startIndex": start_index}
+    order = order_of(sort_by, sort_order)
+    after = _after(cursor, order) if cursor else None
+    if after is not None:
+        start_index = after.start_index
+    items, total = page(
+        session,
+        q=q,
+        managed=managed,
+        offset=start_index - 1,
+        limit=count,
+        order=order,
+        after=after,
+    )
+    last = start_index + len(items) - 1
+    more = bool(items) and len(items) == count and last < total
+    return {
+        "items": representations(session, items),
+        "total": total,
+        "startIndex": start_index,
+        "nextCursor": _cursor(items[-1], order, last + 1) if more else None,
+    }

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from connector import logs
 from connector.db.models import Contact, ContactLink, Job, User, utcnow
 from connector.errors import NotFound
-from connector.mapping import apply
+from connector.mapping import apply, sort_columns
 from connector.services import audit, contact_rules, linking
 from connector.services import users as user_service
 from connector.services.contact_rules import Action
@@ -418,7 +418,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
                 "b_version": contact_version,
                 "new_version": contact_version + 1,
                 "fields": fields,
-                "search_text": linking.search_text(fields),
+                **sort_columns(fields),
                 "active": active,
                 "updated_at": now,
             }
@@ -442,6 +442,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
             .values(
                 fields=bindparam("fields"),
                 search_text=bindparam("search_text"),
+                sort_email=bindparam("sort_email"),
                 active=bindparam("active"),
                 updated_at=bindparam("updated_at"),
                 version=bindparam("new_version"),

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from connector import mapping as engine
 from connector.db.models import Contact, ContactLink, User, new_id, utcnow
-from connector.mapping import CurrentMapping, search_text
+from connector.mapping import CurrentMapping, email_sort_key, search_text, sort_columns
 from connector.queries import bulk
 from connector.services import audit, contact_rules, uniqueness, user_columns
 from connector.services.contact_rules import Action, ContactDecision
@@ -75,7 +75,8 @@ def _write_contact(
         return False
     before = contact_json(contact)
     contact.fields = fields
-    contact.search_text = search_text(fields)
+    for column, value in sort_columns(fields).items():
+        setattr(contact, column, value)
     contact.active = active
     contact.updated_at = utcnow()
     audit.record(
@@ -123,7 +124,7 @@ def _create_linked_contact(
     session: Session, user: User, state: SyncState, actor: str, active: bool
 ) -> None:
     fields = engine.apply(user.resource, state.mapping.rows)
-    contact = Contact(fields=fields, search_text=search_text(fields), active=active)
+    contact = Contact(fields=fields, active=active, **sort_columns(fields))
     session.add(contact)
     session.flush()
     session.add(
@@ -369,6 +370,7 @@ def contact_rows(users: Sequence[UserForContact], state: SyncState, actor: str) 
                 "id": contact_id,
                 "fields": fields_value,
                 "search_text": text,
+                "sort_email": email_sort_key(fields),
                 "active": active,
                 "version": 1,
                 "created_at": now,

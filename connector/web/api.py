@@ -236,10 +236,20 @@ def list_contacts() -> Response:
     start = int_arg("startIndex", 1, minimum=1)
     count = int_arg("count", 100, minimum=0, maximum=_page_size())
     q, managed = request.args.get("q"), bool_arg("managed")
-
+    sort_by, sort_order = request.args.get("sortBy"), request.args.get("sortOrder")
+    cursor = request.args.get("cursor")
     return jsonify(
         ctx().run(
-            lambda s: contacts.listing(s, q=q, managed=managed, start_index=start, count=count)
+            lambda s: contacts.listing(
+                s,
+                q=q,
+                managed=managed,
+                start_index=start,
+                count=count,
+                sort_by=sort_by,
+                sort_order=sort_order,
+                cursor=cursor,
+            )
         )
     )
 

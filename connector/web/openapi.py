@@ -204,7 +204,18 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "ContactInput": _object({"fields": {"type": "object", "additionalProperties": _STRING}}),
-    "ContactPage": _page("Contact"),
+    "ContactPage": _object(
+        {
+            "items": {"type": "array", "items": _ref("Contact")},
+            "total": _INT,
+            "startIndex": _INT,
+            "nextCursor": {
+                **_nullable(_STRING),
+                "description": "Pass as 'cursor' (with the same sortBy and sortOrder) for "
+                "the next page; null on the last page",
+            },
+        }
+    ),
     "Job": _object(
         {
             "id": _STRING,
@@ -449,6 +460,13 @@ PATHS: dict[str, Any] = {
             params=[
                 _query("q", _STRING, "search text"),
                 _query("managed", _BOOL, "only synchronised (true) or other (false) contacts"),
+                _query("sortBy", {"enum": ["name", "email", "updated"]}, "the order (name)"),
+                _query("sortOrder", {"enum": ["ascending", "descending"]}, "ascending by default"),
+                _query(
+                    "cursor",
+                    _STRING,
+                    "a previous page's nextCursor: the page after it (startIndex is ignored)",
+                ),
                 *_PAGING,
             ],
         ),

@@ -457,3 +457,64 @@ def test_the_contact_of_an_idp_user_is_read_only_in_reversed_direction(
         ui.css("#user-cancel").click()
         ui.collect_logs()
         assert ui.console_errors == [], ui.console_errors
+
+
+def _pages(first: int, last: int, total: int) -> str:
+    return f"{first}\N{EN DASH}{last} of {total}"
+
+
+def test_contacts_sort_and_page_by_cursor(browser: Any, artifacts: Path) -> None:
+    with live_server() as server:
+        ui = _sign_in(browser, server, artifacts)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        for i in range(120):
+            api.post(
+                "/contacts",
+                {
+                    "fields": {
+                        "firstName": "Person",
+                        "lastName": f"L{(i * 37) % 120:03d}",
+                        "email": f"m{(i * 53) % 120:03d}@example.com",
+                    }
+                },
+            )
+
+        def first_cells(column: int) -> list[str]:
+            return [
+                tr.find_element(By.CSS_SELECTOR, f"td:nth-child({column})").text
+                for tr in ui.all("#contacts-table tbody tr")
+            ]
+
+        ui.open("/admin/contacts")
+        ui.text_in("#page-info", _pages(1, 50, 120))
+        names = first_cells(2)
+        assert names == [f"Person L{i:03d}" for i in range(50)]
+        ui.css("#next-page").click()
+        ui.text_in("#page-info", _pages(51, 100, 120))
+        second = first_cells(2)
+        assert second == [f"Person L{i:03d}" for i in range(50, 100)]
+        ui.css("#next-page").click()
+        ui.text_in("#page-info", _pages(101, 120, 120))
+        assert first_cells(2)[-1] == "Person L119"
+        assert not ui.css("#next-page").is_enabled()
+        ui.css("#prev-page").click()
+        ui.text_in("#page-info", _pages(51, 100, 120))
+        assert first_cells(2) == second
+        # The pages after the first were asked for by cursor, not by offset.
+        asked = browser.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name)"
+            ".filter(n => n.includes('/api/v1/contacts?'))"
+        )
+        assert any("cursor=" in name for name in asked), asked
+        assert not any("startIndex=51" in name for name in asked), asked
+
+        Select(ui.css("#sort-order")).select_by_value("email:descending")
+        ui.text_in("#page-info", _pages(1, 50, 120))
+        ui.wait(lambda d: first_cells(3)[0] == "m119@example.com")
+        assert first_cells(3) == [f"m{i:03d}@example.com" for i in range(119, 69, -1)]
+        ui.css("#next-page").click()
+        ui.text_in("#page-info", _pages(51, 100, 120))
+        assert first_cells(3)[0] == "m069@example.com"
+        ui.shot("contacts-sorted")
+        ui.collect_logs()
+        assert ui.console_errors == [], ui.console_errors

@@ -7,6 +7,7 @@ const listError = document.getElementById("list-error");
 const status = document.getElementById("contacts-status");
 const search = document.getElementById("search");
 const managedFilter = document.getElementById("managed-filter");
+const sortOrder = document.getElementById("sort-order");
 const dialog = document.getElementById("contact-dialog");
 const form = document.getElementById("contact-form");
 const formError = document.getElementById("contact-form-error");
@@ -97,9 +98,12 @@ function confirmDelete(contact, tr) {
 
 const list = pagedTable({
   table: document.getElementById("contacts-table"),
-  fetchPage: (page) => api("GET", "/contacts" + query({
-    q: search.value.trim(), managed: managedFilter.value, ...page,
-  })),
+  fetchPage: (page) => {
+    const [sortBy, order] = sortOrder.value.split(":");
+    return api("GET", "/contacts" + query({
+      q: search.value.trim(), managed: managedFilter.value, sortBy, sortOrder: order, ...page,
+    }));
+  },
   renderRow: row,
   emptyText: "No contacts found.",
   errorSlot: listError,
@@ -158,6 +162,7 @@ form.addEventListener("submit", async (event) => {
 });
 
 managedFilter.addEventListener("change", () => list.search());
+sortOrder.addEventListener("change", () => list.search());
 
 async function start() {
   try {
