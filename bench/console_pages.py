@@ -51,9 +51,8 @@ def seed(url: str, count: int, every_synced: bool = False) -> None:
     from connector.catalogue import load_catalogue
     from connector.db.engine import Database
     from connector.db.models import AuditEvent, Contact, ContactLink, Source, User, utcnow
-    from connector.mapping import apply
+    from connector.mapping import apply, sort_columns
     from connector.services import bootstrap, mappings, sources
-    from connector.services.linking import search_text
 
     db = Database(url)
     db.upgrade()
@@ -106,7 +105,7 @@ def seed(url: str, count: int, every_synced: bool = False) -> None:
                 {
                     "id": cid,
                     "fields": fields,
-                    "search_text": search_text(fields),
+                    **sort_columns(fields),
                     "active": True,
                     "version": 1,
                     "created_at": now,

@@ -15,7 +15,15 @@ from connector.db.models import Contact, ContactLink, User, utcnow
 from connector.errors import InvalidInput, NotFound, ReadOnlyContact
 from connector.mapping import sort_columns
 from connector.queries import contact_order
-from connector.services import audit, contact_rules, linking, ownership, page_cursor, sync_settings
+from connector.services import (
+    audit,
+    contact_rules,
+    email_address,
+    linking,
+    ownership,
+    page_cursor,
+    sync_settings,
+)
 from connector.services import users as user_service
 from connector.services.linking import SyncState, contact_json
 from connector.services.sync_settings import CONTACT_TO_USER, SyncSettings
@@ -36,6 +44,31 @@ def _validated_fields(catalogue: Catalogue, fields: Any) -> dict[str, str]:
             raise InvalidInput(f"contact field {key!r} must be text", field=key)
         out[key] = str(value)
     return out
+
+
+# The fields that name a contact in the address book; a contact needs one of them
+# (those its catalogue has), else it is an empty row "(no name)".
+NAMING_FIELDS = ("displayName", "firstName", "lastName", "company", "email")
+
+
+def _check_content(catalogue: Catalogue, fields: dict[str, str], *, manual: bool) -> None:
+    """What an admin writes: e-mail fields hold addresses (connector.services.email_address),
+    and a manual contact has a name, a company or an e-mail address. (A synchronised
+    contact is whatever the mapping makes of its user, which always has a user name.)"""
+    for key in catalogue.contact_ids_of_type("email"):
+        if key in fields:
+            email_address.check(fields[key], key)
+    if not manual:
+        return
+    naming = [f for f in catalogue.contact_fields if f.id in NAMING_FIELDS]
+    if not naming:  # a catalogue without any of them: any one field will do
+        naming = list(catalogue.contact_fields)
+    if not any(fields.get(f.id, "").strip() for f in naming):
+        labels = ", ".join(f.label.lower() for f in naming)
+        raise InvalidInput(
+            f"a contact needs at least one of: {labels} (all of them are empty)",
+            field="fields",
+        )
 
 
 def _body_fields(body: Any) -> Any:
@@ -59,6 +92,7 @@ def get(session: Session, contact_id: str) -> Contact:
 
 def create(session: Session, catalogue: Catalogue, actor: str, body: Any) -> Contact:
     fields = _validated_fields(catalogue, _body_fields(body))
+    _check_content(catalogue, fields, manual=True)
     contact = Contact(fields=fields, active=True, **sort_columns(fields))
     session.add(contact)
     session.flush()
@@ -137,6 +171,7 @@ def update(
         new_fields = _validated_fields(catalogue, changes)
     if new_fields == contact.fields:
         return contact
+    _check_content(catalogue, new_fields, manual=managed is None)
     before = contact_json(contact)
     contact.fields = new_fields
     for column, value in sort_columns(new_fields).items():
@@ -250,8 +285,15 @@ def _conditions(q: str | None, managed: bool | None) -> list[Any]:
         needle = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append(Contact.search_text.like(f"%{needle}%", escape="\\"))
     if managed is not None:
-        linked = select(ContactLink.contact_id).where(ContactLink.state == "active")
-        where.append(Contact.id.in_(linked) if managed else Contact.id.not_in(linked))
+        # A correlated EXISTS (one unique-index probe per row), so that a page is read
+        # in the sort key's index order and stops after its rows; an IN list made
+        # SQLite read every linked contact and sort them all for each page.
+        linked = (
+            select(ContactLink.id)
+            .where(ContactLink.contact_id == Contact.id, ContactLink.state == "active")
+            .exists()
+        )
+        where.append(linked if managed else ~linked)
     return where
 
 

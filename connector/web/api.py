@@ -45,8 +45,10 @@ def fields() -> Response:
     catalogue = ctx().catalogue
     return jsonify(
         {
-            "user": [{"id": f.id, "label": f.label} for f in catalogue.user_fields],
-            "contact": [{"id": f.id, "label": f.label} for f in catalogue.contact_fields],
+            "user": [{"id": f.id, "label": f.label, "type": f.type} for f in catalogue.user_fields],
+            "contact": [
+                {"id": f.id, "label": f.label, "type": f.type} for f in catalogue.contact_fields
+            ],
         }
     )
 
@@ -151,21 +153,10 @@ def list_users() -> Response:
 @api.post("/users")
 def create_user() -> Response:
     body = json_body()
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object")
-    data = {k: v for k, v in body.items() if k not in users.API_KEYS}
-
-    created = ctx().run(
+    c = ctx()
+    created = c.run(
         lambda s: users.representation(
-            s,
-            users.create(
-                s,
-                actor(),
-                sources.local(s),
-                data,
-                sync_to_contact=body.get("syncToContact", False),
-                sync_direction=body.get("syncDirection"),
-            ),
+            s, users.create_local(s, c.catalogue, actor(), body), c.catalogue
         )
     )
     response = jsonify(created)
@@ -176,14 +167,20 @@ def create_user() -> Response:
 
 @api.get("/users/<user_id>")
 def get_user(user_id: str) -> Response:
-    return jsonify(ctx().run(lambda s: users.representation(s, users.get(s, user_id))))
+    c = ctx()
+    return jsonify(c.run(lambda s: users.representation(s, users.get(s, user_id), c.catalogue)))
 
 
 @api.patch("/users/<user_id>")
 def patch_user(user_id: str) -> Response:
     body = json_body()
+    c = ctx()
     return jsonify(
-        ctx().run(lambda s: users.representation(s, users.patch(s, actor(), user_id, body)))
+        c.run(
+            lambda s: users.representation(
+                s, users.patch(s, actor(), user_id, body, c.catalogue), c.catalogue
+            )
+        )
     )
 
 

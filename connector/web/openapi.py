@@ -65,7 +65,7 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     ),
-    "Field": _object({"id": _STRING, "label": _STRING}),
+    "Field": _object({"id": _STRING, "label": _STRING, "type": {"enum": ["text", "email", "tel"]}}),
     "Fields": _object(
         {
             "user": {"type": "array", "items": _ref("Field")},
@@ -125,6 +125,12 @@ SCHEMAS: dict[str, Any] = {
             },
             "syncDirection": _nullable({"enum": ["user_to_contact", "contact_to_user"]}),
             "contactId": _nullable(_STRING),
+            "fields": {
+                "type": "object",
+                "additionalProperties": _STRING,
+                "description": "The value of each catalogued user field (GET /fields) the "
+                "user has, by its path; in the answers about one user only",
+            },
             "meta": _object(
                 {
                     "resourceType": {"const": "User"},
@@ -155,6 +161,12 @@ SCHEMAS: dict[str, Any] = {
             "userName": _STRING,
             "syncToContact": _nullable(_BOOL),
             "syncDirection": _nullable({"enum": ["user_to_contact", "contact_to_user"]}),
+            "fields": {
+                "type": "object",
+                "additionalProperties": _nullable(_STRING),
+                "description": "Catalogued user fields by path (GET /fields), set on top of "
+                "the SCIM attributes; empty or null clears one",
+            },
         },
         "additionalProperties": True,
     },

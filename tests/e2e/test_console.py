@@ -518,3 +518,96 @@ def test_contacts_sort_and_page_by_cursor(browser: Any, artifacts: Path) -> None
         ui.shot("contacts-sorted")
         ui.collect_logs()
         assert ui.console_errors == [], ui.console_errors
+
+
+def test_the_user_dialog_edits_every_catalogued_field_and_checks_input(
+    browser: Any, artifacts: Path
+) -> None:
+    with live_server() as server:
+        ui = _sign_in(browser, server, artifacts)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        catalogue = api.get("/fields")
+        work_email = 'emails[type eq "work"].value'
+        enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+        ui.css("#create-user").click()
+        ui.visible("#user-dialog")
+        inputs = ui.all("#user-fields input")
+        assert [i.get_attribute("data-field") for i in inputs] == [
+            f["id"] for f in catalogue["user"]
+        ]
+        labels = [label.text for label in ui.all("#user-fields label")]
+        assert labels == [f["label"] for f in catalogue["user"]]
+        # Nothing typed: the API says what a user needs, next to the field.
+        ui.css("#user-save").click()
+        ui.text_in('[data-error-for="userName"]', "needs a user name")
+
+        def field(path: str) -> Any:
+            return ui.css(f"#user-fields input[data-field='{path}']")
+
+        field("userName").send_keys("hedy")
+        field("name.givenName").send_keys("Hedy")
+        field(work_email).send_keys("not-an-email")
+        field(f"{enterprise}:costCenter").send_keys("CC-42")
+        field(f"{enterprise}:manager.displayName").send_keys("Fritz Mandl")
+        field('phoneNumbers[type eq "fax"].value').send_keys("+43 1 234")
+        ui.css("#user-save").click()
+        ui.wait(
+            lambda d: (
+                "is not an e-mail address"
+                in d.execute_script(
+                    "return document.querySelector(arguments[0]).textContent",
+                    f"[data-error-for='{work_email}']",
+                )
+            )
+        )
+        assert field(work_email).get_attribute("aria-invalid") == "true"
+        ui.shot("users-dialog-invalid-email")
+        assert api.get("/users")["total"] == 0
+        field(work_email).clear()
+        field(work_email).send_keys("hedy@example.com")
+        ui.css("#user-save").click()
+        ui.text_in("#sync-status", "Saved user hedy")
+        hedy = api.get("/users")["items"][0]
+        assert hedy["emails"] == [{"type": "work", "value": "hedy@example.com"}]
+        assert hedy[enterprise]["costCenter"] == "CC-42"
+        assert hedy[enterprise]["manager"]["displayName"] == "Fritz Mandl"
+        assert hedy["phoneNumbers"] == [{"type": "fax", "value": "+43 1 234"}]
+
+        # Opened again, every field shows its value; a change of one is saved.
+        row = ui.row_of("#users-table", "hedy")
+        row.click()
+        row.send_keys(Keys.ENTER)
+        ui.visible("#user-dialog")
+        assert field(f"{enterprise}:costCenter").get_attribute("value") == "CC-42"
+        assert field("name.givenName").get_attribute("value") == "Hedy"
+        field(f"{enterprise}:costCenter").clear()
+        field("timezone").send_keys("Europe/Vienna")
+        ui.shot("users-dialog-all-fields")
+        ui.css("#user-save").click()
+        ui.text_in("#sync-status", "Saved user hedy")
+        again = api.get(f"/users/{hedy['id']}")
+        assert again["timezone"] == "Europe/Vienna"
+        assert "costCenter" not in again.get(enterprise, {})
+
+        # Contacts: an empty one and a bad address are refused, saying why.
+        ui.open("/admin/contacts")
+        ui.css("#create-contact").click()
+        ui.visible("#contact-dialog")
+        ui.css("#contact-save").click()
+        ui.text_in("#contact-form-error", "a contact needs at least one of")
+        assert ui.css("#c-email").get_attribute("type") == "email"
+        ui.css("#c-lastName").send_keys("Noether")
+        ui.css("#c-email").send_keys("not-an-email")
+        ui.css("#contact-save").click()
+        ui.text_in('[data-error-for="email"]', "is not an e-mail address")
+        assert api.get("/contacts")["total"] == 0
+        ui.css("#c-email").clear()
+        ui.css("#c-email").send_keys("emmy@example.com")
+        ui.css("#contact-save").click()
+        ui.text_in("#contacts-status", "Saved contact")
+        assert api.get("/contacts?managed=false")["items"][0]["fields"]["email"] == (
+            "emmy@example.com"
+        )
+        ui.collect_logs()
+        assert [e for e in ui.console_errors if "400" not in e.get("message", "")] == []

@@ -113,7 +113,10 @@ const list = pagedTable({
 function buildFields() {
   fieldsBox.replaceChildren(...catalogue.map((f) => h("div", { class: "field" },
     h("label", { for: `c-${f.id}` }, f.label),
-    h("input", { id: `c-${f.id}`, name: f.id, dataset: { field: f.id } }),
+    h("input", {
+      id: `c-${f.id}`, name: f.id, dataset: { field: f.id },
+      type: { email: "email", tel: "tel" }[f.type] || "text",
+    }),
     h("p", { class: "error", "data-error-for": f.id, hidden: true }),
   )));
 }
