@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -377,9 +377,12 @@ def _after(cursor: str, order: Order) -> After:
     if order.sort_by != contact_order.UPDATED:
         return After(key, last_id, start)
     try:
-        return After(datetime.fromisoformat(key), last_id, start)
-    except ValueError as exc:
+        moment = datetime.fromisoformat(key)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise page_cursor.unreadable() from exc
+    return After(moment.replace(tzinfo=UTC), last_id, start)
 
 
 def page(

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from connector.errors import InvalidInput
+from scim.input_limits import first_bad_text
 
 MAX_LENGTH = 2048
 
@@ -41,6 +42,6 @@ def decode(cursor: str, field: str = "cursor") -> dict[str, Any]:
         position = json.loads(raw.decode())
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise problem from exc
-    if not isinstance(position, dict):
-        raise problem
+    if not isinstance(position, dict) or first_bad_text(position) is not None:
+        raise problem  # a NUL or lone surrogate no database would compare with
     return position

@@ -134,6 +134,30 @@ def test_bad_sorting_and_cursors_are_refused_by_name(book, params, field):
     assert answer["field"] == field
 
 
+def _cursor(position):
+    import base64
+    import json
+
+    raw = json.dumps(position).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("sort_by", "key"),
+    [
+        ("name", "a\u0000b"),
+        ("name", "\ud800"),
+        ("email", 5),
+        ("updated", "yesterday"),
+        ("updated", "0001-01-01T00:00:00+05:00"),
+    ],
+)
+def test_a_tampered_cursor_is_refused_not_an_error(book, sort_by, key):
+    cursor = _cursor({"s": sort_by, "d": False, "k": key, "i": "x", "n": 3})
+    answer = book.call("GET", "/contacts", expect=400, cursor=cursor, sortBy=sort_by)
+    assert answer["field"] == "cursor"
+
+
 def test_a_cursor_of_another_order_is_refused(book):
     cursor = book.get("/contacts", count=2)["nextCursor"]
     answer = book.call("GET", "/contacts", expect=400, cursor=cursor, sortBy="email")
