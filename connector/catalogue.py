@@ -17,11 +17,18 @@ from pathlib import Path
 from scim.errors import ScimError
 from scim.paths import parse_path
 
+TYPES = ("text", "email", "tel")
+
 
 @dataclass(frozen=True)
 class Field:
+    """One catalogued field. ``type`` says what its values are: "email" values are
+    checked as e-mail addresses (connector.services.email_address) where an admin
+    types them; "tel" and "text" are any text (the console picks its input by it)."""
+
     id: str
     label: str
+    type: str = "text"
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,9 @@ class Catalogue:
     def contact_ids(self) -> frozenset[str]:
         return frozenset(f.id for f in self.contact_fields)
 
+    def contact_ids_of_type(self, kind: str) -> tuple[str, ...]:
+        return tuple(f.id for f in self.contact_fields if f.type == kind)
+
 
 class CatalogueError(Exception):
     pass
@@ -53,11 +63,18 @@ def builtin_folder() -> Traversable:
 def _fields(path: Traversable) -> tuple[Field, ...]:
     with path.open("rb") as handle:
         raw = tomllib.load(handle).get("field", [])
-    fields = tuple(Field(id=str(f["id"]), label=str(f.get("label", f["id"]))) for f in raw)
+    fields = tuple(
+        Field(id=str(f["id"]), label=str(f.get("label", f["id"])), type=str(f.get("type", "text")))
+        for f in raw
+    )
     seen: set[str] = set()
     for field in fields:
         if field.id in seen:
             raise CatalogueError(f"{path}: field {field.id!r} is listed twice")
+        if field.type not in TYPES:
+            raise CatalogueError(
+                f"{path}: field {field.id!r} has type {field.type!r}; use one of {', '.join(TYPES)}"
+            )
         seen.add(field.id)
     return fields
 

@@ -135,6 +135,19 @@ def search_text(fields: Mapping[str, Any]) -> str:
     return " ".join(str(v) for v in (*first, *rest) if v).lower()
 
 
+def email_sort_key(fields: Mapping[str, Any]) -> str:
+    """The contact's e-mail as a sort key: "0" and the lower-cased address, or "1"
+    when it has none, so contacts without an address sort after every address
+    (ascending) with one index serving both orders."""
+    email = fields.get("email")
+    return f"0{str(email).lower()}" if email else "1"
+
+
+def sort_columns(fields: Mapping[str, Any]) -> dict[str, str]:
+    """The contact columns derived from its fields, for search and sorting."""
+    return {"search_text": search_text(fields), "sort_email": email_sort_key(fields)}
+
+
 def invert(
     contact_fields: Mapping[str, Any], rows: Iterable[MappingRow], user: Mapping[str, Any]
 ) -> dict[str, Any]:

@@ -103,14 +103,20 @@ class Contact(Base):
     __tablename__ = "contacts"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    # Lower-cased field values for the address book search.
+    # Lower-cased field values for the address book search; name fields first, so
+    # that it is also the "name" sort key (connector.mapping.sort_columns).
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # The "email" sort key (connector.mapping.email_sort_key).
+    sort_email: Mapped[str] = mapped_column(Text, default="1", server_default="1")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
+    # The listing's sort orders (name, e-mail, updated, each with the id as the
+    # tie-breaker) have indexes, so that keyset paging is an index range: migration
+    # 0014 (text in code point order on PostgreSQL too, with COLLATE "C").
 
 
 class ContactLink(Base):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from connector.services.sync_settings import CONTACT_TO_USER, SyncSettings
+from connector.services.sync_settings import CONTACT_TO_USER, USER_TO_CONTACT, SyncSettings
 
 
 class Action(Enum):
@@ -31,8 +31,15 @@ LEAVE = ContactDecision(Action.LEAVE)
 DELETE = ContactDecision(Action.DELETE)
 
 
-def effective_direction(own: str | None, settings: SyncSettings) -> str:
-    """A user's own direction, else the global one."""
+def effective_direction(own: str | None, settings: SyncSettings, *, local: bool) -> str:
+    """A local user's own direction, else the global one.
+
+    A user of an identity provider or directory (``local`` false) is always the
+    source of its contact: its source would overwrite a value flowing back from the
+    contact at its next change (connector.services.ownership).
+    """
+    if not local:
+        return USER_TO_CONTACT
     return own or settings.direction
 
 
@@ -41,12 +48,14 @@ def decide(
     sync_on: bool,
     user_active: bool,
     own_direction: str | None,
+    local: bool,
     link_state: str | None,
     settings: SyncSettings,
 ) -> ContactDecision:
     """The contact's fate after its user changed or a sync was asked for.
 
-    ``own_direction`` is the user's own (None: the global one applies);
+    ``own_direction`` is the user's own (None: the global one applies); ``local``
+    says whether the connector owns the user (see :func:`effective_direction`);
     ``link_state`` is None when the user has no link, else the link's state
     ("active" or "paused").
     """
@@ -57,6 +66,9 @@ def decide(
     active = user_active or settings.onDeactivate == "keep"
     if link_state is None:
         return ContactDecision(Action.CREATE, active)
-    if link_state != "active" or effective_direction(own_direction, settings) == CONTACT_TO_USER:
+    if (
+        link_state != "active"
+        or effective_direction(own_direction, settings, local=local) == CONTACT_TO_USER
+    ):
         return LEAVE
     return ContactDecision(Action.UPDATE, active)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,11 +13,21 @@ from sqlalchemy.orm import Session
 from connector.catalogue import Catalogue
 from connector.db.models import Contact, ContactLink, User, utcnow
 from connector.errors import InvalidInput, NotFound, ReadOnlyContact
-from connector.services import audit, contact_rules, linking, sync_settings
+from connector.mapping import sort_columns
+from connector.queries import contact_order
+from connector.services import (
+    audit,
+    contact_rules,
+    email_address,
+    linking,
+    ownership,
+    page_cursor,
+    sync_settings,
+)
 from connector.services import users as user_service
-from connector.services.linking import contact_json, search_text
+from connector.services.linking import SyncState, contact_json
 from connector.services.sync_settings import CONTACT_TO_USER, SyncSettings
-from scim.input_limits import InputRefused, check_search_text
+from scim.input_limits import MAX_INDEX, InputRefused, check_search_text
 
 
 def _validated_fields(catalogue: Catalogue, fields: Any) -> dict[str, str]:
@@ -32,6 +44,31 @@ def _validated_fields(catalogue: Catalogue, fields: Any) -> dict[str, str]:
             raise InvalidInput(f"contact field {key!r} must be text", field=key)
         out[key] = str(value)
     return out
+
+
+# The fields that name a contact in the address book; a contact needs one of them
+# (those its catalogue has), else it is an empty row "(no name)".
+NAMING_FIELDS = ("displayName", "firstName", "lastName", "company", "email")
+
+
+def _check_content(catalogue: Catalogue, fields: dict[str, str], *, manual: bool) -> None:
+    """What an admin writes: e-mail fields hold addresses (connector.services.email_address),
+    and a manual contact has a name, a company or an e-mail address. (A synchronised
+    contact is whatever the mapping makes of its user, which always has a user name.)"""
+    for key in catalogue.contact_ids_of_type("email"):
+        if key in fields:
+            email_address.check(fields[key], key)
+    if not manual:
+        return
+    naming = [f for f in catalogue.contact_fields if f.id in NAMING_FIELDS]
+    if not naming:  # a catalogue without any of them: any one field will do
+        naming = list(catalogue.contact_fields)
+    if not any(fields.get(f.id, "").strip() for f in naming):
+        labels = ", ".join(f.label.lower() for f in naming)
+        raise InvalidInput(
+            f"a contact needs at least one of: {labels} (all of them are empty)",
+            field="fields",
+        )
 
 
 def _body_fields(body: Any) -> Any:
@@ -55,7 +92,8 @@ def get(session: Session, contact_id: str) -> Contact:
 
 def create(session: Session, catalogue: Catalogue, actor: str, body: Any) -> Contact:
     fields = _validated_fields(catalogue, _body_fields(body))
-    contact = Contact(fields=fields, search_text=search_text(fields), active=True)
+    _check_content(catalogue, fields, manual=True)
+    contact = Contact(fields=fields, active=True, **sort_columns(fields))
     session.add(contact)
     session.flush()
     audit.record(
@@ -79,12 +117,33 @@ def _managing_user(session: Session, contact: Contact) -> tuple[ContactLink, Use
     return (link, user) if user is not None else None
 
 
-def _refuse(contact: Contact, user: User, verb: str) -> None:
-    message = (
-        f"contact {contact.id} is synchronised from user {user.user_name!r} (id {user.id}), "
-        f"which is its data source; {verb} the user instead, or switch off its synchronisation"
+def read_only_reason(
+    user: User, source: tuple[str, str] | None, settings: SyncSettings
+) -> str | None:
+    """Why the contact of ``user`` (its active link) cannot be edited here, or None
+    when it can: the direction is reversed and the connector owns the user.
+
+    ``source`` is the user's source as (name, kind). The one rule of every contact
+    write (the 409 says it) and of the marker the console shows.
+    """
+    name, kind = source if source is not None else ("?", None)
+    local = not ownership.owned_by_source(kind)
+    direction = contact_rules.effective_direction(user.sync_direction, settings, local=local)
+    if direction == CONTACT_TO_USER:
+        return None
+    if not local:
+        return ownership.managed_by(f"user {user.user_name!r}", name, kind)
+    return (
+        f"user {user.user_name!r} (id {user.id}) is its data source; "
+        "edit the user instead, or switch off its synchronisation"
     )
-    raise ReadOnlyContact(message)
+
+
+def _check_writable(session: Session, contact: Contact, user: User, state: SyncState) -> None:
+    source = ownership.kinds(session).get(user.source_id)
+    reason = read_only_reason(user, source, state.settings)
+    if reason is not None:
+        raise ReadOnlyContact(f"contact {contact.id} is synchronised and read-only: {reason}")
 
 
 def update(
@@ -104,9 +163,7 @@ def update(
     managed = _managing_user(session, contact)
     state = user_service.load_state(session)
     if managed is not None:
-        _, user = managed
-        if linking.effective_direction(user, state.settings) != CONTACT_TO_USER:
-            _refuse(contact, user, "edit")
+        _check_writable(session, contact, managed[1], state)
     if partial:
         merged = {**contact.fields, **changes}
         new_fields = _validated_fields(catalogue, merged)
@@ -114,9 +171,11 @@ def update(
         new_fields = _validated_fields(catalogue, changes)
     if new_fields == contact.fields:
         return contact
+    _check_content(catalogue, new_fields, manual=managed is None)
     before = contact_json(contact)
     contact.fields = new_fields
-    contact.search_text = search_text(new_fields)
+    for column, value in sort_columns(new_fields).items():
+        setattr(contact, column, value)
     contact.updated_at = utcnow()
     audit.record(
         session, actor, "contact.update", "contact", contact.id, before, contact_json(contact)
@@ -134,8 +193,7 @@ def delete(session: Session, actor: str, contact_id: str) -> None:
     user: User | None = None
     if managed is not None:
         link, user = managed
-        if linking.effective_direction(user, state.settings) != CONTACT_TO_USER:
-            _refuse(contact, user, "delete")
+        _check_writable(session, contact, user, state)
         session.delete(link)
         session.flush()
     else:
@@ -166,14 +224,26 @@ def delete(session: Session, actor: str, contact_id: str) -> None:
 
 
 def representation(
-    contact: Contact, link: ContactLink | None, user: User | None, settings: SyncSettings
+    contact: Contact,
+    link: ContactLink | None,
+    user: User | None,
+    settings: SyncSettings,
+    source: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
+    """A contact for the admin API; ``source`` is its user's source as (name, kind)."""
     managed_by = None
     if link is not None and user is not None and link.state == "active":
+        local = source is not None and not ownership.owned_by_source(source[1])
+        reason = read_only_reason(user, source, settings)
         managed_by = {
             "userId": user.id,
             "userName": user.user_name,
-            "direction": contact_rules.effective_direction(user.sync_direction, settings),
+            "source": source[0] if source is not None else None,
+            "direction": contact_rules.effective_direction(
+                user.sync_direction, settings, local=local
+            ),
+            "readOnly": reason is not None,
+            "reason": reason,
         }
     return {
         "id": contact.id,
@@ -200,8 +270,13 @@ def representations(session: Session, contacts: list[Contact]) -> list[dict[str,
     )
     by_contact = {link.contact_id: (link, user) for link, user in rows}
     settings = sync_settings.load(session)
-    unlinked: tuple[ContactLink | None, User | None] = (None, None)
-    return [representation(c, *by_contact.get(c.id, unlinked), settings) for c in contacts]
+    kinds = ownership.kinds(session) if rows else {}
+    out = []
+    for contact in contacts:
+        link, user = by_contact.get(contact.id, (None, None))
+        source = kinds.get(user.source_id) if user is not None else None
+        out.append(representation(contact, link, user, settings, source))
+    return out
 
 
 def _conditions(q: str | None, managed: bool | None) -> list[Any]:
@@ -210,23 +285,129 @@ def _conditions(q: str | None, managed: bool | None) -> list[Any]:
         needle = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append(Contact.search_text.like(f"%{needle}%", escape="\\"))
     if managed is not None:
-        linked = select(ContactLink.contact_id).where(ContactLink.state == "active")
-        where.append(Contact.id.in_(linked) if managed else Contact.id.not_in(linked))
+        # A correlated EXISTS (one unique-index probe per row), so that a page is read
+        # in the sort key's index order and stops after its rows; an IN list made
+        # SQLite read every linked contact and sort them all for each page.
+        linked = (
+            select(ContactLink.id)
+            .where(ContactLink.contact_id == Contact.id, ContactLink.state == "active")
+            .exists()
+        )
+        where.append(linked if managed else ~linked)
     return where
 
 
+def _total(session: Session, q: str | None, managed: bool | None, where: list[Any]) -> int:
+    """How many contacts the listing has. Without a search text, from the links'
+    and the contacts' counts (a contact has at most one link), not a scan of both."""
+    if q:
+        return session.scalar(select(func.count()).select_from(Contact).where(*where)) or 0
+    everyone = session.scalar(select(func.count()).select_from(Contact)) or 0
+    if managed is None:
+        return everyone
+    linked = (
+        session.scalar(
+            select(func.count()).select_from(ContactLink).where(ContactLink.state == "active")
+        )
+        or 0
+    )
+    return linked if managed else everyone - linked
+
+
+@dataclass(frozen=True)
+class Order:
+    """A sort order of the listing: its key (contact_order.SORT_KEYS) and direction."""
+
+    sort_by: str = contact_order.NAME
+    descending: bool = False
+
+
+def order_of(sort_by: str | None, sort_order: str | None) -> Order:
+    """The order a request asks for; anything else is 400 naming the parameter."""
+    if sort_by in (None, ""):
+        sort_by = contact_order.NAME
+    if sort_by not in contact_order.SORT_KEYS:
+        raise InvalidInput(
+            f"'sortBy' must be one of {', '.join(contact_order.SORT_KEYS)}", field="sortBy"
+        )
+    if sort_order not in (None, "", "ascending", "descending"):
+        raise InvalidInput("'sortOrder' must be ascending or descending", field="sortOrder")
+    return Order(sort_by, sort_order == "descending")
+
+
+def _cursor(contact: Contact, order: Order, position: int) -> str:
+    """Where the page after ``contact`` starts; ``position`` is its 1-based index."""
+    key = contact_order.key_value(contact, order.sort_by)
+    return page_cursor.encode(
+        {
+            "s": order.sort_by,
+            "d": order.descending,
+            "k": key.isoformat() if isinstance(key, datetime) else key,
+            "i": contact.id,
+            "n": position,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class After:
+    """A decoded cursor: the last row's key and id, and the next page's index."""
+
+    key: Any
+    last_id: str
+    start_index: int
+
+
+def _after(cursor: str, order: Order) -> After:
+    position = page_cursor.decode(cursor)
+    if position.get("s") != order.sort_by or position.get("d") is not order.descending:
+        raise InvalidInput(
+            "'cursor' was returned for another sort order; start again without it",
+            field="cursor",
+        )
+    key, last_id, start = position.get("k"), position.get("i"), position.get("n")
+    if (
+        not isinstance(key, str)
+        or not isinstance(last_id, str)
+        or not isinstance(start, int)
+        or isinstance(start, bool)
+        or not 1 <= start <= MAX_INDEX
+    ):
+        raise page_cursor.unreadable()
+    if order.sort_by != contact_order.UPDATED:
+        return After(key, last_id, start)
+    try:
+        moment = datetime.fromisoformat(key)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise page_cursor.unreadable() from exc
+    return After(moment.replace(tzinfo=UTC), last_id, start)
+
+
 def page(
-    session: Session, *, q: str | None, managed: bool | None, offset: int, limit: int
+    session: Session,
+    *,
+    q: str | None,
+    managed: bool | None,
+    offset: int,
+    limit: int,
+    order: Order = Order(),
+    after: After | None = None,
 ) -> tuple[list[Contact], int]:
+    """One page in ``order``: after a cursor's row (an index range) or at an offset.
+
+    The offset is taken over the ids alone (the sort key's index holds them), and
+    only the page's rows are read whole.
+    """
     where = _conditions(q, managed)
-    total = session.scalar(select(func.count()).select_from(Contact).where(*where)) or 0
-    items = session.scalars(
-        select(Contact)
-        .where(*where)
-        .order_by(Contact.search_text, Contact.id)
-        .offset(offset)
-        .limit(limit)
-    ).all()
+    total = _total(session, q, managed, where)
+    terms = contact_order.order_by(order.sort_by, order.descending)
+    if after is not None:
+        where.append(contact_order.after(order.sort_by, order.descending, after.key, after.last_id))
+        offset = 0
+    ids = select(Contact.id).where(*where).order_by(*terms).offset(offset).limit(limit).subquery()
+    items = session.scalars(select(Contact).join(ids, ids.c.id == Contact.id).order_by(*terms))
     return list(items), total
 
 
@@ -243,13 +424,43 @@ def iter_all(session: Session, batch: int = 1000) -> Iterator[Contact]:
 
 
 def listing(
-    session: Session, *, q: str | None, managed: bool | None, start_index: int, count: int
+    session: Session,
+    *,
+    q: str | None,
+    managed: bool | None,
+    start_index: int,
+    count: int,
+    sort_by: str | None = None,
+    sort_order: str | None = None,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
-    """The admin API's contact list: a search text and managed or not narrow it."""
+    """The admin API's contact list: a search text and managed or not narrow it;
+    sorted by name, e-mail or last update. ``cursor`` (a previous page's
+    ``nextCursor``) continues after that page's last row, whatever ``start_index``
+    says; ``nextCursor`` is null on the last page."""
     if q:
         try:
             check_search_text(q, "q")
         except InputRefused as exc:
             raise InvalidInput(exc.message, field="q") from exc
-    items, total = page(session, q=q, managed=managed, offset=start_index - 1, limit=count)
-    return {"items": representations(session, items), "total": total, "startIndex": start_index}
+    order = order_of(sort_by, sort_order)
+    after = _after(cursor, order) if cursor else None
+    if after is not None:
+        start_index = after.start_index
+    items, total = page(
+        session,
+        q=q,
+        managed=managed,
+        offset=start_index - 1,
+        limit=count,
+        order=order,
+        after=after,
+    )
+    last = start_index + len(items) - 1
+    more = bool(items) and len(items) == count and last < total
+    return {
+        "items": representations(session, items),
+        "total": total,
+        "startIndex": start_index,
+        "nextCursor": _cursor(items[-1], order, last + 1) if more else None,
+    }

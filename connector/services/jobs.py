@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from connector import logs
 from connector.db.models import Contact, ContactLink, Job, User, utcnow
 from connector.errors import NotFound
+from connector.mapping import sort_columns
 from connector.services import audit, linking, resync, resync_selection
 from connector.services import users as user_service
 from connector.services.context import Context
@@ -89,7 +90,7 @@ def start(session: Session, actor: str, kind: str) -> Job:
             select(func.count())
             .select_from(ContactLink)
             .join(User, User.id == ContactLink.user_id)
-            .where(*resync_selection.conditions(state.settings.direction))
+            .where(*resync_selection.conditions(state.settings.direction, state.local_sources))
         )
     else:
         total = user_service.count(session, [User.sync_to_contact.is_(True)])
@@ -326,7 +327,8 @@ def _rows_ahead(session: Session, job: Job) -> int:
 
 
 def _resync_conditions(session: Session) -> tuple[Any, ...]:
-    return resync_selection.conditions(user_service.load_state(session).settings.direction)
+    state = user_service.load_state(session)
+    return resync_selection.conditions(state.settings.direction, state.local_sources)
 
 
 def _finish_if_empty(job: Job, count: int) -> bool:
@@ -347,7 +349,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
     written with one statement for the batch."""
     state = user_service.load_state(session)
     job.state = "running"
-    page = resync.page(session, job.cursor, batch, state.settings.direction)
+    page = resync.page(session, job.cursor, batch, state)
     if page.last_link_id is None:
         _finish_if_empty(job, 0)
         return job
@@ -381,7 +383,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
                 "b_version": row.contact_version,
                 "new_version": row.contact_version + 1,
                 "fields": fields,
-                "search_text": linking.search_text(fields),
+                **sort_columns(fields),
                 "active": active,
                 "updated_at": now,
             }
@@ -405,6 +407,7 @@ def _resync_batch(session: Session, job: Job, batch: int) -> Job:
             .values(
                 fields=bindparam("fields"),
                 search_text=bindparam("search_text"),
+                sort_email=bindparam("sort_email"),
                 active=bindparam("active"),
                 updated_at=bindparam("updated_at"),
                 version=bindparam("new_version"),

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from connector import mapping as engine
 from connector.db.models import Contact, ContactLink, User, new_id, utcnow
-from connector.mapping import CurrentMapping, search_text
+from connector.mapping import CurrentMapping, email_sort_key, search_text, sort_columns
 from connector.queries import bulk
 from connector.services import audit, contact_rules, deletion, uniqueness, user_columns
 from connector.services.contact_rules import Action, ContactDecision
@@ -28,22 +28,31 @@ class SyncState:
 
     mapping: CurrentMapping
     settings: SyncSettings
+    # The sources whose users the connector owns: only their contacts can be the
+    # source in reversed direction (connector.services.ownership).
+    local_sources: frozenset[int] = frozenset()
+
+    def is_local(self, user: User | UserForContact) -> bool:
+        return user.source_id in self.local_sources
 
 
-def effective_direction(user: User, settings: SyncSettings) -> str:
-    return contact_rules.effective_direction(user.sync_direction, settings)
+def effective_direction(user: User, state: SyncState) -> str:
+    return contact_rules.effective_direction(
+        user.sync_direction, state.settings, local=state.is_local(user)
+    )
 
 
 def contact_decision(
-    user: User | UserForContact, link: ContactLink | None, settings: SyncSettings
+    user: User | UserForContact, link: ContactLink | None, state: SyncState
 ) -> ContactDecision:
     """:func:`contact_rules.decide` for a user and its link (None: it has none)."""
     return contact_rules.decide(
         sync_on=user.sync_to_contact,
         user_active=user.active,
         own_direction=user.sync_direction,
+        local=state.is_local(user),
         link_state=link.state if link is not None else None,
-        settings=settings,
+        settings=state.settings,
     )
 
 
@@ -66,7 +75,8 @@ def _write_contact(
         return False
     before = contact_json(contact)
     contact.fields = fields
-    contact.search_text = search_text(fields)
+    for column, value in sort_columns(fields).items():
+        setattr(contact, column, value)
     contact.active = active
     contact.updated_at = utcnow()
     audit.record(
@@ -116,7 +126,7 @@ def _create_linked_contact(
     session: Session, user: User, state: SyncState, actor: str, active: bool
 ) -> None:
     fields = engine.apply(user.resource, state.mapping.rows)
-    contact = Contact(fields=fields, search_text=search_text(fields), active=active)
+    contact = Contact(fields=fields, active=active, **sort_columns(fields))
     session.add(contact)
     session.flush()
     session.add(
@@ -186,7 +196,7 @@ def sync_user(session: Session, user: User, state: SyncState, actor: str) -> Non
     if not user.sync_to_contact:
         return  # the decision would be LEAVE, whatever the link: no need to look it up
     link = link_of_user(session, user.id)
-    decision = contact_decision(user, link, state.settings)
+    decision = contact_decision(user, link, state)
     if decision.action is Action.CREATE:
         _create_linked_contact(session, user, state, actor, decision.active)
     elif link is not None and decision.action is Action.DELETE:
@@ -247,7 +257,7 @@ def set_sync(
             {"state": "active"},
             message=f"sync switched on for user {user.user_name}",
         )
-        if effective_direction(user, state.settings) == CONTACT_TO_USER:
+        if effective_direction(user, state) == CONTACT_TO_USER:
             contact = session.get_one(Contact, link.contact_id)
             _pull_contact_into_user(session, user, contact, state, actor)
             return
@@ -305,6 +315,7 @@ class UserForContact(Protocol):
     """What contact creation reads of a new user (an ORM User or a bulk-written one)."""
 
     id: str
+    source_id: int
     user_name: str
     resource: dict[str, Any]
     sync_to_contact: bool
@@ -341,7 +352,7 @@ def contact_rows(users: Sequence[UserForContact], state: SyncState, actor: str) 
     rows = ContactRows([], [], [])
     version = state.mapping.version
     for user in users:
-        decision = contact_decision(user, None, state.settings)
+        decision = contact_decision(user, None, state)
         if decision.action is not Action.CREATE:
             continue
         prepared: PreparedContact | None = getattr(user, "prepared", None)
@@ -361,6 +372,7 @@ def contact_rows(users: Sequence[UserForContact], state: SyncState, actor: str) 
                 "id": contact_id,
                 "fields": fields_value,
                 "search_text": text,
+                "sort_email": email_sort_key(fields),
                 "active": active,
                 "version": 1,
                 "created_at": now,

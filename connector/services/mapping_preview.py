@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from connector.catalogue import Catalogue
 from connector.mapping import CurrentMapping
-from connector.services import mappings, resync, sync_settings
+from connector.services import mappings, ownership, resync, sync_settings
 from connector.services.linking import SyncState
 
 SAMPLES = 20
@@ -116,11 +116,15 @@ def preview(
     current = mappings.current(session)
     mappings.check_based_on(current, based_on)
     version = current.version if rows == current.rows else current.version + 1
-    state = SyncState(CurrentMapping(version, rows), sync_settings.load(session))
+    state = SyncState(
+        CurrentMapping(version, rows),
+        sync_settings.load(session),
+        ownership.local_source_ids(session),
+    )
     tally = Tally(changed_ids=[] if with_ids else None)
     after = 0
     while True:
-        page = resync.page(session, after, batch, state.settings.direction)
+        page = resync.page(session, after, batch, state)
         if page.last_link_id is None:
             break
         for row in page.rows:

@@ -11,7 +11,7 @@ from connector.catalogue import Catalogue
 from connector.db.models import ContactLink, MappingVersion, User
 from connector.errors import InvalidInput, StaleVersion
 from connector.mapping import CurrentMapping, MappingError, MappingRow, rows_from_json, validate
-from connector.services import audit, resync_selection, sync_settings
+from connector.services import audit, ownership, resync_selection, sync_settings
 
 
 def current(session: Session) -> CurrentMapping:
@@ -117,12 +117,16 @@ def stale_contacts(session: Session, version: int) -> int:
     synchronized users" would bring up to date (:mod:`.resync_selection`): a paused
     link or a reversed user's contact is not counted, since the job leaves it alone."""
     direction = sync_settings.load(session).direction
+    local = ownership.local_source_ids(session)
     return (
         session.scalar(
             select(func.count())
             .select_from(ContactLink)
             .join(User, User.id == ContactLink.user_id)
-            .where(ContactLink.mapping_version < version, *resync_selection.conditions(direction))
+            .where(
+                ContactLink.mapping_version < version,
+                *resync_selection.conditions(direction, local),
+            )
         )
         or 0
     )

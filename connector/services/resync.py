@@ -38,6 +38,7 @@ class LinkedRow:
     sync_on: bool
     user_name: str
     user_id: str
+    source_id: int
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Page:
     last_link_id: int | None
 
 
-def page(session: Session, after: int, limit: int, global_direction: str) -> Page:
+def page(session: Session, after: int, limit: int, state: SyncState) -> Page:
     """The links after link id ``after`` that the job re-applies the mapping to
     (:mod:`.resync_selection`), in link id order, covering at most ``limit`` live links.
 
@@ -87,10 +88,11 @@ def page(session: Session, after: int, limit: int, global_direction: str) -> Pag
             User.sync_to_contact,
             User.user_name,
             User.id,
+            User.source_id,
         )
         .join(Contact, Contact.id == links.c.contact_id)
         .join(User, User.id == links.c.user_id)
-        .where(*resync_selection.user_is_source(global_direction))
+        .where(*resync_selection.user_is_source(state.settings.direction, state.local_sources))
         .order_by(links.c.id)
     ).all()
     return Page([LinkedRow(*row) for row in rows], link_ids[-1])
@@ -124,6 +126,7 @@ def outcome(row: LinkedRow, state: SyncState) -> Outcome:
         sync_on=row.sync_on,
         user_active=row.user_active,
         own_direction=row.user_direction,
+        local=row.source_id in state.local_sources,
         link_state="active",
         settings=state.settings,
     )

@@ -11,7 +11,9 @@ the contact is, and the mapping is not applied to it).
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func
+from collections.abc import Collection
+
+from sqlalchemy import ColumnElement, func, or_
 
 from connector.db.models import ContactLink, User
 from connector.services.sync_settings import CONTACT_TO_USER
@@ -22,14 +24,24 @@ def link_is_live() -> ColumnElement[bool]:
     return ContactLink.state == "active"
 
 
-def user_is_source(global_direction: str) -> tuple[ColumnElement[bool], ...]:
-    """The part of the rule on the link's user (``User`` joined on ``ContactLink.user_id``)."""
+def user_is_source(
+    global_direction: str, local_sources: Collection[int]
+) -> tuple[ColumnElement[bool], ...]:
+    """The part of the rule on the link's user (``User`` joined on ``ContactLink.user_id``).
+
+    Only a local user's contact can be the data source (reversed direction); a user
+    of an identity provider or directory always is (:mod:`.ownership`)."""
+    reversed_here = func.coalesce(User.sync_direction, global_direction) == CONTACT_TO_USER
+    if not local_sources:
+        return (User.sync_to_contact.is_(True),)
     return (
         User.sync_to_contact.is_(True),
-        func.coalesce(User.sync_direction, global_direction) != CONTACT_TO_USER,
+        or_(User.source_id.not_in(list(local_sources)), ~reversed_here),
     )
 
 
-def conditions(global_direction: str) -> tuple[ColumnElement[bool], ...]:
+def conditions(
+    global_direction: str, local_sources: Collection[int]
+) -> tuple[ColumnElement[bool], ...]:
     """The whole rule, on ``ContactLink`` joined to its ``User``."""
-    return (link_is_live(), *user_is_source(global_direction))
+    return (link_is_live(), *user_is_source(global_direction, local_sources))

@@ -36,9 +36,12 @@ def _links(session: Session, found: list[User]) -> dict[str, tuple[str, str]]:
     return {user_id: (state, contact_id) for user_id, state, contact_id in rows}
 
 
-def contact_effect(user: User, on: bool, link_state: str | None, settings: SyncSettings) -> str:
+def contact_effect(
+    user: User, on: bool, link_state: str | None, settings: SyncSettings, *, local: bool
+) -> str:
     """What turning ``user``'s switch to ``on`` does to its contact: "create", "resume",
-    "pause" or "none" (as ``linking.set_sync`` does it)."""
+    "pause" or "none" (as ``linking.set_sync`` does it); ``local``: the user is the
+    connector's own (:mod:`.ownership`)."""
     if not on:
         return "pause" if link_state == "active" else "none"
     if link_state == "paused":
@@ -49,6 +52,7 @@ def contact_effect(user: User, on: bool, link_state: str | None, settings: SyncS
         sync_on=True,
         user_active=user.active,
         own_direction=user.sync_direction,
+        local=local,
         link_state=None,
         settings=settings,
     )
@@ -63,6 +67,7 @@ def preview(session: Session, name: str, scope: object, *, batch: int) -> dict[s
         raise NotFound(f"no source named {name!r}")
     value = sync_scope.validated_scope(scope)
     settings = load_settings(session)
+    local = source.kind == sources.LOCAL
     counts = {"users": 0, "switchOn": 0, "switchOff": 0, "gain": 0, "lose": 0}
     counts |= {"setByAdmin": 0, "setByIdentityProvider": 0}
     samples: list[dict[str, Any]] = []
@@ -80,7 +85,7 @@ def preview(session: Session, name: str, scope: object, *, batch: int) -> dict[s
                 continue
             counts["switchOn" if on else "switchOff"] += 1
             link_state, contact_id = links.get(user.id, (None, None))
-            effect = contact_effect(user, on, link_state, settings)
+            effect = contact_effect(user, on, link_state, settings, local=local)
             if effect in ("create", "resume"):
                 counts["gain"] += 1
             elif effect == "pause":

@@ -11,6 +11,8 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from connector import mapping as engine
+from connector.catalogue import Catalogue
 from connector.db.models import (
     ContactLink,
     DeletedObject,
@@ -21,14 +23,17 @@ from connector.db.models import (
     utcnow,
 )
 from connector.errors import Conflict, InvalidInput, NotFound, ServiceError
+from connector.mapping import MappingRow
 from connector.queries import bulk
 from connector.queries.filtered_page import filtered_page
 from connector.queries.user_filter import to_sql
 from connector.services import (
     audit,
     deletion,
+    email_address,
     linking,
     mappings,
+    ownership,
     sources,
     sync_scope,
     sync_settings,
@@ -51,11 +56,16 @@ API_KEYS = (
     "contactId",
     "id",
     "meta",
+    "fields",
 )
 
 
 def load_state(session: Session) -> SyncState:
-    return SyncState(mappings.current(session), sync_settings.load(session))
+    return SyncState(
+        mappings.current(session),
+        sync_settings.load(session),
+        ownership.local_source_ids(session),
+    )
 
 
 def validated(resource: Any) -> dict[str, Any]:
@@ -159,6 +169,64 @@ def revive(
     return user
 
 
+def field_values(catalogue: Catalogue, resource: dict[str, Any]) -> dict[str, str]:
+    """The user's value of every catalogued user field that has one (path → text)."""
+    return engine.apply(resource, _catalogue_rows(catalogue))
+
+
+def with_fields(catalogue: Catalogue, resource: Any, fields: Any) -> Any:
+    """``resource`` with catalogued user fields set from ``fields`` (path → text;
+    empty or null clears). Why: the console's user dialog edits every catalogued
+    field by its path, as the field mapping names them, whatever SCIM shape it has."""
+    if fields is None:
+        return resource
+    if not isinstance(fields, dict):
+        raise InvalidInput("'fields' must be an object of user field → text", field="fields")
+    known = catalogue.user_ids
+    for path, value in fields.items():
+        if path not in known:
+            raise InvalidInput(f"unknown user field {path!r}", field=path)
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"user field {path!r} must be text or null", field=path)
+    rows = [MappingRow(path, path) for path in fields]
+    values = {path: value.strip() for path, value in fields.items() if value and value.strip()}
+    return engine.invert(values, rows, resource if isinstance(resource, dict) else {})
+
+
+def _catalogue_rows(catalogue: Catalogue) -> list[MappingRow]:
+    return [MappingRow(f.id, f.id) for f in catalogue.user_fields]
+
+
+def _check_admin_input(data: dict[str, Any]) -> None:
+    """What an admin types for a local user: its e-mail addresses are addresses
+    (connector.services.email_address; a source's users are stored as sent)."""
+    email_address.check_user(data)
+
+
+def create_local(session: Session, catalogue: Catalogue, actor: str, body: Any) -> User:
+    """The admin API's and console's new local user: SCIM attributes and/or catalogued
+    ``fields``, plus ``syncToContact`` and ``syncDirection``."""
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object")
+    data = {k: v for k, v in body.items() if k not in API_KEYS}
+    data = with_fields(catalogue, data, body.get("fields"))
+    if not isinstance(data, dict) or not data.get("userName"):
+        raise InvalidInput(
+            "a user needs a user name ('userName'); everything else is optional",
+            field="userName",
+        )
+    resource = validated(data)
+    _check_admin_input(resource)
+    return create(
+        session,
+        actor,
+        sources.local(session),
+        resource,
+        sync_to_contact=body.get("syncToContact", False),
+        sync_direction=body.get("syncDirection"),
+    )
+
+
 def replace(session: Session, actor: str, user: User, resource: Any) -> User:
     """Replace the user's SCIM attributes and let the contact follow."""
     data = validated(resource)
@@ -212,17 +280,29 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def patch(session: Session, actor: str, user_id: str, body: Any) -> User:
-    """The admin API's merge patch: sync switch, direction, and attributes of local users."""
+def patch(
+    session: Session, actor: str, user_id: str, body: Any, catalogue: Catalogue | None = None
+) -> User:
+    """The admin API's merge patch: sync switch, direction, and attributes of local users
+    (SCIM attributes, or catalogued ``fields`` when a catalogue is given)."""
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object")
     user = get(session, user_id)
     body = dict(body)
     for key in ("id", "meta", "source", "contactId"):
         body.pop(key, None)
+    source = sources.by_id(session, user.source_id)
+    kind = source.kind if source is not None else None
+    name = source.name if source is not None else "?"
     if "syncDirection" in body:
         direction = body.pop("syncDirection")
         _check_direction(direction)
+        if direction == sync_settings.CONTACT_TO_USER and ownership.owned_by_source(kind):
+            raise Conflict(
+                ownership.managed_by(f"user {user.user_name!r}", name, kind)
+                + "; its contact cannot be its data source (reversal applies to local users)",
+                field="syncDirection",
+            )
         if direction != user.sync_direction:
             audit.record(
                 session,
@@ -237,15 +317,20 @@ def patch(session: Session, actor: str, user_id: str, body: Any) -> User:
     has_switch = "syncToContact" in body
     sync_switch = body.pop("syncToContact", None)
     if body:
-        source = sources.by_id(session, user.source_id)
-        if source is None or source.kind != sources.LOCAL:
-            name = source.name if source else "?"
+        if ownership.owned_by_source(kind):
             raise Conflict(
-                f"the attributes of this user belong to source {name!r}; "
-                "only syncToContact and syncDirection can be changed here",
+                ownership.managed_by(f"user {user.user_name!r}", name, kind)
+                + "; only syncToContact and syncDirection can be changed here",
                 field=next(iter(body)),
             )
-        replace(session, actor, user, merge_patch(user.resource, body))
+        fields = body.pop("fields", None)
+        if fields is not None and catalogue is None:
+            raise InvalidInput("'fields' is not accepted here", field="fields")
+        merged = merge_patch(user.resource, body)
+        if catalogue is not None:
+            merged = with_fields(catalogue, merged, fields)
+        _check_admin_input(validated(merged))
+        replace(session, actor, user, merged)
     if has_switch:
         from connector.services import rescope  # rescope imports this module
 
@@ -327,9 +412,16 @@ def sync_now(session: Session, actor: str, user_ids: list[str]) -> dict[str, Any
     return {"synced": synced, "skipped": skipped}
 
 
-def representation(session: Session, user: User) -> dict[str, Any]:
-    """The admin API's user: SCIM attributes plus the connector's own keys."""
-    return representations(session, [user])[0]
+def representation(
+    session: Session, user: User, catalogue: Catalogue | None = None
+) -> dict[str, Any]:
+    """The admin API's user: SCIM attributes plus the connector's own keys; with a
+    catalogue also ``fields``, its value of each catalogued user field (the console's
+    user dialog reads them)."""
+    shown = representations(session, [user])[0]
+    if catalogue is not None:
+        shown["fields"] = field_values(catalogue, user.resource)
+    return shown
 
 
 def representations(session: Session, users: list[User]) -> list[dict[str, Any]]:

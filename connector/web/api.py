@@ -59,8 +59,10 @@ def fields() -> Response:
     catalogue = ctx().catalogue
     return jsonify(
         {
-            "user": [{"id": f.id, "label": f.label} for f in catalogue.user_fields],
-            "contact": [{"id": f.id, "label": f.label} for f in catalogue.contact_fields],
+            "user": [{"id": f.id, "label": f.label, "type": f.type} for f in catalogue.user_fields],
+            "contact": [
+                {"id": f.id, "label": f.label, "type": f.type} for f in catalogue.contact_fields
+            ],
         }
     )
 
@@ -187,21 +189,10 @@ def list_users() -> Response:
 @api.post("/users")
 def create_user() -> Response:
     body = json_body()
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object")
-    data = {k: v for k, v in body.items() if k not in users.API_KEYS}
-
-    created = ctx().run(
+    c = ctx()
+    created = c.run(
         lambda s: users.representation(
-            s,
-            users.create(
-                s,
-                actor(),
-                sources.local(s),
-                data,
-                sync_to_contact=body.get("syncToContact", False),
-                sync_direction=body.get("syncDirection"),
-            ),
+            s, users.create_local(s, c.catalogue, actor(), body), c.catalogue
         )
     )
     response = jsonify(created)
@@ -212,7 +203,8 @@ def create_user() -> Response:
 
 @api.get("/users/<user_id>")
 def get_user(user_id: str) -> Response:
-    return jsonify(ctx().run(lambda s: users.representation(s, users.get(s, user_id))))
+    c = ctx()
+    return jsonify(c.run(lambda s: users.representation(s, users.get(s, user_id), c.catalogue)))
 
 
 @api.get("/users/<user_id>/explanation")
@@ -224,8 +216,13 @@ def explain_user(user_id: str) -> Response:
 @api.patch("/users/<user_id>")
 def patch_user(user_id: str) -> Response:
     body = json_body()
+    c = ctx()
     return jsonify(
-        ctx().run(lambda s: users.representation(s, users.patch(s, actor(), user_id, body)))
+        c.run(
+            lambda s: users.representation(
+                s, users.patch(s, actor(), user_id, body, c.catalogue), c.catalogue
+            )
+        )
     )
 
 
@@ -278,10 +275,20 @@ def list_contacts() -> Response:
     start = int_arg("startIndex", 1, minimum=1)
     count = int_arg("count", 100, minimum=0, maximum=_page_size())
     q, managed = request.args.get("q"), bool_arg("managed")
-
+    sort_by, sort_order = request.args.get("sortBy"), request.args.get("sortOrder")
+    cursor = request.args.get("cursor")
     return jsonify(
         ctx().run(
-            lambda s: contacts.listing(s, q=q, managed=managed, start_index=start, count=count)
+            lambda s: contacts.listing(
+                s,
+                q=q,
+                managed=managed,
+                start_index=start,
+                count=count,
+                sort_by=sort_by,
+                sort_order=sort_order,
+                cursor=cursor,
+            )
         )
     )
 

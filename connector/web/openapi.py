@@ -65,7 +65,7 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     ),
-    "Field": _object({"id": _STRING, "label": _STRING}),
+    "Field": _object({"id": _STRING, "label": _STRING, "type": {"enum": ["text", "email", "tel"]}}),
     "Fields": _object(
         {
             "user": {"type": "array", "items": _ref("Field")},
@@ -125,6 +125,12 @@ SCHEMAS: dict[str, Any] = {
             },
             "syncDirection": _nullable({"enum": ["user_to_contact", "contact_to_user"]}),
             "contactId": _nullable(_STRING),
+            "fields": {
+                "type": "object",
+                "additionalProperties": _STRING,
+                "description": "The value of each catalogued user field (GET /fields) the "
+                "user has, by its path; in the answers about one user only",
+            },
             "meta": _object(
                 {
                     "resourceType": {"const": "User"},
@@ -155,6 +161,12 @@ SCHEMAS: dict[str, Any] = {
             "userName": _STRING,
             "syncToContact": _nullable(_BOOL),
             "syncDirection": _nullable({"enum": ["user_to_contact", "contact_to_user"]}),
+            "fields": {
+                "type": "object",
+                "additionalProperties": _nullable(_STRING),
+                "description": "Catalogued user fields by path (GET /fields), set on top of "
+                "the SCIM attributes; empty or null clears one",
+            },
         },
         "additionalProperties": True,
     },
@@ -185,7 +197,14 @@ SCHEMAS: dict[str, Any] = {
                     {
                         "userId": _STRING,
                         "userName": _STRING,
+                        "source": _nullable(_STRING),
                         "direction": {"enum": ["user_to_contact", "contact_to_user"]},
+                        "readOnly": _BOOL,
+                        "reason": {
+                            **_nullable(_STRING),
+                            "description": "Why the contact cannot be edited here (null "
+                            "when it can: reversed direction and a local user)",
+                        },
                     }
                 )
             ),
@@ -197,7 +216,18 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "ContactInput": _object({"fields": {"type": "object", "additionalProperties": _STRING}}),
-    "ContactPage": _page("Contact"),
+    "ContactPage": _object(
+        {
+            "items": {"type": "array", "items": _ref("Contact")},
+            "total": _INT,
+            "startIndex": _INT,
+            "nextCursor": {
+                **_nullable(_STRING),
+                "description": "Pass as 'cursor' (with the same sortBy and sortOrder) for "
+                "the next page; null on the last page",
+            },
+        }
+    ),
     "Job": _object(
         {
             "id": _STRING,
@@ -645,6 +675,13 @@ PATHS: dict[str, Any] = {
             params=[
                 _query("q", _STRING, "search text"),
                 _query("managed", _BOOL, "only synchronised (true) or other (false) contacts"),
+                _query("sortBy", {"enum": ["name", "email", "updated"]}, "the order (name)"),
+                _query("sortOrder", {"enum": ["ascending", "descending"]}, "ascending by default"),
+                _query(
+                    "cursor",
+                    _STRING,
+                    "a previous page's nextCursor: the page after it (startIndex is ignored)",
+                ),
                 *_PAGING,
             ],
         ),

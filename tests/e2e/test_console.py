@@ -828,3 +828,212 @@ def test_recently_deleted_restore_and_a_blocked_scim_source(browser: Any, artifa
         assert [s["blocked"] for s in api.get("/sources")["items"] if s["name"] == "idp"] == [False]
         ui.collect_logs()
         assert ui.console_errors == [], ui.console_errors
+
+
+def _new_admin_signed_in(browser: Any, server: LiveServer, artifacts: Path) -> Console:
+    server.create_admin(ADMIN, PASSWORD)
+    ui = Console(browser, server.base_url, artifacts)
+    browser.get(server.base_url + "/admin/")
+    ui.visible("#name").send_keys(ADMIN)
+    ui.css("#password").send_keys(PASSWORD)
+    ui.css("#sign-in").click()
+    ui.wait(lambda d: "/admin/users" in d.current_url)
+    ui.wait(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+    return ui
+
+
+def test_the_contact_of_an_idp_user_is_read_only_in_reversed_direction(
+    browser: Any, artifacts: Path
+) -> None:
+    with live_server(source="okta") as server:
+        ui = _new_admin_signed_in(browser, server, artifacts)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        scim = AdminApi(server.base_url, server.token)
+        scim.base = server.scim_url
+        dana = scim.post("/Users", {"userName": "dana@okta.example", "name": {"givenName": "Dana"}})
+        api.call("PATCH", f"/users/{dana['id']}", {"syncToContact": True})
+        api.post(
+            "/users",
+            {"userName": "ann@example.com", "name": {"givenName": "Ann"}, "syncToContact": True},
+        )
+        api.call("PATCH", "/settings", {"direction": "contact_to_user"})
+
+        ui.open("/admin/contacts")
+        row = ui.row_of("#contacts-table", "Dana")
+        assert not row.find_element(By.CSS_SELECTOR, "button.edit").is_enabled()
+        assert not row.find_element(By.CSS_SELECTOR, "button.delete").is_enabled()
+        reason = row.find_element(By.CSS_SELECTOR, ".reason").text
+        assert "is managed by source 'okta'; change it at the identity provider" in reason
+        # A local user's contact is the source in reversed direction: editable.
+        ann = ui.row_of("#contacts-table", "Ann")
+        assert ann.find_element(By.CSS_SELECTOR, "button.edit").is_enabled()
+        assert (
+            "edits here flow back to the user" in ann.find_element(By.CSS_SELECTOR, ".reason").text
+        )
+        ui.shot("contacts-reversed-idp-user")
+
+        # The user dialog does not offer the reversed direction for the IdP's user.
+        ui.open("/admin/users")
+        grace = ui.row_of("#users-table", "dana@okta.example")
+        grace.click()
+        grace.send_keys(Keys.ENTER)
+        ui.visible("#user-dialog")
+        option = ui.css('#u-direction option[value="contact_to_user"]')
+        assert option.get_attribute("disabled") is not None
+        ui.css("#user-cancel").click()
+        ui.collect_logs()
+        assert ui.console_errors == [], ui.console_errors
+
+
+def _pages(first: int, last: int, total: int) -> str:
+    return f"{first}\N{EN DASH}{last} of {total}"
+
+
+def test_contacts_sort_and_page_by_cursor(browser: Any, artifacts: Path) -> None:
+    with live_server() as server:
+        ui = _new_admin_signed_in(browser, server, artifacts)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        for i in range(120):
+            api.post(
+                "/contacts",
+                {
+                    "fields": {
+                        "firstName": "Person",
+                        "lastName": f"L{(i * 37) % 120:03d}",
+                        "email": f"m{(i * 53) % 120:03d}@example.com",
+                    }
+                },
+            )
+
+        def first_cells(column: int) -> list[str]:
+            return [
+                tr.find_element(By.CSS_SELECTOR, f"td:nth-child({column})").text
+                for tr in ui.all("#contacts-table tbody tr")
+            ]
+
+        ui.open("/admin/contacts")
+        ui.text_in("#page-info", _pages(1, 50, 120))
+        names = first_cells(2)
+        assert names == [f"Person L{i:03d}" for i in range(50)]
+        ui.css("#next-page").click()
+        ui.text_in("#page-info", _pages(51, 100, 120))
+        second = first_cells(2)
+        assert second == [f"Person L{i:03d}" for i in range(50, 100)]
+        ui.css("#next-page").click()
+        ui.text_in("#page-info", _pages(101, 120, 120))
+        assert first_cells(2)[-1] == "Person L119"
+        assert not ui.css("#next-page").is_enabled()
+        ui.css("#prev-page").click()
+        ui.text_in("#page-info", _pages(51, 100, 120))
+        assert first_cells(2) == second
+        # The pages after the first were asked for by cursor, not by offset.
+        asked = browser.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name)"
+            ".filter(n => n.includes('/api/v1/contacts?'))"
+        )
+        assert any("cursor=" in name for name in asked), asked
+        assert not any("startIndex=51" in name for name in asked), asked
+
+        Select(ui.css("#sort-order")).select_by_value("email:descending")
+        ui.text_in("#page-info", _pages(1, 50, 120))
+        ui.wait(lambda d: first_cells(3)[0] == "m119@example.com")
+        assert first_cells(3) == [f"m{i:03d}@example.com" for i in range(119, 69, -1)]
+        ui.css("#next-page").click()
+        ui.text_in("#page-info", _pages(51, 100, 120))
+        assert first_cells(3)[0] == "m069@example.com"
+        ui.shot("contacts-sorted")
+        ui.collect_logs()
+        assert ui.console_errors == [], ui.console_errors
+
+
+def test_the_user_dialog_edits_every_catalogued_field_and_checks_input(
+    browser: Any, artifacts: Path
+) -> None:
+    with live_server() as server:
+        ui = _new_admin_signed_in(browser, server, artifacts)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        catalogue = api.get("/fields")
+        work_email = 'emails[type eq "work"].value'
+        enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+        ui.css("#create-user").click()
+        ui.visible("#user-dialog")
+        inputs = ui.all("#user-fields input")
+        assert [i.get_attribute("data-field") for i in inputs] == [
+            f["id"] for f in catalogue["user"]
+        ]
+        labels = [label.text for label in ui.all("#user-fields label")]
+        assert labels == [f["label"] for f in catalogue["user"]]
+        # Nothing typed: the API says what a user needs, next to the field.
+        ui.css("#user-save").click()
+        ui.text_in('[data-error-for="userName"]', "needs a user name")
+
+        def field(path: str) -> Any:
+            return ui.css(f"#user-fields input[data-field='{path}']")
+
+        field("userName").send_keys("hedy")
+        field("name.givenName").send_keys("Hedy")
+        field(work_email).send_keys("not-an-email")
+        field(f"{enterprise}:costCenter").send_keys("CC-42")
+        field(f"{enterprise}:manager.displayName").send_keys("Fritz Mandl")
+        field('phoneNumbers[type eq "fax"].value').send_keys("+43 1 234")
+        ui.css("#user-save").click()
+        ui.wait(
+            lambda d: (
+                "is not an e-mail address"
+                in d.execute_script(
+                    "return document.querySelector(arguments[0]).textContent",
+                    f"[data-error-for='{work_email}']",
+                )
+            )
+        )
+        assert field(work_email).get_attribute("aria-invalid") == "true"
+        ui.shot("users-dialog-invalid-email")
+        assert api.get("/users")["total"] == 0
+        field(work_email).clear()
+        field(work_email).send_keys("hedy@example.com")
+        ui.css("#user-save").click()
+        ui.text_in("#sync-status", "Saved user hedy")
+        hedy = api.get("/users")["items"][0]
+        assert hedy["emails"] == [{"type": "work", "value": "hedy@example.com"}]
+        assert hedy[enterprise]["costCenter"] == "CC-42"
+        assert hedy[enterprise]["manager"]["displayName"] == "Fritz Mandl"
+        assert hedy["phoneNumbers"] == [{"type": "fax", "value": "+43 1 234"}]
+
+        # Opened again, every field shows its value; a change of one is saved.
+        row = ui.row_of("#users-table", "hedy")
+        row.click()
+        row.send_keys(Keys.ENTER)
+        ui.visible("#user-dialog")
+        assert field(f"{enterprise}:costCenter").get_attribute("value") == "CC-42"
+        assert field("name.givenName").get_attribute("value") == "Hedy"
+        field(f"{enterprise}:costCenter").clear()
+        field("timezone").send_keys("Europe/Vienna")
+        ui.shot("users-dialog-all-fields")
+        ui.css("#user-save").click()
+        ui.text_in("#sync-status", "Saved user hedy")
+        again = api.get(f"/users/{hedy['id']}")
+        assert again["timezone"] == "Europe/Vienna"
+        assert "costCenter" not in again.get(enterprise, {})
+
+        # Contacts: an empty one and a bad address are refused, saying why.
+        ui.open("/admin/contacts")
+        ui.css("#create-contact").click()
+        ui.visible("#contact-dialog")
+        ui.css("#contact-save").click()
+        ui.text_in("#contact-form-error", "a contact needs at least one of")
+        assert ui.css("#c-email").get_attribute("type") == "email"
+        ui.css("#c-lastName").send_keys("Noether")
+        ui.css("#c-email").send_keys("not-an-email")
+        ui.css("#contact-save").click()
+        ui.text_in('[data-error-for="email"]', "is not an e-mail address")
+        assert api.get("/contacts")["total"] == 0
+        ui.css("#c-email").clear()
+        ui.css("#c-email").send_keys("emmy@example.com")
+        ui.css("#contact-save").click()
+        ui.text_in("#contacts-status", "Saved contact")
+        assert api.get("/contacts?managed=false")["items"][0]["fields"]["email"] == (
+            "emmy@example.com"
+        )
+        ui.collect_logs()
+        assert [e for e in ui.console_errors if "400" not in e.get("message", "")] == []

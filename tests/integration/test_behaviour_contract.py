@@ -29,10 +29,16 @@ def test_switching_sync_on_creates_one_contact_with_mapped_fields(api, barbara):
     assert contact["fields"]["department"] == "Tour Operations"
     assert contact["fields"]["manager"] == "John Smith"
     assert contact["fields"]["city"] == "Hollywood"
-    assert contact["managedBy"] == {
+    managed_by = contact["managedBy"]
+    assert managed_by.pop("reason").endswith(
+        "is its data source; edit the user instead, or switch off its synchronisation"
+    )
+    assert managed_by == {
         "userId": user["id"],
         "userName": barbara["userName"],
+        "source": "local",
         "direction": "user_to_contact",
+        "readOnly": True,
     }
     assert api.get("/contacts")["total"] == 1
 

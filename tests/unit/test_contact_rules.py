@@ -45,6 +45,7 @@ def test_decide(sync_on, active, own, link, policy, expected):
         sync_on=sync_on,
         user_active=active,
         own_direction=own,
+        local=True,
         link_state=link,
         settings=settings,
     )
@@ -53,6 +54,15 @@ def test_decide(sync_on, active, own, link, policy, expected):
 
 def test_the_global_direction_applies_when_the_user_has_none():
     reversed_ = SyncSettings(direction=CONTACT_TO_USER)
-    kwargs = {"sync_on": True, "user_active": True, "link_state": "active"}
+    kwargs = {"sync_on": True, "user_active": True, "link_state": "active", "local": True}
     assert decide(own_direction=None, settings=reversed_, **kwargs) == LEAVE
     assert decide(own_direction=USER_TO_CONTACT, settings=reversed_, **kwargs) == UPDATE_ACTIVE
+
+
+def test_reversal_never_makes_the_contact_the_source_of_a_user_of_a_source():
+    """An identity provider or directory overwrites its users' values at its next
+    change: their contacts follow the user whatever the direction says."""
+    reversed_ = SyncSettings(direction=CONTACT_TO_USER)
+    kwargs = {"sync_on": True, "user_active": True, "link_state": "active", "local": False}
+    assert decide(own_direction=None, settings=reversed_, **kwargs) == UPDATE_ACTIVE
+    assert decide(own_direction=CONTACT_TO_USER, settings=reversed_, **kwargs) == UPDATE_ACTIVE

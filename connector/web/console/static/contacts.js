@@ -7,6 +7,7 @@ const listError = document.getElementById("list-error");
 const status = document.getElementById("contacts-status");
 const search = document.getElementById("search");
 const managedFilter = document.getElementById("managed-filter");
+const sortOrder = document.getElementById("sort-order");
 const dialog = document.getElementById("contact-dialog");
 const form = document.getElementById("contact-form");
 const formError = document.getElementById("contact-form-error");
@@ -20,7 +21,19 @@ function fullName(c) {
 }
 
 function isLocked(contact) {
-  return Boolean(contact.managedBy) && contact.managedBy.direction !== "contact_to_user";
+  return Boolean(contact.managedBy) && contact.managedBy.readOnly;
+}
+
+// The API's reason, from the one rule in the services: a user of an identity provider
+// or directory keeps its contact read-only even when the direction is reversed.
+function lockReason(managedBy) {
+  if (managedBy.source && managedBy.source !== "local") {
+    const reason = managedBy.reason || "";
+    return ["Read-only: synchronized from user ", userLink(managedBy), ". ",
+      reason.charAt(0).toUpperCase() + reason.slice(1), "."];
+  }
+  return ["Read-only: synchronized from user ", userLink(managedBy),
+    ", its data source. Edit the user instead, or switch off its synchronization."];
 }
 
 function userLink(managedBy) {
@@ -50,9 +63,7 @@ function row(contact) {
     contact.active ? "" : [" ", h("span", { class: "badge error", title: "The contact is inactive" }, "inactive")]);
   if (contact.managedBy) {
     nameCell.append(locked
-      ? h("span", { class: "reason", id: reasonId },
-        "Read-only: synchronized from user ", userLink(contact.managedBy),
-        ", its data source. Edit the user instead, or switch off its synchronization.")
+      ? h("span", { class: "reason", id: reasonId }, ...lockReason(contact.managedBy))
       : h("span", { class: "reason", id: reasonId },
         "Synchronized with user ", userLink(contact.managedBy),
         "; the direction is reversed, so edits here flow back to the user."));
@@ -88,9 +99,12 @@ function confirmDelete(contact, tr) {
 
 const list = pagedTable({
   table: document.getElementById("contacts-table"),
-  fetchPage: (page) => api("GET", "/contacts" + query({
-    q: search.value.trim(), managed: managedFilter.value, ...page,
-  })),
+  fetchPage: (page) => {
+    const [sortBy, order] = sortOrder.value.split(":");
+    return api("GET", "/contacts" + query({
+      q: search.value.trim(), managed: managedFilter.value, sortBy, sortOrder: order, ...page,
+    }));
+  },
   renderRow: row,
   emptyText: "No contacts found.",
   errorSlot: listError,
@@ -102,7 +116,10 @@ const list = pagedTable({
 function buildFields() {
   fieldsBox.replaceChildren(...catalogue.map((f) => h("div", { class: "field" },
     h("label", { for: `c-${f.id}` }, f.label),
-    h("input", { id: `c-${f.id}`, name: f.id, dataset: { field: f.id } }),
+    h("input", {
+      id: `c-${f.id}`, name: f.id, dataset: { field: f.id },
+      type: { email: "email", tel: "tel" }[f.type] || "text",
+    }),
     h("p", { class: "error", "data-error-for": f.id, hidden: true }),
   )));
 }
@@ -151,6 +168,7 @@ form.addEventListener("submit", async (event) => {
 });
 
 managedFilter.addEventListener("change", () => list.search());
+sortOrder.addEventListener("change", () => list.search());
 
 async function start() {
   try {

@@ -3,28 +3,49 @@
 // first page, and the API's error next to the table.
 import { h, setError } from "./console.js";
 
-/** A pager over {total, startIndex} pages: the #prev-page, #next-page and #page-info under root. */
+/**
+ * A pager over {total, startIndex} pages: the #prev-page, #next-page and #page-info under root.
+ *
+ * When the API answers with nextCursor (keyset paging: the contacts), "Next" asks for
+ * the page after the last row shown and "Previous" goes back to the cursor it came
+ * from; a listing without cursors pages by startIndex.
+ */
 export function pager(root, onPage) {
   const prev = root.querySelector("#prev-page");
   const next = root.querySelector("#next-page");
   const info = root.querySelector("#page-info");
-  const state = { start: 1, count: 50, total: 0 };
+  const state = { start: 1, count: 50, total: 0, cursor: null, nextCursor: undefined, back: [] };
   prev.addEventListener("click", () => {
+    if (state.nextCursor !== undefined && state.back.length) {
+      state.cursor = state.back.pop();
+    }
     state.start = Math.max(1, state.start - state.count);
     onPage(state);
   });
   next.addEventListener("click", () => {
-    if (state.start + state.count <= state.total) {
+    if (state.nextCursor) {
+      state.back.push(state.cursor);
+      state.cursor = state.nextCursor;
+      state.start += state.count;
+      onPage(state);
+    } else if (state.nextCursor === undefined && state.start + state.count <= state.total) {
       state.start += state.count;
       onPage(state);
     }
   });
-  state.update = (total, shown) => {
+  state.reset = () => {
+    state.start = 1;
+    state.cursor = null;
+    state.back = [];
+  };
+  state.update = (total, shown, nextCursor, startIndex) => {
     state.total = total;
+    state.nextCursor = nextCursor;
+    if (startIndex) state.start = startIndex;
     const last = state.start + shown - 1;
     info.textContent = total ? `${state.start}–${last} of ${total}` : "nothing found";
     prev.disabled = state.start <= 1;
-    next.disabled = state.start + state.count > total;
+    next.disabled = nextCursor === undefined ? state.start + state.count > total : !nextCursor;
   };
   return state;
 }
@@ -32,7 +53,7 @@ export function pager(root, onPage) {
 /**
  * A table filled a page at a time.
  *
- * fetchPage({startIndex, count}) answers {items, total}; renderRow(item, index) makes
+ * fetchPage({startIndex or cursor, count}) answers {items, total, nextCursor?}; renderRow(item, index) makes
  * a <tr>; a page without items shows emptyText across every column. The API's error
  * goes to errorSlot, and marks searchInput invalid when there is one (a search the
  * server refused); the rows, the pager and statusSlot's message, which answered an
@@ -51,7 +72,8 @@ export function pagedTable({
     setError(errorSlot, "");
     let page;
     try {
-      page = await fetchPage({ startIndex: paging.start, count: paging.count });
+      const where = paging.cursor ? { cursor: paging.cursor } : { startIndex: paging.start };
+      page = await fetchPage({ ...where, count: paging.count });
     } catch (error) {
       setError(errorSlot, error.message);
       if (searchInput) searchInput.setAttribute("aria-invalid", "true");
@@ -65,12 +87,12 @@ export function pagedTable({
     body.replaceChildren(...(page.items.length ? page.items.map((item, index) => renderRow(item, index)) : [
       h("tr", {}, h("td", { colspan: columns, class: "empty" }, emptyText)),
     ]));
-    paging.update(page.total, page.items.length);
+    paging.update(page.total, page.items.length, page.nextCursor, page.startIndex);
     if (onLoaded) onLoaded(page.items);
   }
 
   function search() {
-    paging.start = 1;
+    paging.reset();
     return load();
   }
 

@@ -1,6 +1,6 @@
 // Users: search and paging over all sources, create/edit, sync switch, "Synchronize users".
 import {
-  api, query, h, setError, showFieldError, clearErrors, announce, sourceBadge, getPath, profileIcon, markReady, plural,
+  api, query, h, setError, showFieldError, clearErrors, announce, sourceBadge, profileIcon, markReady, plural,
 } from "./console.js";
 import { pagedTable } from "./table.js";
 import { confirmInPlace, jobProgress, whileBusy } from "./actions.js";
@@ -135,18 +135,34 @@ syncButton.addEventListener("click", () => whileBusy(syncButton, syncError, asyn
 
 // ---------------------------------------------------------------- the user dialog
 
-const inputs = [...form.querySelectorAll("input[data-path], input[data-multi]")];
+// One input per catalogued user field, built from GET /fields (the catalogue is data,
+// so a configured catalogue gets its own form); values go by path under "fields".
+const fieldsBox = document.getElementById("user-fields");
+let inputs = [];
+const INPUT_TYPES = { email: "email", tel: "tel" };
+
+function inputId(path) {
+  const short = path.replace(/^urn:.*:User:/, "");
+  return "u-" + short.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "");
+}
+
+function buildFields(catalogue) {
+  fieldsBox.replaceChildren(...catalogue.map((f) => h("div", { class: "field" },
+    h("label", { for: inputId(f.id) }, f.label),
+    h("input", {
+      id: inputId(f.id), type: INPUT_TYPES[f.type] || "text", dataset: { field: f.id },
+      required: f.id === "userName", autocomplete: "off",
+    }),
+    h("p", { class: "error", "data-error-for": f.id, hidden: true }),
+  )));
+  inputs = [...fieldsBox.querySelectorAll("input[data-field]")];
+}
+
 const syncSwitch = document.getElementById("u-sync");
 const direction = document.getElementById("u-direction");
 const readonlyNote = document.getElementById("user-readonly-note");
 const deleteButton = document.getElementById("user-delete");
 const deleteConfirm = document.getElementById("user-delete-confirm");
-
-function multiValue(user, input) {
-  const list = user[input.dataset.multi] || [];
-  const item = list.find((e) => e.type === input.dataset.type);
-  return item ? item.value : "";
-}
 
 function fillForm(user) {
   clearErrors(form);
@@ -154,7 +170,7 @@ function fillForm(user) {
   deleteConfirm.hidden = true;
   const local = !user || (kinds[user.source] || "local") === "local";
   for (const input of inputs) {
-    input.value = !user ? "" : input.dataset.path ? (getPath(user, input.dataset.path) ?? "") : multiValue(user, input);
+    input.value = (user && user.fields && user.fields[input.dataset.field]) || "";
     input.readOnly = !local;
     input.toggleAttribute("aria-readonly", !local);
   }
@@ -165,6 +181,12 @@ function fillForm(user) {
   syncSwitch.checked = Boolean(user && user.syncToContact);
   showSyncOrigin(user, local);
   direction.value = (user && user.syncDirection) || "";
+  // Reversal makes the contact the source for local users only (a source would
+  // overwrite what flows back from the contact); the API refuses it for the others.
+  const reversed = direction.querySelector('option[value="contact_to_user"]');
+  reversed.disabled = !local;
+  reversed.textContent = local ? "Contact → user (reversed)"
+    : `Contact → user (not for users of source "${user.source}")`;
   direction.options[0].textContent = `Global setting (${globalDirection === "contact_to_user" ? "contact → user" : "user → contact"})`;
   deleteButton.hidden = !user;
   const link = document.getElementById("u-contact-link");
@@ -272,51 +294,15 @@ document.getElementById("create-user").addEventListener("click", () => {
 
 document.getElementById("user-cancel").addEventListener("click", () => dialog.close());
 
-function setPath(target, path, value) {
-  const urn = path.match(/^(urn:.*):([^:]+)$/);
-  if (urn) {
-    target[urn[1]] = { ...(target[urn[1]] || {}), [urn[2]]: value };
-    return;
-  }
-  const keys = path.split(".");
-  let node = target;
-  for (const key of keys.slice(0, -1)) {
-    node[key] = { ...(node[key] || {}) };
-    node = node[key];
-  }
-  node[keys.at(-1)] = value;
-}
-
-function attributesFromForm(base) {
+/** The form's values by field path: all of them (empty ones as null, which clears
+ * them) for an edit, only the filled ones for a new user. */
+function fieldsFromForm(all) {
   const out = {};
-  for (const input of inputs.filter((i) => i.dataset.path)) {
-    setPath(out, input.dataset.path, input.value.trim() || null);
-  }
-  for (const attr of ["emails", "phoneNumbers"]) {
-    let list = [...((base && base[attr]) || [])];
-    for (const input of inputs.filter((i) => i.dataset.multi === attr)) {
-      const value = input.value.trim();
-      const index = list.findIndex((e) => e.type === input.dataset.type);
-      if (index >= 0 && !value) list.splice(index, 1);
-      else if (index >= 0) list[index] = { ...list[index], value };
-      else if (value) list.push({ type: input.dataset.type, value });
-    }
-    out[attr] = list.length ? list : null;
+  for (const input of inputs) {
+    const value = input.value.trim();
+    if (value || all) out[input.dataset.field] = value || null;
   }
   return out;
-}
-
-function stripNulls(value) {
-  if (Array.isArray(value)) return value;
-  if (value && typeof value === "object") {
-    const out = {};
-    for (const [key, v] of Object.entries(value)) {
-      const cleaned = stripNulls(v);
-      if (cleaned !== null && !(typeof cleaned === "object" && !Array.isArray(cleaned) && !Object.keys(cleaned).length)) out[key] = cleaned;
-    }
-    return out;
-  }
-  return value;
 }
 
 form.addEventListener("submit", async (event) => {
@@ -329,13 +315,13 @@ form.addEventListener("submit", async (event) => {
     const sync = { syncToContact: syncSwitch.checked, syncDirection: direction.value || null };
     let saved;
     if (!current) {
-      saved = await api("POST", "/users", { ...stripNulls(attributesFromForm(null)), ...sync });
+      saved = await api("POST", "/users", { fields: fieldsFromForm(false), ...sync });
     } else {
       const local = (kinds[current.source] || "local") === "local";
       // An unchanged switch of a SCIM or LDAP user is not sent: sending it would make
       // the source's decision an admin's override.
       if (!local && syncSwitch.checked === Boolean(current.syncToContact)) delete sync.syncToContact;
-      const body = local ? { ...attributesFromForm(current), ...sync } : sync;
+      const body = local ? { fields: fieldsFromForm(true), ...sync } : sync;
       saved = await api("PATCH", `/users/${encodeURIComponent(current.id)}`, body);
     }
     dialog.close();
@@ -374,7 +360,10 @@ deleteButton.addEventListener("click", () => confirmInPlace(deleteConfirm, {
 
 async function start() {
   try {
-    const [sources, settings] = await Promise.all([api("GET", "/sources"), api("GET", "/settings")]);
+    const [sources, settings, catalogue] = await Promise.all([
+      api("GET", "/sources"), api("GET", "/settings"), api("GET", "/fields"),
+    ]);
+    buildFields(catalogue.user);
     kinds = Object.fromEntries(sources.items.map((s) => [s.name, s.kind]));
     globalDirection = settings.direction;
   } catch (error) {
