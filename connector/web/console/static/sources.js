@@ -1,6 +1,6 @@
 // Sources: SCIM clients and LDAP sources with their runs, a chart of recent runs, sync
 // actions, blocked deletion runs to confirm; SCIM tokens (create, list, revoke).
-import { api, h, setError, announce, formatTime, markReady } from "./console.js";
+import { api, h, setError, announce, formatTime, markReady, watchScrollRegion } from "./console.js";
 import { whileBusy } from "./actions.js";
 
 const container = document.getElementById("sources");
@@ -44,7 +44,7 @@ function formatDuration(seconds) {
 }
 
 function runsTable(runs) {
-  return h("div", { class: "table-wrap" }, h("table", { class: "grid runs" },
+  const box = h("div", { class: "table-wrap" }, h("table", { class: "grid runs" },
     h("caption", {}, "Last runs"),
     h("thead", {}, h("tr", {},
       h("th", { scope: "col" }, "Started"), h("th", { scope: "col" }, "Kind"), h("th", { scope: "col" }, "State"),
@@ -58,6 +58,8 @@ function runsTable(runs) {
       h("td", {}, formatDuration(duration(run))),
       COUNTS.map((c) => h("td", {}, count(run, c) ?? "—")),
     )))));
+  requestAnimationFrame(() => watchScrollRegion(box));
+  return box;
 }
 
 function chart(runs, name) {
@@ -73,8 +75,7 @@ function chart(runs, name) {
   const pad = Math.max(300, (hi - lo) * 0.05);
   requestAnimationFrame(() => {
     const width = Math.max(320, Math.min(900, box.clientWidth || 520));
-    // eslint-disable-next-line no-new
-    new window.uPlot({
+    const plot = new window.uPlot({
       width, height: 160,
       series: [
         {},
@@ -84,6 +85,11 @@ function chart(runs, name) {
       axes: [{}, { label: "s" }, { side: 1, scale: "n", label: "changes", grid: { show: false } }],
       scales: { x: { time: true, range: [lo - pad, hi + pad] } },
     }, [xs, durations, changes], box);
+    // The chart follows its card's width (a window made narrower, a phone turned).
+    new ResizeObserver(() => {
+      const now = Math.max(280, Math.min(900, box.clientWidth || 520));
+      if (now !== plot.width) plot.setSize({ width: now, height: 160 });
+    }).observe(box);
   });
   return box;
 }

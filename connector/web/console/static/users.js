@@ -285,6 +285,8 @@ deleteButton.addEventListener("click", () => confirmInPlace(deleteConfirm, {
     document.getElementById("sync-status").textContent = `Deleted user ${current.userName}.`;
     selected.delete(current.id);
     await list.load();
+    // The opener's row is gone: focus the first user (or "Create user"), never nothing.
+    (table.querySelector("tr[tabindex]") || document.getElementById("create-user")).focus();
   },
   onNo: () => {
     deleteConfirm.hidden = true;
