@@ -239,3 +239,22 @@ def test_header_links_never_break_inside_at_800_px(site: Site) -> None:
     )
     broken = [text for text, count in lines if count > 1]
     assert lines and not broken, f"broken over two lines at {NARROW} px: {broken}"
+
+
+def test_escape_in_a_confirm_step_keeps_and_leaves_the_dialog_open(site: Site) -> None:
+    site.set_width(1400)
+    states.user_delete_confirm(site)
+    _press(site, Keys.ESCAPE)
+    site.wait(lambda d: not site.css("#user-delete-confirm").is_displayed())
+    assert site.css("#user-dialog").get_attribute("open") is not None
+    assert _active(site) == site.css("#user-delete")
+    _press(site, Keys.ESCAPE)
+    site.wait(lambda d: site.css("#user-dialog").get_attribute("open") is None)
+
+
+def test_escape_in_a_contact_row_confirm_keeps_the_contact(site: Site) -> None:
+    site.set_width(1400)
+    states.contact_delete_confirm(site)
+    _press(site, Keys.ESCAPE)
+    site.wait(lambda d: _active(site).get_attribute("aria-label") == "Delete Hedy Lamarr")
+    assert "Delete for good" not in site.css("#contacts-table").text

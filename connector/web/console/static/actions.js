@@ -19,7 +19,8 @@ export async function whileBusy(button, errorSlot, work) {
  * Ask before a destructive action, in place: host shows the question, a danger
  * button (focused) and a keep button. onYes runs while its button is busy; its error
  * goes to errorSlot, or to a slot of the host's own. ids, when given, names the
- * parts `${ids}-question`, `${ids}-yes`, `${ids}-no`.
+ * parts `${ids}-question`, `${ids}-yes`, `${ids}-no`. Escape inside it is "keep"
+ * (and so does not also close the dialog around it).
  */
 export function confirmInPlace(host, { question, yes, no = "Keep", onYes, onNo, errorSlot, ids }) {
   const slot = errorSlot || h("p", { class: "error", role: "alert", hidden: true });
@@ -30,6 +31,12 @@ export function confirmInPlace(host, { question, yes, no = "Keep", onYes, onNo, 
     h("span", { id: ids && `${ids}-question` }, question), yesButton, " ", noButton, errorSlot ? "" : slot,
   );
   host.hidden = false;
+  host.onkeydown = (event) => {
+    if (event.key !== "Escape" || !onNo) return;
+    event.preventDefault();
+    event.stopPropagation();
+    onNo();
+  };
   yesButton.focus();
 }
 
