@@ -43,3 +43,16 @@ def test_no_serious_accessibility_violation(site: Site, state: str) -> None:
     assert site.all(expected), f"{state}: '{expected}' is not on the page"
     blocking = [v for v in axe_violations(site.driver) if v["impact"] in BLOCKING]
     assert not blocking, f"axe-core on {state}:\n{describe(blocking)}"
+
+
+def test_the_check_sees_a_violation_planted_in_a_console_page(site: Site) -> None:
+    """axe-core really runs inside the console's pages (CSP and all): a nameless button is found."""
+    STATES["users"](site)
+    site.driver.execute_script(
+        "const b = document.createElement('button'); b.id = 'planted';"
+        "document.querySelector('main').append(b);"
+    )
+    found = {v["id"]: v for v in axe_violations(site.driver)}
+    assert "button-name" in found and found["button-name"]["impact"] in BLOCKING
+    assert any("#planted" in node["target"] for node in found["button-name"]["nodes"])
+    assert "#planted" in describe(list(found.values()))

@@ -258,3 +258,30 @@ def test_escape_in_a_contact_row_confirm_keeps_the_contact(site: Site) -> None:
     _press(site, Keys.ESCAPE)
     site.wait(lambda d: _active(site).get_attribute("aria-label") == "Delete Hedy Lamarr")
     assert "Delete for good" not in site.css("#contacts-table").text
+
+
+def test_paging_with_the_keyboard_onto_the_last_page_keeps_focus_on_the_pager(
+    browser: Any,
+) -> None:
+    """A server of its own: 51 users (one more than a page) would crowd the seeded pages."""
+    from tests.e2e.conftest import AdminApi
+    from tests.e2e.seeded_site import ADMIN, PASSWORD
+    from tests.support.live_server import live_server
+
+    with live_server() as server:
+        server.create_admin(ADMIN, PASSWORD)
+        api = AdminApi(server.base_url, server.create_admin_token())
+        for n in range(51):
+            api.post("/users", {"userName": f"user{n:02d}@example.com", "syncToContact": False})
+        own = Site(server, api, browser)
+        own.set_width(1400)
+        own.sign_in()
+        own.open("/admin/users")
+        next_page = own.css("#next-page")
+        next_page.send_keys(Keys.ENTER)
+        own.wait(lambda d: own.css("#page-info").text.startswith("51\u201351"))
+        assert not next_page.is_enabled()
+        assert _active(own) == own.css("#prev-page")
+        _press(own, Keys.ENTER)
+        own.wait(lambda d: own.css("#page-info").text.startswith("1\u201350"))
+        assert _active(own) == own.css("#next-page")

@@ -25,6 +25,10 @@ export function pager(root, onPage) {
     info.textContent = total ? `${state.start}–${last} of ${total}` : "nothing found";
     prev.disabled = state.start <= 1;
     next.disabled = state.start + state.count > total;
+    // "Next" pressed onto the last page (or "Previous" onto the first) is now disabled:
+    // hand its focus to the other button rather than to nothing.
+    if (document.activeElement === next && next.disabled && !prev.disabled) prev.focus();
+    if (document.activeElement === prev && prev.disabled && !next.disabled) next.focus();
   };
   return state;
 }
