@@ -285,3 +285,19 @@ def test_paging_with_the_keyboard_onto_the_last_page_keeps_focus_on_the_pager(
         _press(own, Keys.ENTER)
         own.wait(lambda d: own.css("#page-info").text.startswith("1\u201350"))
         assert _active(own) == own.css("#next-page")
+
+
+@pytest.mark.parametrize("width", [1400, NARROW])
+def test_a_long_dialog_keeps_its_buttons_in_sight(site: Site, width: int) -> None:
+    """The contact dialog (every catalogued field) is taller than the window: Save stays visible."""
+    site.set_width(width)
+    states.contact_dialog(site)
+    dialog, save = site.css("#contact-dialog"), site.css("#contact-save")
+    scrolls = "return arguments[0].scrollHeight > arguments[0].clientHeight"
+    assert site.driver.execute_script(scrolls, dialog), "the dialog fits: nothing to check"
+    inside = """
+        const d = arguments[0].getBoundingClientRect(), b = arguments[1].getBoundingClientRect();
+        return b.top >= d.top && b.bottom <= d.bottom && b.bottom <= window.innerHeight;
+    """
+    assert site.driver.execute_script(inside, dialog, save)
+    _press(site, Keys.ESCAPE)
