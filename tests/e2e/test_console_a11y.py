@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.console_states import STATES
+from tests.e2e.console_states import PAGES, STATES
 from tests.e2e.seeded_site import Site
 
 BLOCKING = ("serious", "critical")
@@ -43,6 +43,22 @@ def test_no_serious_accessibility_violation(site: Site, state: str) -> None:
     assert site.all(expected), f"{state}: '{expected}' is not on the page"
     blocking = [v for v in axe_violations(site.driver) if v["impact"] in BLOCKING]
     assert not blocking, f"axe-core on {state}:\n{describe(blocking)}"
+
+
+@pytest.mark.parametrize("state", PAGES)
+def test_no_serious_accessibility_violation_at_800_px(site: Site, state: str) -> None:
+    """Narrow, tables scroll inside their box: that box must then be reachable (and named)."""
+    site.set_width(800)
+    expected = STATES[state](site)
+    assert site.all(expected), f"{state}: '{expected}' is not on the page"
+    site.wait(
+        lambda d: d.execute_script(
+            "return [...document.querySelectorAll('.table-wrap')].every("
+            "(b) => b.scrollWidth <= b.clientWidth + 1 || b.tabIndex === 0)"
+        )
+    )
+    blocking = [v for v in axe_violations(site.driver) if v["impact"] in BLOCKING]
+    assert not blocking, f"axe-core on {state} at 800 px:\n{describe(blocking)}"
 
 
 def test_the_check_sees_a_violation_planted_in_a_console_page(site: Site) -> None:
