@@ -301,3 +301,13 @@ def test_a_long_dialog_keeps_its_buttons_in_sight(site: Site, width: int) -> Non
     """
     assert site.driver.execute_script(inside, dialog, save)
     _press(site, Keys.ESCAPE)
+
+
+def test_contact_names_are_not_squeezed_at_800_px(site: Site) -> None:
+    """The table scrolls sideways instead: a name and its read-only reason stay readable."""
+    site.set_width(NARROW)
+    states.contacts(site)
+    cell = site.row_of("#contacts-table", "Grace Hopper").find_element(
+        By.CSS_SELECTOR, "td:nth-child(2)"
+    )
+    assert cell.size["width"] >= 15 * 15, cell.size  # 15rem of the 15 px root font
