@@ -222,4 +222,15 @@ export function watchScrollRegion(box) {
 }
 
 for (const dialog of document.querySelectorAll("dialog")) trapFocus(dialog);
-for (const box of document.querySelectorAll(".table-wrap")) watchScrollRegion(box);
+// Every table box, those of the page and those a script adds later (an LDAP source's runs).
+const watched = new WeakSet();
+function watchAll() {
+  for (const box of document.querySelectorAll(".table-wrap")) {
+    if (!watched.has(box)) {
+      watched.add(box);
+      watchScrollRegion(box);
+    }
+  }
+}
+new MutationObserver(watchAll).observe(document.body, { childList: true, subtree: true });
+watchAll();

@@ -1,6 +1,6 @@
 // Sources: SCIM clients and LDAP sources with their runs, a chart of recent runs, sync
 // actions, blocked deletion runs to confirm; SCIM tokens (create, list, revoke).
-import { api, h, setError, announce, formatTime, markReady, watchScrollRegion } from "./console.js";
+import { api, h, setError, announce, formatTime, markReady } from "./console.js";
 import { whileBusy } from "./actions.js";
 
 const container = document.getElementById("sources");
@@ -44,7 +44,7 @@ function formatDuration(seconds) {
 }
 
 function runsTable(runs) {
-  const box = h("div", { class: "table-wrap" }, h("table", { class: "grid runs" },
+  return h("div", { class: "table-wrap" }, h("table", { class: "grid runs" },
     h("caption", {}, "Last runs"),
     h("thead", {}, h("tr", {},
       h("th", { scope: "col" }, "Started"), h("th", { scope: "col" }, "Kind"), h("th", { scope: "col" }, "State"),
@@ -58,8 +58,6 @@ function runsTable(runs) {
       h("td", {}, formatDuration(duration(run))),
       COUNTS.map((c) => h("td", {}, count(run, c) ?? "—")),
     )))));
-  requestAnimationFrame(() => watchScrollRegion(box));
-  return box;
 }
 
 function chart(runs, name) {

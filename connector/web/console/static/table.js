@@ -25,12 +25,23 @@ export function pager(root, onPage) {
     info.textContent = total ? `${state.start}–${last} of ${total}` : "nothing found";
     prev.disabled = state.start <= 1;
     next.disabled = state.start + state.count > total;
-    // "Next" pressed onto the last page (or "Previous" onto the first) is now disabled:
-    // hand its focus to the other button rather than to nothing.
+  };
+  keepFocus(state, prev, next);
+  return state;
+}
+
+/**
+ * "Next" pressed onto the last page (or "Previous" onto the first) becomes disabled
+ * under the keyboard's focus: after each update, hand that focus to the other button
+ * rather than to nothing.
+ */
+function keepFocus(state, prev, next) {
+  const update = state.update;
+  state.update = (...args) => {
+    update(...args);
     if (document.activeElement === next && next.disabled && !prev.disabled) prev.focus();
     if (document.activeElement === prev && prev.disabled && !next.disabled) next.focus();
   };
-  return state;
 }
 
 /**
