@@ -50,3 +50,9 @@ def _fit_height(site: Site) -> None:
             return
         outer = site.driver.get_window_size()["height"]
         site.set_width(WIDTH, min(MAX_HEIGHT + outer - inner, outer + page - inner))
+
+
+def test_the_readme_shows_or_lists_every_screenshot() -> None:
+    readme = (SHOTS.parents[1] / "README.md").read_text()
+    missing = [name for name in STATES if f"{name}.png" not in readme]
+    assert not missing, f"README's Screenshots section does not mention: {missing}"
