@@ -311,3 +311,14 @@ def test_contact_names_are_not_squeezed_at_800_px(site: Site) -> None:
         By.CSS_SELECTOR, "td:nth-child(2)"
     )
     assert cell.size["width"] >= 15 * 15, cell.size  # 15rem of the 15 px root font
+
+
+def test_a_button_busy_while_its_job_runs_gets_the_focus_back(site: Site) -> None:
+    """Enter on "Update all synchronized users": the button is disabled meanwhile, then focused."""
+    site.set_width(1400)
+    states.mapping(site)
+    resync = site.css("#resync")
+    resync.send_keys(Keys.ENTER)
+    site.wait(lambda d: site.css("#resync-job").get_attribute("data-state") == "done")
+    site.wait(lambda d: resync.is_enabled())
+    assert _active(site) == resync

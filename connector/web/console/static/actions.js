@@ -2,9 +2,14 @@
 // place, a button that is busy while its request runs, and a job's progress.
 import { api, h, setError } from "./console.js";
 
-/** Run work with button disabled; its error (if any) goes to errorSlot, cleared first. */
+/**
+ * Run work with button disabled; its error (if any) goes to errorSlot, cleared first.
+ * A disabled button loses the keyboard's focus: it gets it back when the work is done,
+ * unless the work moved focus somewhere else meanwhile.
+ */
 export async function whileBusy(button, errorSlot, work) {
   setError(errorSlot, "");
+  const hadFocus = document.activeElement === button;
   button.disabled = true;
   try {
     await work();
@@ -12,6 +17,8 @@ export async function whileBusy(button, errorSlot, work) {
     setError(errorSlot, error.message);
   } finally {
     button.disabled = false;
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (hadFocus && lost && button.isConnected) button.focus();
   }
 }
 
