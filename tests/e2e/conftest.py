@@ -103,3 +103,12 @@ class AdminApi:
 
     def post(self, path: str, body: Any = None) -> Any:
         return self.call("POST", path, body if body is not None else {})
+
+
+@pytest.fixture(scope="session")
+def site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One seeded connector (LDAP, SCIM and local users, contacts, audit) for the page tests."""
+    from tests.e2e.seeded_site import seeded_site
+
+    with seeded_site(browser, tmp_path_factory.mktemp("site")) as seeded:
+        yield seeded

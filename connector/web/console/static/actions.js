@@ -2,9 +2,14 @@
 // place, a button that is busy while its request runs, and a job's progress.
 import { api, h, setError } from "./console.js";
 
-/** Run work with button disabled; its error (if any) goes to errorSlot, cleared first. */
+/**
+ * Run work with button disabled; its error (if any) goes to errorSlot, cleared first.
+ * A disabled button loses the keyboard's focus: it gets it back when the work is done,
+ * unless the work moved focus somewhere else meanwhile.
+ */
 export async function whileBusy(button, errorSlot, work) {
   setError(errorSlot, "");
+  const hadFocus = document.activeElement === button;
   button.disabled = true;
   try {
     await work();
@@ -12,6 +17,8 @@ export async function whileBusy(button, errorSlot, work) {
     setError(errorSlot, error.message);
   } finally {
     button.disabled = false;
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (hadFocus && lost && button.isConnected) button.focus();
   }
 }
 
@@ -19,7 +26,8 @@ export async function whileBusy(button, errorSlot, work) {
  * Ask before a destructive action, in place: host shows the question, a danger
  * button (focused) and a keep button. onYes runs while its button is busy; its error
  * goes to errorSlot, or to a slot of the host's own. ids, when given, names the
- * parts `${ids}-question`, `${ids}-yes`, `${ids}-no`.
+ * parts `${ids}-question`, `${ids}-yes`, `${ids}-no`. Escape inside it is "keep"
+ * (and so does not also close the dialog around it).
  */
 export function confirmInPlace(host, { question, yes, no = "Keep", onYes, onNo, errorSlot, ids }) {
   const slot = errorSlot || h("p", { class: "error", role: "alert", hidden: true });
@@ -30,6 +38,12 @@ export function confirmInPlace(host, { question, yes, no = "Keep", onYes, onNo, 
     h("span", { id: ids && `${ids}-question` }, question), yesButton, " ", noButton, errorSlot ? "" : slot,
   );
   host.hidden = false;
+  host.onkeydown = (event) => {
+    if (event.key !== "Escape" || !onNo) return;
+    event.preventDefault();
+    event.stopPropagation();
+    onNo();
+  };
   yesButton.focus();
 }
 

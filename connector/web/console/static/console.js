@@ -187,10 +187,81 @@ export async function showBlockedSources() {
   banner.replaceChildren(...blocked.map((s) => h("p", { dataset: { blockedSource: s.name } },
     h("strong", {}, `Source ${s.name} is blocked: `),
     s.kind === "scim"
-      ? `its deletion guard holds ${s.heldDeletions} deletion(s); the contacts stay until an admin confirms or rejects them. `
-      : `its last run would delete ${s.lastRun.wouldDelete} users and waits for an admin. `,
+      ? `its deletion guard holds ${plural(s.heldDeletions, "deletion")}; the contacts stay until an admin confirms or rejects them. `
+      : `its last run would delete ${plural(s.lastRun.wouldDelete, "user")} and waits for an admin. `,
     h("a", { href: "/admin/sources" }, "Review on the Sources page"))));
   banner.hidden = !blocked.length;
 }
 
 showBlockedSources();
+
+// ---------------------------------------------------------------- keyboard and small screens
+
+const FOCUSABLE =
+  'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), ' +
+  'textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+function focusables(root) {
+  return [...root.querySelectorAll(FOCUSABLE)].filter((el) => !el.closest("[hidden]") && el.getClientRects().length);
+}
+
+/**
+ * Tab and Shift-Tab go round inside an open dialog instead of leaving it for the
+ * browser's own controls. Escape (the browser closes a modal <dialog>) and the
+ * return of focus to the control that opened it are the browser's.
+ */
+export function trapFocus(dialog) {
+  dialog.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab" || !dialog.open) return;
+    const items = focusables(dialog);
+    if (!items.length) return;
+    const first = items[0];
+    const last = items.at(-1);
+    if (event.shiftKey && (document.activeElement === first || !dialog.contains(document.activeElement))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+}
+
+/**
+ * A table box that scrolls sideways (a narrow window) becomes a named, focusable
+ * region, so the keyboard can scroll it too; it leaves the tab order again when
+ * everything fits.
+ */
+export function watchScrollRegion(box) {
+  const update = () => {
+    const scrolls = box.scrollWidth > box.clientWidth + 1;
+    if (scrolls && !box.hasAttribute("tabindex")) {
+      const caption = box.querySelector("caption");
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", caption ? `${caption.textContent.trim()} (scrolls sideways)` : "Table (scrolls sideways)");
+    } else if (!scrolls && box.hasAttribute("tabindex")) {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+    }
+  };
+  new ResizeObserver(update).observe(box);
+  const table = box.querySelector("table");
+  if (table) new ResizeObserver(update).observe(table);
+  update();
+}
+
+for (const dialog of document.querySelectorAll("dialog")) trapFocus(dialog);
+// Every table box, those of the page and those a script adds later (an LDAP source's runs).
+const watched = new WeakSet();
+function watchAll() {
+  for (const box of document.querySelectorAll(".table-wrap")) {
+    if (!watched.has(box)) {
+      watched.add(box);
+      watchScrollRegion(box);
+    }
+  }
+}
+new MutationObserver(watchAll).observe(document.body, { childList: true, subtree: true });
+watchAll();

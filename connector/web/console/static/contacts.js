@@ -76,7 +76,7 @@ function row(contact) {
     h("td", {}, contact.managedBy ? profileIcon(`Synchronized contact of user ${contact.managedBy.userName}`) : ""),
     nameCell,
     h("td", {}, f.email || ""),
-    h("td", {}, f.phone || f.mobile || ""),
+    h("td", { class: "nowrap" }, f.phone || f.mobile || ""),
     h("td", {}, [f.company, f.department].filter(Boolean).join(" / ")),
     actions,
   );
@@ -92,9 +92,20 @@ function confirmDelete(contact, tr) {
       status.textContent = `Deleted contact ${fullName(contact)}.`;
       announce(status.textContent);
       await list.load();
+      focusAfterReload(null);
     },
-    onNo: () => list.load(),
+    onNo: async () => {
+      await list.load();
+      focusAfterReload(contact.id, "button.delete");
+    },
   });
+}
+
+/** After the table was drawn again: focus that row's control, else "Create contact" (never nothing). */
+function focusAfterReload(id, selector = "button.edit") {
+  const row = id && document.querySelector(`#contacts-table tr[data-id="${CSS.escape(id)}"]`);
+  const target = row && row.querySelector(`${selector}:not(:disabled)`);
+  (target || document.getElementById("create-contact")).focus();
 }
 
 const list = pagedTable({
@@ -162,6 +173,7 @@ form.addEventListener("submit", async (event) => {
     status.textContent = `Saved contact ${fullName(saved)}.`;
     announce(status.textContent);
     await list.load();
+    focusAfterReload(saved.id);
   } catch (error) {
     showFieldError(form, error, formError);
   }

@@ -73,8 +73,7 @@ function chart(runs, name) {
   const pad = Math.max(300, (hi - lo) * 0.05);
   requestAnimationFrame(() => {
     const width = Math.max(320, Math.min(900, box.clientWidth || 520));
-    // eslint-disable-next-line no-new
-    new window.uPlot({
+    const plot = new window.uPlot({
       width, height: 160,
       series: [
         {},
@@ -84,6 +83,11 @@ function chart(runs, name) {
       axes: [{}, { label: "s" }, { side: 1, scale: "n", label: "changes", grid: { show: false } }],
       scales: { x: { time: true, range: [lo - pad, hi + pad] } },
     }, [xs, durations, changes], box);
+    // The chart follows its card's width (a window made narrower, a phone turned).
+    new ResizeObserver(() => {
+      const now = Math.max(280, Math.min(900, box.clientWidth || 520));
+      if (now !== plot.width) plot.setSize({ width: now, height: 160 });
+    }).observe(box);
   });
   return box;
 }
@@ -127,7 +131,7 @@ function heldDeletions(source) {
   });
   return [h("div", { class: "blocked-run held", dataset: { heldSource: source.name } },
     h("strong", {}, "Deletions held. "),
-    `The deletion guard holds ${source.heldDeletions} deletion(s) from ${source.name}; their contacts stay in the address book. `,
+    `The deletion guard holds ${plural(source.heldDeletions, "deletion")} from ${source.name}; their contacts stay in the address book. `,
     h("button", { type: "button", class: "btn danger", id: `held-confirm-${source.name}`, onclick: decide("confirm", "Held deletions confirmed.") }, "Confirm deletions"),
     " ",
     h("button", { type: "button", class: "btn", id: `held-reject-${source.name}`, onclick: decide("reject", "Held deletions rejected: the users are back.") }, "Reject: restore the users"),

@@ -47,7 +47,22 @@ export function pager(root, onPage) {
     prev.disabled = state.start <= 1;
     next.disabled = nextCursor === undefined ? state.start + state.count > total : !nextCursor;
   };
+  keepFocus(state, prev, next);
   return state;
+}
+
+/**
+ * "Next" pressed onto the last page (or "Previous" onto the first) becomes disabled
+ * under the keyboard's focus: after each update, hand that focus to the other button
+ * rather than to nothing.
+ */
+function keepFocus(state, prev, next) {
+  const update = state.update;
+  state.update = (...args) => {
+    update(...args);
+    if (document.activeElement === next && next.disabled && !prev.disabled) prev.focus();
+    if (document.activeElement === prev && prev.disabled && !next.disabled) next.focus();
+  };
 }
 
 /**

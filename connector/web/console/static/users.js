@@ -349,6 +349,8 @@ deleteButton.addEventListener("click", () => confirmInPlace(deleteConfirm, {
     selected.delete(current.id);
     await list.load();
     document.getElementById("sync-status").textContent = `Deleted user ${current.userName}.`;
+    // The opener's row is gone: focus the first user (or "Create user"), never nothing.
+    (table.querySelector("tr[tabindex]") || document.getElementById("create-user")).focus();
   },
   onNo: () => {
     deleteConfirm.hidden = true;

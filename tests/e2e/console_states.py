@@ -1,0 +1,157 @@
+"""Every page of the console, and every state of it that opens something, by name.
+
+The accessibility test runs axe-core on each, the screenshot test saves each
+under docs/screenshots/<name>.png, the layout test checks each at 800 px. A
+state opens its page, does what an admin does to get there (open a dialog,
+ask to delete) and returns the selector of what must then be on screen: a state
+whose element is missing did not render, and the test using it fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from tests.e2e.seeded_site import ADMIN, Site
+
+
+def login(site: Site) -> str:
+    site.driver.delete_all_cookies()
+    site.open("/admin/sign-in")
+    return "form #sign-in"
+
+
+def login_failed(site: Site) -> str:
+    login(site)
+    site.css("#name").send_keys(ADMIN)
+    site.css("#password").send_keys("not the password")
+    site.css("#sign-in").click()
+    site.visible("#password-error")
+    return "#password-error"
+
+
+def users(site: Site) -> str:
+    site.open("/admin/users")
+    site.row_of("#users-table", "margaret.hamilton@okta.example")
+    return "#users-table tbody tr[data-id]"
+
+
+def user_dialog(site: Site) -> str:
+    site.open(f"/admin/users?open={site.ids['ada']}")
+    site.visible("#user-dialog")
+    return "#user-dialog[open] #u-userName"
+
+
+def user_dialog_scim(site: Site) -> str:
+    users(site)
+    row = site.row_of("#users-table", "margaret.hamilton@okta.example")
+    row.click()
+    row.send_keys(Keys.ENTER)
+    site.visible("#user-readonly-note")
+    return "#user-dialog[open] #user-readonly-note"
+
+
+def user_create(site: Site) -> str:
+    site.open("/admin/users")
+    site.css("#create-user").click()
+    site.visible("#user-dialog")
+    return "#user-dialog[open] #u-userName"
+
+
+def user_delete_confirm(site: Site) -> str:
+    site.open(f"/admin/users?open={site.ids['bob']}")
+    site.visible("#user-delete").click()
+    site.visible("#user-delete-yes")
+    return "#user-delete-confirm #user-delete-yes"
+
+
+def mapping(site: Site) -> str:
+    site.open("/admin/synchronized-users")
+    site.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#mapping-table tbody select"))
+    return "#mapping-table tbody select"
+
+
+def contacts(site: Site) -> str:
+    site.open("/admin/contacts")
+    site.row_of("#contacts-table", "Babbage")
+    return "#contacts-table tbody tr[data-id]"
+
+
+def contact_dialog(site: Site) -> str:
+    contacts(site)
+    site.row_of("#contacts-table", "Babbage").find_element(By.CSS_SELECTOR, "button.edit").click()
+    site.visible("#contact-dialog")
+    return "#contact-dialog[open] #contact-fields input"
+
+
+def contact_create(site: Site) -> str:
+    contacts(site)
+    site.css("#create-contact").click()
+    site.visible("#contact-dialog")
+    return "#contact-dialog[open] #contact-fields input"
+
+
+def contact_delete_confirm(site: Site) -> str:
+    contacts(site)
+    row = site.row_of("#contacts-table", "Lamarr")
+    row.find_element(By.CSS_SELECTOR, "button.delete").click()
+    site.wait(lambda d: row.find_elements(By.XPATH, ".//button[text()='Delete for good']"))
+    return "#contacts-table .actions button.danger"
+
+
+def sources(site: Site) -> str:
+    site.open("/admin/sources")
+    site.wait(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-source="corp"] .chart canvas'))
+    return '[data-source="corp"] table.runs tbody tr'
+
+
+def token_created(site: Site) -> str:
+    site.open("/admin/sources")
+    site.css("#token-source").send_keys("okta")
+    site.css("#token-name").send_keys(f"okta-{len(site.all('#tokens-table tbody tr')) + 1}")
+    site.css("#token-create").click()
+    site.visible("#token-secret-value")
+    return "#token-secret #token-secret-value"
+
+
+def audit(site: Site) -> str:
+    site.open("/admin/audit")
+    return "#audit-table tbody tr[data-action]"
+
+
+def audit_details(site: Site) -> str:
+    site.open("/admin/audit?action=contact.create")
+    site.css("#audit-table tbody tr[data-action] details summary").click()
+    return "#audit-table details[open]"
+
+
+def not_found(site: Site) -> str:
+    site.driver.get(site.server.base_url + "/admin/no-such-page")
+    return "main h1"
+
+
+# name -> how to get there; the names are the screenshots' file names.
+STATES: dict[str, Callable[[Site], str]] = {
+    "login": login,
+    "login-failed": login_failed,
+    "users": users,
+    "user-dialog": user_dialog,
+    "user-dialog-scim": user_dialog_scim,
+    "user-create": user_create,
+    "user-delete-confirm": user_delete_confirm,
+    "mapping": mapping,
+    "contacts": contacts,
+    "contact-dialog": contact_dialog,
+    "contact-create": contact_create,
+    "contact-delete-confirm": contact_delete_confirm,
+    "sources": sources,
+    "token-created": token_created,
+    "audit": audit,
+    "audit-details": audit_details,
+    "not-found": not_found,
+}
+
+# The pages themselves (no dialog open): each must fit 800 px.
+PAGES = ("login", "users", "mapping", "contacts", "sources", "audit", "not-found")
