@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
 
 from tests.e2e.seeded_site import ADMIN, Site
 
@@ -127,6 +128,59 @@ def audit_details(site: Site) -> str:
     return "#audit-table details[open]"
 
 
+def mapping_preview(site: Site) -> str:
+    mapping(site)
+    # An edit worth previewing: the job title goes to the notes instead.
+    for row in site.all("#mapping-table tbody tr"):
+        selects = row.find_elements(By.CSS_SELECTOR, "select")
+        if selects and Select(selects[0]).first_selected_option.get_attribute("value") == "title":
+            Select(selects[1]).select_by_value("notes")
+            break
+    else:
+        raise AssertionError("the seeded mapping has no row for the job title")
+    site.css("#mapping-preview-button").click()
+    site.visible("#mapping-preview")
+    return "#mapping-preview #mapping-preview-summary"
+
+
+def mapping_reverse_confirm(site: Site) -> str:
+    mapping(site)
+    site.css("#dir-contact").click()
+    site.visible("#direction-confirm-yes")
+    return "#direction-confirm-yes"
+
+
+def mapping_reset_confirm(site: Site) -> str:
+    mapping(site)
+    site.css("#mapping-reset").click()
+    site.visible("#mapping-reset-yes")
+    return "#mapping-reset-yes"
+
+
+def scope_preview(site: Site) -> str:
+    sources(site)
+    scope = site.visible("#scope-okta")
+    scope.clear()
+    scope.send_keys('title eq "Flight Software"')
+    site.css("#scope-okta-preview-button").click()
+    site.visible("#scope-okta-preview")
+    return "#scope-okta-preview"
+
+
+def token_revoke_confirm(site: Site) -> str:
+    sources(site)
+    site.css("#tokens-table tbody tr[data-token] button.revoke").click()
+    confirm = '#tokens-table [id^="revoke-"][id$="-yes"]'
+    site.wait(lambda d: d.find_elements(By.CSS_SELECTOR, confirm))
+    return confirm
+
+
+def recently_deleted(site: Site) -> str:
+    site.open("/admin/recently-deleted")
+    site.row_of("#deleted-table", "grace.hopper@okta.example")
+    return "#deleted-table tbody tr"
+
+
 def not_found(site: Site) -> str:
     site.driver.get(site.server.base_url + "/admin/no-such-page")
     return "main h1"
@@ -148,10 +202,25 @@ STATES: dict[str, Callable[[Site], str]] = {
     "contact-delete-confirm": contact_delete_confirm,
     "sources": sources,
     "token-created": token_created,
+    "token-revoke-confirm": token_revoke_confirm,
+    "scope-preview": scope_preview,
+    "mapping-preview": mapping_preview,
+    "mapping-reverse-confirm": mapping_reverse_confirm,
+    "mapping-reset-confirm": mapping_reset_confirm,
+    "recently-deleted": recently_deleted,
     "audit": audit,
     "audit-details": audit_details,
     "not-found": not_found,
 }
 
 # The pages themselves (no dialog open): each must fit 800 px.
-PAGES = ("login", "users", "mapping", "contacts", "sources", "audit", "not-found")
+PAGES = (
+    "login",
+    "users",
+    "mapping",
+    "contacts",
+    "sources",
+    "recently-deleted",
+    "audit",
+    "not-found",
+)

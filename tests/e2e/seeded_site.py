@@ -203,6 +203,12 @@ def _seed(site: Site) -> None:
                 },
             },
         )
+    # A user the identity provider deleted: pending on "Recently deleted".
+    gone = scim.post(
+        "/Users",
+        {"userName": "grace.hopper@okta.example", "name": {"givenName": "Grace"}},
+    )
+    scim.call("DELETE", f"/Users/{gone['id']}")
     for fields in (
         {
             "firstName": "Charles",

@@ -793,6 +793,7 @@ def test_recently_deleted_restore_and_a_blocked_scim_source(browser: Any, artifa
         assert contact_id not in {c["id"] for c in api.get("/contacts")["items"]}
 
         ui = Console(browser, server.base_url, artifacts)
+        browser.get_log("browser")  # what an earlier test's pages logged is not this test's
         browser.delete_all_cookies()
         browser.get(server.base_url + "/admin/sign-in?next=/admin/recently-deleted")
         ui.visible("#name").send_keys(ADMIN)
