@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from connector.db.models import User
 from connector.queries.filtered_page import filtered_page
-from connector.queries.user_filter import to_sql
+from connector.queries.user_filter import in_source, to_sql
 from connector.queries.user_order import user_order
 from connector.scim_store.errors import check_if_match, owned, scim_errors, source_id
 from connector.services import groups, sources, sync_scope, user_resources, users
@@ -30,7 +30,7 @@ class ScimUserStore:
             page = filtered_page(
                 session,
                 User,
-                [User.source_id == caller.source_id],
+                [in_source(source_id(caller), query.filter)],
                 user_order(query.sort_by, query.descending),
                 start_index=query.start_index,
                 count=query.count,
