@@ -16,6 +16,8 @@ import connector.queries.user_emails  # noqa: F401  (keeps the e-mail lookup tab
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
+# Execution option of the connections of read transactions (Database.read_sessions).
+READ_ONLY = "connector_read_only"
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -30,6 +32,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            # A read: WAL gives it a snapshot without the write lock, so reads
+            # neither wait for writers nor make them wait.
+            connection.exec_driver_sql("BEGIN")
+            return
         # Take the write lock up front: a deferred transaction that later wants
         # to write fails at once with "database is locked" under concurrency.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -89,6 +96,10 @@ class Database:
         self.url = url
         self.engine = create_db_engine(url)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        # Sessions that only read: on SQLite a plain (deferred) BEGIN, not the write lock.
+        self.read_sessions: sessionmaker[Session] = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:

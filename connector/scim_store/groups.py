@@ -81,11 +81,11 @@ class ScimGroupStore:
             )
             return Page(represent_all(session, page.rows), page.total)
 
-        return self.ctx.run(work)
+        return self.ctx.read(work)
 
     @scim_errors
     def get(self, caller: Principal, resource_id: str) -> Resource:
-        return self.ctx.run(lambda s: represent_all(s, [self._group(s, caller, resource_id)])[0])
+        return self.ctx.read(lambda s: represent_all(s, [self._group(s, caller, resource_id)])[0])
 
     @scim_errors
     def create(self, caller: Principal, resource: Resource) -> Resource:

@@ -40,11 +40,11 @@ class ScimUserStore:
             )
             return Page(user_resources.resources(session, page.rows), page.total)
 
-        return self.ctx.run(work)
+        return self.ctx.read(work)
 
     @scim_errors
     def get(self, caller: Principal, resource_id: str) -> Resource:
-        return self.ctx.run(
+        return self.ctx.read(
             lambda s: user_resources.resources(s, [self._user(s, caller, resource_id)])[0]
         )
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from connector.catalogue import Catalogue, load_catalogue
 from connector.config import Settings
@@ -35,12 +35,17 @@ class Context:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back on any error."""
-        session = self.db.sessions()
-        try:
-            with session.begin():
-                yield session
-        finally:
-            session.close()
+        with _transaction(self.db.sessions) as session:
+            yield session
+
+    def read(self, work: Callable[[Session], T], attempts: int = 8) -> T:
+        """Run ``work``, which only reads, in a read transaction (retried like :meth:`run`).
+
+        On SQLite it does not take the write lock, so reads run beside a writer
+        (WAL) instead of queueing behind it. ``work`` must not write: on SQLite a
+        write in a read transaction can fail at once when another writer committed.
+        """
+        return self._attempts(work, attempts, self.db.read_sessions)
 
     def run(self, work: Callable[[Session], T], attempts: int = 8) -> T:
         """Run ``work`` in a transaction, retrying when a concurrent write won the race.
@@ -52,9 +57,14 @@ class Context:
         that the writers that collided do not collide again); when they run out the
         answer is a 409.
         """
+        return self._attempts(work, attempts, self.db.sessions)
+
+    def _attempts(
+        self, work: Callable[[Session], T], attempts: int, sessions: sessionmaker[Session]
+    ) -> T:
         for attempt in range(1, attempts + 1):
             try:
-                with self.unit_of_work() as session:
+                with _transaction(sessions) as session:
                     return work(session)
             except Exception as exc:
                 if not is_transient(exc):
@@ -63,6 +73,16 @@ class Context:
                     raise Conflict("the object was changed concurrently; try again") from exc
                 time.sleep(retry_pause(attempt))
         raise AssertionError("unreachable")
+
+
+@contextmanager
+def _transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    session = sessions()
+    try:
+        with session.begin():
+            yield session
+    finally:
+        session.close()
 
 
 def retry_pause(attempt: int) -> float:

@@ -1,0 +1,102 @@
+"""SCIM reads take no write lock, and a token check writes nothing on most requests.
+
+Every statement the database receives is caught with an engine event: a GET,
+a lookup, a page or a ``.search`` (with its token check) sends no INSERT,
+UPDATE or DELETE, and on SQLite no ``BEGIN IMMEDIATE`` (the write lock) but a
+plain BEGIN. A write still takes the lock up front. A token's last-used time
+is written when it is older than tokens.LAST_USED_RESOLUTION, and only then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select, update
+
+from connector.db.models import ApiToken, utcnow
+from connector.services import tokens
+from connector.services.context import Context
+from tests.integration.scim_client import ScimClient
+
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+WRITES = ("INSERT", "UPDATE", "DELETE", "BEGIN IMMEDIATE")
+
+
+@pytest.fixture
+def scim(app: Any, ctx: Context) -> ScimClient:
+    _, secret = ctx.run(
+        lambda s: tokens.create(s, "test", name="idp", kind=tokens.SCIM, source_name="idp")
+    )
+    return ScimClient(app.test_client(), secret)
+
+
+@contextmanager
+def statements(ctx: Context) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement.strip())
+
+    event.listen(ctx.db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", record)
+
+
+def writes(seen: list[str]) -> list[str]:
+    return [s for s in seen if s.upper().startswith(WRITES)]
+
+
+def test_scim_reads_send_no_write_and_take_no_write_lock(scim, ctx):
+    user = scim.post("/Users", {"schemas": [CORE_USER], "userName": "ada@example.com"})
+    group = scim.post(
+        "/Groups",
+        {"schemas": [CORE_GROUP], "displayName": "Staff", "members": [{"value": user["id"]}]},
+    )
+    with statements(ctx) as seen:
+        assert scim.get(f"/Users/{user['id']}")["userName"] == "ada@example.com"
+        found = scim.get("/Users", filter='userName eq "ada@example.com"')
+        assert found["totalResults"] == 1
+        assert scim.get("/Users", startIndex=1, count=100)["totalResults"] == 1
+        assert scim.get(f"/Groups/{group['id']}")["members"][0]["value"] == user["id"]
+        assert scim.get("/Groups")["totalResults"] == 1
+        scim.post("/Users/.search", {"filter": 'userName sw "ada"'}, expect=200)
+    assert seen
+    assert writes(seen) == []
+    if ctx.db.dialect == "sqlite":
+        # Six requests, each a read for the token check and one for the work.
+        assert seen.count("BEGIN") == 2 * 6, seen
+
+
+def test_a_write_still_takes_the_write_lock(scim, ctx):
+    user = scim.post("/Users", {"schemas": [CORE_USER], "userName": "ada@example.com"})
+    with statements(ctx) as seen:
+        scim.patch(f"/Users/{user['id']}", [{"op": "replace", "path": "displayName", "value": "A"}])
+    assert any(s.startswith("UPDATE users") for s in seen)
+    if ctx.db.dialect == "sqlite":
+        assert "BEGIN IMMEDIATE" in seen
+
+
+def last_used(ctx: Context) -> Any:
+    return ctx.read(lambda s: s.scalar(select(ApiToken.last_used_at)))
+
+
+def test_a_token_s_last_use_is_written_only_when_it_is_due(scim, ctx):
+    assert last_used(ctx) is None
+    scim.get("/Users")
+    first = last_used(ctx)
+    assert first is not None
+    with statements(ctx) as seen:
+        scim.get("/Users")
+    assert writes(seen) == []
+    assert last_used(ctx) == first
+    stale = utcnow() - tokens.LAST_USED_RESOLUTION - timedelta(seconds=1)
+    ctx.run(lambda s: s.execute(update(ApiToken).values(last_used_at=stale)))
+    scim.get("/Users")
+    assert last_used(ctx) > stale + timedelta(seconds=1)
