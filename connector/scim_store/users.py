@@ -58,7 +58,7 @@ class ScimUserStore:
                 users.forget_deletion(session, source.id, key)
             decision = sync_scope.decide(source, resource)
             user = users.create(session, caller.actor, source, resource, sync_to_contact=decision)
-            return user_resources.resources(session, [user])[0]
+            return user_resources.resource(user, [])  # a new user is in no group yet
 
         return self.ctx.run(work)
 
@@ -69,11 +69,12 @@ class ScimUserStore:
         def work(session: Session) -> Resource:
             user = self._user(session, caller, resource_id, lock=True)
             check_if_match(if_match, user.version)
-            current = user_resources.resources(session, [user])[0]
-            new = transform(current)
+            member_of = groups.groups_of(session, [user.id])[user.id]
+            new = transform(user_resources.resource(user, member_of))
             users.replace(session, caller.actor, user, new)
             rescope(session, caller.actor, [user])
-            return user_resources.resources(session, [user])[0]
+            # A change of the user's attributes leaves its groups as they were.
+            return user_resources.resource(user, member_of)
 
         return self.ctx.run(work)
 

@@ -6,7 +6,7 @@ jobs) ends up here, so the behaviour contract lives in one place.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,12 +22,51 @@ from connector.services.contact_rules import Action, ContactDecision
 from connector.services.sync_settings import CONTACT_TO_USER, SyncSettings
 
 
-@dataclass(frozen=True)
 class SyncState:
-    """The mapping and settings one transaction works with."""
+    """The mapping and settings one transaction works with.
 
-    mapping: CurrentMapping
-    settings: SyncSettings
+    Either may be given as a function that reads it: it is then read when first
+    asked for, once, so that a change of a user that syncs nothing (no contact)
+    costs no reads of the mapping and settings.
+    """
+
+    def __init__(
+        self,
+        mapping: CurrentMapping | Callable[[], CurrentMapping],
+        settings: SyncSettings | Callable[[], SyncSettings],
+    ) -> None:
+        self._mapping = mapping
+        self._settings = settings
+
+    @property
+    def mapping(self) -> CurrentMapping:
+        if not isinstance(self._mapping, CurrentMapping):
+            self._mapping = self._mapping()
+        return self._mapping
+
+    @property
+    def settings(self) -> SyncSettings:
+        if not isinstance(self._settings, SyncSettings):
+            self._settings = self._settings()
+        return self._settings
+
+    def loaded(self) -> SyncState:
+        """Both read now: for a state that outlives its transaction."""
+        return SyncState(self.mapping, self.settings)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SyncState, (self.mapping, self.settings))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SyncState):
+            return NotImplemented
+        return (self.mapping, self.settings) == (other.mapping, other.settings)
+
+    def __hash__(self) -> int:
+        return hash((self.mapping, self.settings))
+
+    def __repr__(self) -> str:
+        return f"SyncState({self.mapping!r}, {self.settings!r})"
 
 
 def effective_direction(user: User, settings: SyncSettings) -> str:

@@ -10,6 +10,7 @@ an admin set (``User.sync_set_by_admin``) is not decided again at all.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,13 @@ def rescope(session: Session, actor: str, affected: Sequence[User]) -> None:
     assert source is not None  # users.source_id is a foreign key
     state = users.load_state(session)
     followers = [u for u in affected if sync_scope.follows_source(u)]
-    for user, resource in zip(followers, user_resources.resources(session, followers), strict=True):
+    # The users as the IdP sees them, groups included, only when the scope reads them.
+    views: list[dict[str, Any]] = (
+        user_resources.resources(session, followers)
+        if sync_scope.reads_resource(source)
+        else [{} for _ in followers]
+    )
+    for user, resource in zip(followers, views, strict=True):
         stored_choice = (user.resource.get(CONNECTOR_USER) or {}).get("syncToContact")
         decision = sync_scope.decide(
             source, {**resource, CONNECTOR_USER: {"syncToContact": stored_choice}}

@@ -44,6 +44,12 @@ def decide(source: Source, user: dict[str, Any]) -> bool:
     return bool(scope)
 
 
+def reads_resource(source: Source) -> bool:
+    """Whether :func:`decide` reads the user's attributes and groups for ``source``
+    (a filter scope), or only the IdP's own ``syncToContact`` (a scope of true or false)."""
+    return isinstance(source.sync_scope.get("scope", False), str)
+
+
 def follows_source(user: User) -> bool:
     """Whether the source decides this user's switch (no admin override)."""
     return not user.sync_set_by_admin

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import delete as sa_delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,7 +47,8 @@ API_KEYS = (
 
 
 def load_state(session: Session) -> SyncState:
-    return SyncState(mappings.current(session), sync_settings.load(session))
+    # Read when first needed (see SyncState): most changes of a user sync nothing.
+    return SyncState(lambda: mappings.current(session), lambda: sync_settings.load(session))
 
 
 def validated(resource: Any) -> dict[str, Any]:
@@ -115,7 +117,8 @@ def create(
         "user",
         user.id,
         None,
-        representation(session, user),
+        # As representation() shows it: a new user has no contact yet.
+        _represent(user, source.name, None),
         diff=False,
     )
     if sync_to_contact:
@@ -585,11 +588,10 @@ def forget_deletion(session: Session, source_id: int, external_key: str) -> None
     """Let a source create again a user an admin deleted (see ``delete(remember=True)``).
 
     An explicit create by the identity provider is such a request; a directory
-    poll is not.
+    poll is not. One statement (an IdP's every create asks).
     """
-    for remembered in session.scalars(
-        select(SuppressedUser).where(
+    session.execute(
+        sa_delete(SuppressedUser).where(
             SuppressedUser.source_id == source_id, SuppressedUser.external_key == external_key
         )
-    ):
-        session.delete(remembered)
+    )

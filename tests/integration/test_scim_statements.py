@@ -1,4 +1,5 @@
-"""SCIM reads take no write lock, and a token check writes nothing on most requests.
+"""What a SCIM request sends to the database: reads take no write lock, a token check
+writes nothing on most requests, and writes send no statement their answer does not need.
 
 Every statement the database receives is caught with an engine event: a GET,
 a lookup, a page or a ``.search`` (with its token check) sends no INSERT,
@@ -100,3 +101,75 @@ def test_a_token_s_last_use_is_written_only_when_it_is_due(scim, ctx):
     ctx.run(lambda s: s.execute(update(ApiToken).values(last_used_at=stale)))
     scim.get("/Users")
     assert last_used(ctx) > stale + timedelta(seconds=1)
+
+
+def test_a_create_reads_no_groups_links_or_mapping(scim, ctx):
+    """A new user is in no group and, with its switch off, has no contact to write."""
+    with statements(ctx) as seen:
+        scim.post(
+            "/Users",
+            {
+                "schemas": [CORE_USER],
+                "userName": "ada@example.com",
+                "externalId": "a1",
+                "emails": [{"value": "ada@work.example"}],
+            },
+        )
+    text = "\n".join(seen)
+    assert "INSERT INTO users" in text
+    assert "INSERT INTO user_emails" in text
+    assert "INSERT INTO audit_events" in text
+    for table in ("group_members", "contact_links", "mapping_versions", "settings"):
+        assert f"FROM {table}" not in text, (table, seen)
+    # userName and externalId are checked with one query.
+    assert sum("FROM users" in s and "user_name_ci" in s for s in seen) == 1, seen
+
+
+def test_a_patch_that_keeps_the_keys_and_emails_checks_and_rewrites_neither(scim, ctx):
+    user = scim.post(
+        "/Users",
+        {
+            "schemas": [CORE_USER],
+            "userName": "ada@example.com",
+            "emails": [{"value": "ada@work.example"}],
+        },
+    )
+    with statements(ctx) as seen:
+        scim.patch(
+            f"/Users/{user['id']}",
+            [
+                {"op": "replace", "path": "displayName", "value": "Ada"},
+                {"op": "replace", "value": {"active": False}},
+            ],
+        )
+    text = "\n".join(seen)
+    assert "UPDATE users" in text
+    assert "user_emails" not in text
+    assert "users.user_name_ci IN" not in text and "users.user_name_ci =" not in text
+    for table in ("mapping_versions", "settings"):
+        assert f"FROM {table}" not in text, (table, seen)
+    assert sum("FROM group_members" in s for s in seen) == 1, seen
+
+
+def test_a_patch_of_the_emails_rewrites_them_and_of_the_username_checks_it(scim, ctx):
+    user = scim.post(
+        "/Users",
+        {
+            "schemas": [CORE_USER],
+            "userName": "ada@example.com",
+            "emails": [{"value": "ada@work.example"}],
+        },
+    )
+    with statements(ctx) as seen:
+        scim.patch(
+            f"/Users/{user['id']}",
+            [
+                {"op": "replace", "path": "userName", "value": "ada2@example.com"},
+                {"op": "replace", "path": "emails", "value": [{"value": "ada2@work.example"}]},
+            ],
+        )
+    text = "\n".join(seen)
+    assert "INSERT INTO user_emails" in text
+    assert "users.user_name_ci" in text
+    assert scim.get("/Users", filter='emails.value eq "ada2@work.example"')["totalResults"] == 1
+    assert scim.get("/Users", filter='emails.value eq "ada@work.example"')["totalResults"] == 0
