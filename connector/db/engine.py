@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import connector.queries.user_emails  # noqa: F401  (keeps the e-mail lookup table in step)
+from connector.db.write_lock import FairLock
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
@@ -96,6 +97,8 @@ class Database:
         self.url = url
         self.engine = create_db_engine(url)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite: this process's write transactions take turns here first (write_lock.py).
+        self.write_lock = FairLock() if self.dialect == "sqlite" else None
         # Sessions that only read: on SQLite a plain (deferred) BEGIN, not the write lock.
         self.read_sessions: sessionmaker[Session] = sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False

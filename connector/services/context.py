@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -45,7 +45,7 @@ class Context:
         (WAL) instead of queueing behind it. ``work`` must not write: on SQLite a
         write in a read transaction can fail at once when another writer committed.
         """
-        return self._attempts(work, attempts, self.db.read_sessions)
+        return self._attempts(work, attempts, self.db.read_sessions, write=False)
 
     def run(self, work: Callable[[Session], T], attempts: int = 8) -> T:
         """Run ``work`` in a transaction, retrying when a concurrent write won the race.
@@ -57,14 +57,23 @@ class Context:
         that the writers that collided do not collide again); when they run out the
         answer is a 409.
         """
-        return self._attempts(work, attempts, self.db.sessions)
+        return self._attempts(work, attempts, self.db.sessions, write=True)
 
     def _attempts(
-        self, work: Callable[[Session], T], attempts: int, sessions: sessionmaker[Session]
+        self,
+        work: Callable[[Session], T],
+        attempts: int,
+        sessions: sessionmaker[Session],
+        *,
+        write: bool,
     ) -> T:
+        lock = self.db.write_lock if write else None
         for attempt in range(1, attempts + 1):
             try:
-                with _transaction(sessions) as session:
+                with (
+                    lock.held() if lock is not None else nullcontext(),
+                    _transaction(sessions) as session,
+                ):
                     return work(session)
             except Exception as exc:
                 if not is_transient(exc):

@@ -27,6 +27,7 @@ is written by one worker at a time.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -228,21 +229,44 @@ def run(
     With a ``lease`` (a worker that claimed the job) every batch checks and renews
     it; with ``stop`` set the job stops after its current batch (still unfinished,
     for the caller to release)."""
-    batch = ctx.settings.jobs.batch_size
+    sizes = BatchSizes(ctx.settings.jobs.batch_size, ctx.settings.jobs.batch_seconds)
     step = _resync_batch if ctx.run(lambda s: get(s, job_id).kind) == RESYNC else _sync_batch
     while True:
+        batch = sizes.next
+        started = time.monotonic()
         try:
-            job = ctx.run(lambda s: step(s, _held(s, job_id, lease), batch))
+            job = ctx.run(lambda s, rows=batch: step(s, _held(s, job_id, lease), rows))  # type: ignore[misc]
         except LeaseLost:
             raise
         except Exception as exc:
             if is_unavailable(exc):
                 raise
             job = _row_by_row(ctx, job_id, step, batch, lease)
+        sizes.took(batch, time.monotonic() - started)
         if progress is not None:
             progress(job)
         if job.state not in UNFINISHED or (stop is not None and stop.is_set()):
             return job
+
+
+class BatchSizes:
+    """How many rows the next batch takes: as many as fit in ``seconds``, at most ``most``.
+
+    A batch holds the write lock (SQLite) for its whole transaction, and a SCIM
+    write that comes meanwhile waits for it; so batches are sized by time, not by a
+    fixed count. The first has ``min(most, FIRST)`` rows; each next one is scaled by
+    how long the last took, at most doubled or halved at a time.
+    """
+
+    FIRST = 100
+
+    def __init__(self, most: int, seconds: float) -> None:
+        self.most, self.seconds = most, seconds
+        self.next = min(most, self.FIRST)
+
+    def took(self, rows: int, elapsed: float) -> None:
+        fitting = rows * self.seconds / elapsed if elapsed > 0 else rows * 2
+        self.next = max(1, min(self.most, rows * 2, max(rows // 2, int(fitting))))
 
 
 def _row_by_row(ctx: Context, job_id: str, step: Step, rows: int, lease: Lease | None) -> Job:
