@@ -2,10 +2,10 @@
 
 The table holds each user's lower-cased e-mail values so that ``emails.value``
 filters (``eq``, ``sw``) can use an index instead of reading every resource.
-Rows are rewritten after every ORM flush that inserts a user, changes the
-e-mails of a user's ``resource`` or deletes a user, in the same transaction. Writes that bypass the
+Rows are written after every ORM flush that inserts a user or changes the
+e-mails of a user's ``resource``, in the same transaction. Writes that bypass the
 ORM unit of work (``session.execute(update(User)...)``, raw SQL) are not seen;
-the row of a deleted user also goes with the foreign key's ON DELETE CASCADE.
+the rows of a deleted user go with the foreign key's ON DELETE CASCADE.
 
 Importing this module registers the listener (for every Session).
 """
@@ -74,11 +74,11 @@ def _sync_user_emails(session: Session, _context: UOWTransaction) -> None:
     # flush that just ran, and inserted users have their ids.
     inserted = _users(session.new)
     updated = [u for u in _users(session.dirty) if _emails_changed(u)]
-    deleted = _users(session.deleted)
-    if not (inserted or updated or deleted):
+    # A deleted user's rows go with it: the foreign key cascades (both databases).
+    if not (inserted or updated):
         return
     connection = session.connection()
-    stale = [u.id for u in (*updated, *deleted)]
+    stale = [u.id for u in updated]
     for chunk in _chunks(stale):
         connection.execute(delete(UserEmail).where(UserEmail.user_id.in_(chunk)))
     rows = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -298,9 +298,18 @@ def contact_edited(
     _pull_contact_into_user(session, user, contact, state, actor)
 
 
-def user_deleted(session: Session, user: User, state: SyncState, actor: str) -> None:
-    """Apply "Delete contact when user is deleted" before the user row goes."""
-    link = link_of_user(session, user.id)
+def user_deleted(
+    session: Session,
+    user: User,
+    state: SyncState,
+    actor: str,
+    link: ContactLink | Literal["unread"] | None = "unread",
+) -> None:
+    """Apply "Delete contact when user is deleted" before the user row goes.
+
+    ``link`` is the user's link when the caller read it already (None: it has none)."""
+    if link == "unread":
+        link = link_of_user(session, user.id)
     if link is None:
         return
     contact = session.get_one(Contact, link.contact_id)

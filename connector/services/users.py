@@ -203,9 +203,11 @@ def delete(session: Session, actor: str, user_id: str, *, remember: bool = True)
     SCIM POST creates it anew).
     """
     user = get(session, user_id)
-    before = representation(session, user)
-    linking.user_deleted(session, user, load_state(session), actor)
     source = sources.by_id(session, user.source_id)
+    link = linking.link_of_user(session, user.id)
+    # As representation() shows it, from the source and link read here anyway.
+    before = _represent(user, source.name if source else None, link.contact_id if link else None)
+    linking.user_deleted(session, user, load_state(session), actor, link)
     if remember and source is not None and source.kind != sources.LOCAL:
         key = user.external_id or user.id
         exists = session.scalars(

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, update
 
-from connector.db.models import ApiToken, utcnow
+from connector.db.models import ApiToken, UserEmail, utcnow
 from connector.services import tokens
 from connector.services.context import Context
 from tests.integration.scim_client import ScimClient
@@ -176,4 +176,20 @@ def test_a_patch_of_the_emails_rewrites_them_and_of_the_username_checks_it(scim,
     assert "INSERT INTO user_emails" in text
     assert "users.user_name_ci" in text
     assert scim.get("/Users", filter='emails.value eq "ada2@work.example"')["totalResults"] == 1
+    assert scim.get("/Users", filter='emails.value eq "ada@work.example"')["totalResults"] == 0
+
+
+def test_a_delete_reads_the_link_once_and_leaves_no_email_rows(scim, ctx):
+    user = scim.post(
+        "/Users",
+        {
+            "schemas": [CORE_USER],
+            "userName": "ada@example.com",
+            "emails": [{"value": "ada@work.example"}],
+        },
+    )
+    with statements(ctx) as seen:
+        scim.delete(f"/Users/{user['id']}")
+    assert sum("FROM contact_links" in s for s in seen) == 1, seen
+    assert ctx.read(lambda s: s.scalars(select(UserEmail.id)).all()) == []
     assert scim.get("/Users", filter='emails.value eq "ada@work.example"')["totalResults"] == 0
