@@ -43,6 +43,7 @@ from connector.errors import NotFound
 from connector.mapping import apply
 from connector.services import audit, contact_rules, linking
 from connector.services import users as user_service
+from connector.services.batch_sizes import BatchSizes
 from connector.services.contact_rules import Action
 from connector.services.context import Context
 from connector.services.failures import is_unavailable, printable, reason
@@ -247,26 +248,6 @@ def run(
             progress(job)
         if job.state not in UNFINISHED or (stop is not None and stop.is_set()):
             return job
-
-
-class BatchSizes:
-    """How many rows the next batch takes: as many as fit in ``seconds``, at most ``most``.
-
-    A batch holds the write lock (SQLite) for its whole transaction, and a SCIM
-    write that comes meanwhile waits for it; so batches are sized by time, not by a
-    fixed count. The first has ``min(most, FIRST)`` rows; each next one is scaled by
-    how long the last took, at most doubled or halved at a time.
-    """
-
-    FIRST = 100
-
-    def __init__(self, most: int, seconds: float) -> None:
-        self.most, self.seconds = most, seconds
-        self.next = min(most, self.FIRST)
-
-    def took(self, rows: int, elapsed: float) -> None:
-        fitting = rows * self.seconds / elapsed if elapsed > 0 else rows * 2
-        self.next = max(1, min(self.most, rows * 2, max(rows // 2, int(fitting))))
 
 
 def _row_by_row(ctx: Context, job_id: str, step: Step, rows: int, lease: Lease | None) -> Job:

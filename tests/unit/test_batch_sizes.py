@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connector.services.jobs import BatchSizes
+from connector.services.batch_sizes import BatchSizes
 
 
 def test_the_first_batch_is_small_and_never_over_the_configured_size():
