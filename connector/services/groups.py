@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -234,17 +234,21 @@ def delete_group(session: Session, actor: str, group: Group) -> set[str]:
     return members
 
 
+# Built once: every SCIM read of a user asks it.
+_GROUPS_OF = (
+    select(GroupMember.member_id, Group.id, Group.display_name)
+    .join(Group, Group.id == GroupMember.group_id)
+    .where(GroupMember.member_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Group.display_name_ci)
+)
+
+
 def groups_of(session: Session, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
     """Each user's direct groups as (id, displayName), for the read-only ``groups`` attribute."""
     out: dict[str, list[tuple[str, str]]] = {u: [] for u in user_ids}
     if not user_ids:
         return out
-    rows = session.execute(
-        select(GroupMember.member_id, Group.id, Group.display_name)
-        .join(Group, Group.id == GroupMember.group_id)
-        .where(GroupMember.member_id.in_(user_ids))
-        .order_by(Group.display_name_ci)
-    ).all()
+    rows = session.execute(_GROUPS_OF, {"ids": list(user_ids)}).all()
     for member, group_id, name in rows:
         out[member].append((group_id, name))
     return out

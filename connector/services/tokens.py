@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from connector.db.models import ApiToken, Source, utcnow
@@ -117,26 +117,30 @@ def authenticate(session: Session, presented: str, kind: str) -> Principal | Non
     return principal
 
 
+# Built once: every request asks it, and building a statement costs more than running it.
+_BY_HASH = (
+    select(
+        ApiToken.id,
+        ApiToken.name,
+        ApiToken.token_hash,
+        ApiToken.kind,
+        ApiToken.source_id,
+        ApiToken.last_used_at,
+        ApiToken.revoked_at,
+        Source.name,
+    )
+    .outerjoin(Source, Source.id == ApiToken.source_id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+
+
 def _identify(
     session: Session, presented: str, kind: str
 ) -> tuple[Principal, str | None, int | None] | None:
     """One read: the principal, its source's name, and the token's id when its
     last-used time is due (older than LAST_USED_RESOLUTION)."""
     digest = _hash(presented)
-    row = session.execute(
-        select(
-            ApiToken.id,
-            ApiToken.name,
-            ApiToken.token_hash,
-            ApiToken.kind,
-            ApiToken.source_id,
-            ApiToken.last_used_at,
-            ApiToken.revoked_at,
-            Source.name,
-        )
-        .outerjoin(Source, Source.id == ApiToken.source_id)
-        .where(ApiToken.token_hash == digest)
-    ).first()
+    row = session.execute(_BY_HASH, {"digest": digest}).first()
     if row is None:
         return None
     token_id, name, token_hash, token_kind, source_id, last_used_at, revoked_at, source = row
