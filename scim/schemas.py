@@ -45,6 +45,11 @@ class Attribute:
         return self._subs_by_name.get(name.lower())
 
     @cached_property
+    def subs_returned_by_default(self) -> bool:
+        """Every sub-attribute is in a default response (none ``never`` or ``request``)."""
+        return all(a.returned in ("default", "always") for a in self.sub_attributes)
+
+    @cached_property
     def _subs_by_name(self) -> dict[str, Attribute]:
         """Sub-attributes by lower-cased name (the first of a name wins, as a scan would)."""
         found: dict[str, Attribute] = {}
