@@ -193,3 +193,20 @@ def test_a_delete_reads_the_link_once_and_leaves_no_email_rows(scim, ctx):
     assert sum("FROM contact_links" in s for s in seen) == 1, seen
     assert ctx.read(lambda s: s.scalars(select(UserEmail.id)).all()) == []
     assert scim.get("/Users", filter='emails.value eq "ada@work.example"')["totalResults"] == 0
+
+
+def test_a_page_that_ends_the_selection_tells_the_total_without_a_count(scim, ctx):
+    for name in ("ada", "grace", "linus"):
+        scim.post("/Users", {"schemas": [CORE_USER], "userName": f"{name}@example.com"})
+
+    def counts(**params: Any) -> tuple[int, int]:
+        with statements(ctx) as seen:
+            total = scim.get("/Users", **params)["totalResults"]
+        return total, sum("count(*)" in s.lower() for s in seen)
+
+    assert counts(filter='userName eq "ada@example.com"') == (1, 0)
+    assert counts(filter='userName eq "nobody@example.com"') == (0, 0)
+    assert counts(startIndex=3, count=2) == (3, 0)
+    assert counts(count=2) == (3, 1)  # a full page: more may follow
+    assert counts(startIndex=5, count=2) == (3, 1)  # past the end: counted
+    assert counts(count=0) == (3, 1)
