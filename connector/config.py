@@ -86,6 +86,10 @@ class ApiConfig(_Section):
 
 class JobsConfig(_Section):
     batch_size: int = Field(default=1000, ge=1, le=50_000)
+    # A batch (one transaction, holding SQLite's write lock) aims to take this long:
+    # its rows grow or shrink, up to batch_size, so that writers waiting meanwhile
+    # (SCIM requests) wait at most about this long.
+    batch_seconds: float = Field(default=0.02, gt=0.0, le=60.0)
     # A worker holds a job for this long and renews it; a job whose worker died is
     # taken over by another worker once it runs out.
     lease_seconds: float = Field(default=25.0, ge=2.0, le=3600.0)

@@ -92,6 +92,15 @@ def _shape(
     None when projection emptied it; a value that was empty already (``members: []``)
     is returned as stored.
     """
+    if (
+        include is None
+        and not exclude
+        and attr.subs_returned_by_default
+        and not (isinstance(value, list) and None in value)
+    ):
+        # The default shape keeps every sub-attribute (unknown ones too): nothing to
+        # take out, so a large member list is not walked item by item.
+        return value
     if isinstance(value, list):
         items = [_shape(attr, item, where, include, exclude) for item in value]
         kept = [item for item in items if item is not None]

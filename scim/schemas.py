@@ -8,6 +8,7 @@ discovery endpoints (/Schemas, /ResourceTypes).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -41,8 +42,20 @@ class Attribute:
     description: str = ""
 
     def sub(self, name: str) -> Attribute | None:
-        lowered = name.lower()
-        return next((a for a in self.sub_attributes if a.name.lower() == lowered), None)
+        return self._subs_by_name.get(name.lower())
+
+    @cached_property
+    def subs_returned_by_default(self) -> bool:
+        """Every sub-attribute is in a default response (none ``never`` or ``request``)."""
+        return all(a.returned in ("default", "always") for a in self.sub_attributes)
+
+    @cached_property
+    def _subs_by_name(self) -> dict[str, Attribute]:
+        """Sub-attributes by lower-cased name (the first of a name wins, as a scan would)."""
+        found: dict[str, Attribute] = {}
+        for a in self.sub_attributes:
+            found.setdefault(a.name.lower(), a)
+        return found
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -73,8 +86,15 @@ class Schema:
     attributes: tuple[Attribute, ...]
 
     def attribute(self, name: str) -> Attribute | None:
-        lowered = name.lower()
-        return next((a for a in self.attributes if a.name.lower() == lowered), None)
+        return self._by_name.get(name.lower())
+
+    @cached_property
+    def _by_name(self) -> dict[str, Attribute]:
+        """Attributes by lower-cased name (looked up for every value of every resource)."""
+        found: dict[str, Attribute] = {}
+        for a in self.attributes:
+            found.setdefault(a.name.lower(), a)
+        return found
 
     def to_json(self, base_url: str = "") -> dict[str, Any]:
         return {
@@ -100,8 +120,14 @@ class ResourceType:
         return (self.schema.id, *(s.id for s, _ in self.extensions))
 
     def extension(self, urn: str) -> Schema | None:
-        lowered = urn.lower()
-        return next((s for s, _ in self.extensions if s.id.lower() == lowered), None)
+        return self._extensions_by_id.get(urn.lower())
+
+    @cached_property
+    def _extensions_by_id(self) -> dict[str, Schema]:
+        found: dict[str, Schema] = {}
+        for schema, _ in self.extensions:
+            found.setdefault(schema.id.lower(), schema)
+        return found
 
     def resolve(self, uri: str | None, attr: str, sub: str | None = None) -> Attribute | None:
         """The attribute a (URN, name, sub-attribute) reference names, or None."""

@@ -25,6 +25,7 @@ from scim.input_limits import (
     clamped_int,
     load_json,
 )
+from scim.member_patch import member_changes
 from scim.patch import apply_patch
 from scim.paths import ResolvedPath, resolve_path
 from scim.projection import parse_attribute_list, project
@@ -352,8 +353,31 @@ class ScimService:
         if_match: str | None,
         params: Params,
     ) -> Reply:
-        resource = self.modify(call, endpoint, resource_id, body, if_match)
+        patch_members = getattr(endpoint.store, "patch_members", None)
+        changes = member_changes(body) if patch_members is not None else None
+        if patch_members is not None and changes is not None:
+            # Only members added or removed: the store writes those rows (scim/member_patch.py),
+            # and reads the member list only when the answer shows it.
+            with_members = self._shows_members(endpoint, params)
+            resource = patch_members(call.caller, resource_id, changes, if_match, with_members)
+        else:
+            resource = self.modify(call, endpoint, resource_id, body, if_match)
         return self.single(call, endpoint, resource, params)
+
+    @staticmethod
+    def _shows_members(endpoint: Endpoint, params: Params) -> bool:
+        """Whether an answer shaped by ``attributes``/``excludedAttributes`` lists members."""
+        probe = {"id": "", "members": [{"value": ""}]}
+        try:
+            shown = project(
+                probe,
+                endpoint.resource_type,
+                attributes=parse_attribute_list(params.get("attributes")),
+                excluded=parse_attribute_list(params.get("excludedAttributes")),
+            )
+        except ScimError:
+            return True  # the answer refuses the parameters after the write, as for any PATCH
+        return "members" in shown
 
     def delete(
         self, call: Call, endpoint: Endpoint, resource_id: str, if_match: str | None

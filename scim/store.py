@@ -54,3 +54,20 @@ class ResourceStore(Protocol):
         ...
 
     def delete(self, caller: Any, resource_id: str, if_match: str | None) -> None: ...
+
+
+class MemberPatchStore(ResourceStore, Protocol):
+    """A store that may also offer a group PATCH that only adds or removes members
+    (scim.member_patch): it writes those rows without reading the member list."""
+
+    def patch_members(
+        self,
+        caller: Any,
+        resource_id: str,
+        changes: Any,  # scim.member_patch.MemberChanges
+        if_match: str | None,
+        with_members: bool,
+    ) -> Resource:
+        """The group after the changes, as ``update`` would leave and return it; with
+        ``with_members`` false its ``members`` may be left out (the answer omits them)."""
+        ...

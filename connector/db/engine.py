@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -15,9 +13,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import connector.queries.user_emails  # noqa: F401  (keeps the e-mail lookup table in step)
+from connector.db.write_lock import FairLock
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
+# Execution option of the connections of read transactions (Database.read_sessions).
 READ_ONLY = "connector_read_only"
 
 
@@ -33,14 +33,14 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            # A read: WAL gives it a snapshot without the write lock, so reads
+            # neither wait for writers nor make them wait.
+            connection.exec_driver_sql("BEGIN")
+            return
         # Take the write lock up front: a deferred transaction that later wants
         # to write fails at once with "database is locked" under concurrency.
-        # A read-only transaction (Database.reading) takes no write lock: it reads
-        # its snapshot while writers go on (WAL).
-        if connection.get_execution_options().get(READ_ONLY):
-            connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_db_engine(url: str) -> Engine:
@@ -97,29 +97,20 @@ class Database:
         self.url = url
         self.engine = create_db_engine(url)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite: this process's write transactions take turns here first (write_lock.py).
+        self.write_lock = FairLock() if self.dialect == "sqlite" else None
+        # Sessions that only read: on SQLite a plain (deferred) BEGIN, not the write lock.
+        # On PostgreSQL they are READ ONLY transactions: a write by mistake is refused.
+        read_options: dict[str, Any] = {READ_ONLY: True}
+        if self.dialect == "postgresql":
+            read_options["postgresql_readonly"] = True
+        self.read_sessions: sessionmaker[Session] = sessionmaker(
+            self.engine.execution_options(**read_options), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
-
-    @contextmanager
-    def reading(self) -> Iterator[Session]:
-        """A read-only transaction on one snapshot: no write lock, nothing it could write.
-
-        SQLite: a deferred BEGIN (a reader in WAL mode waits for no writer and holds
-        none up). PostgreSQL: REPEATABLE READ READ ONLY, so a long read (a preview over
-        every contact) sees one consistent state however long it takes. Rolled back
-        at the end."""
-        with self.engine.connect() as connection:
-            connection.execution_options(**{READ_ONLY: True})
-            with connection.begin() as transaction:
-                if self.dialect == "postgresql":
-                    connection.exec_driver_sql(
-                        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"
-                    )
-                with Session(bind=connection) as session:
-                    yield session
-                transaction.rollback()
 
     def upgrade(self, revision: str = "heads") -> None:
         """Apply every pending Alembic migration (up to ``revision``: tests of an old schema)."""

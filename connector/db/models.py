@@ -76,7 +76,7 @@ class User(Base):
 
     __tablename__ = "users"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     user_name: Mapped[str] = mapped_column(String(255))
     user_name_ci: Mapped[str] = mapped_column(String(255), unique=True)
     external_id: Mapped[str | None] = mapped_column(String(255))
@@ -92,6 +92,9 @@ class User(Base):
 
     __table_args__ = (
         UniqueConstraint("source_id", "external_id", name="uq_users_source_external_id"),
+        # A source's users in userName order, and userName ranges within a source
+        # (migration 0012); lookups by source alone use it too.
+        Index("ix_users_source_user_name", "source_id", "user_name_ci"),
     )
     # Every UPDATE checks and bumps the version: concurrent writers cannot lose a write.
     __mapper_args__ = {"version_id_col": version}

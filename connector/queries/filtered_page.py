@@ -58,12 +58,19 @@ def filtered_page(
                 session, model, where, order_by, start_index, count, scim_filter, view
             )
         where = [*where, condition]
-    total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
     if count == 0:
-        return FilteredPage([], total)
+        return FilteredPage([], _count(session, model, where))
     statement = select(model).where(*where).order_by(*order_by)
-    rows = session.scalars(statement.offset(start_index - 1).limit(count)).all()
-    return FilteredPage(list(rows), total)
+    rows = list(session.scalars(statement.offset(start_index - 1).limit(count)).all())
+    if 0 < len(rows) < count or (not rows and start_index == 1):
+        # The page ends the selection, so its rows tell the total: no count needed
+        # (a lookup by userName or externalId is one statement).
+        return FilteredPage(rows, start_index - 1 + len(rows))
+    return FilteredPage(rows, _count(session, model, where))
+
+
+def _count(session: Session, model: type[Row], where: Sequence[ColumnElement[bool]]) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def _evaluated(

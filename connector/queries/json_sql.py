@@ -25,6 +25,7 @@ from sqlalchemy import (
     Pool,
     String,
     Text,
+    and_,
     case,
     cast,
     collate,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     func,
     literal,
     or_,
+    true,
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
@@ -117,6 +119,12 @@ class JsonSql:
         """``text`` compared in code point order (Python's str ordering)."""
         raise NotImplementedError
 
+    def indexed_prefix(self, column: Any, prefix: str, upper: str | None) -> ColumnElement[bool]:
+        """A range on ``column`` implied by "starts with ``prefix``" that an index on
+        the column can serve (true where the column's index order is not code point
+        order); ``upper`` is the least string above every string with the prefix."""
+        raise NotImplementedError
+
     def iso_lower(self, timestamp: Any) -> ColumnElement[str]:
         """A UTC timestamp column as the SCIM representation writes it, lower-cased:
         ``datetime.isoformat()`` with ``Z`` for ``+00:00`` (``2024-05-01t12:00:00.5z``)."""
@@ -183,6 +191,11 @@ class SqliteJson(JsonSql):
     def bytewise(self, text: Any) -> ColumnElement[str]:
         return text  # SQLite's BINARY collation compares UTF-8 bytes: code point order
 
+    def indexed_prefix(self, column: Any, prefix: str, upper: str | None) -> ColumnElement[bool]:
+        # SQLite's LIKE ignores ASCII case, so it cannot use a BINARY index; the range can.
+        lower = column >= prefix
+        return lower if upper is None else and_(lower, column < upper)
+
     def iso_lower(self, timestamp: Any) -> ColumnElement[str]:
         # SQLAlchemy stores DATETIME as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC here).
         micro = func.substr(timestamp, 21, 6, type_=Text())
@@ -245,6 +258,10 @@ class PostgresJson(JsonSql):
     def bytewise(self, text: Any) -> ColumnElement[str]:
         return collate(text, "C")
 
+    def indexed_prefix(self, column: Any, prefix: str, upper: str | None) -> ColumnElement[bool]:
+        # The users' indexes are in the database's collation, not code point order.
+        return true()
+
     def iso_lower(self, timestamp: Any) -> ColumnElement[str]:
         utc = func.timezone("UTC", timestamp)
         micro = func.to_char(utc, "US", type_=Text())
@@ -270,6 +287,9 @@ class ByDialect(ColumnElement[bool]):
         ("postgresql", InternalTraversal.dp_clauseelement),
     ]
     type = Boolean()
+    # A condition, so WHERE takes it as it is: without this, SQLite (no native
+    # boolean) compiles it as ``(...) = 1``, which keeps the planner off the indexes.
+    _is_implicitly_boolean = True
 
     def __init__(self, *, sqlite: ColumnElement[bool], postgresql: ColumnElement[bool]) -> None:
         self.sqlite = sqlite
@@ -297,6 +317,7 @@ class ByDialectText(ByDialect):
 
     inherit_cache = True
     type = Text()
+    _is_implicitly_boolean = False
 
 
 def sort_text(value: Any, *, fold_case: bool) -> ByDialectText:

@@ -2,10 +2,10 @@
 
 The table holds each user's lower-cased e-mail values so that ``emails.value``
 filters (``eq``, ``sw``) can use an index instead of reading every resource.
-Rows are rewritten after every ORM flush that inserts a user, changes a user's
-``resource`` or deletes a user, in the same transaction. Writes that bypass the
+Rows are written after every ORM flush that inserts a user or changes the
+e-mails of a user's ``resource``, in the same transaction. Writes that bypass the
 ORM unit of work (``session.execute(update(User)...)``, raw SQL) are not seen;
-the row of a deleted user also goes with the foreign key's ON DELETE CASCADE.
+the rows of a deleted user go with the foreign key's ON DELETE CASCADE.
 
 Importing this module registers the listener (for every Session).
 """
@@ -43,8 +43,15 @@ def _chunks(items: list[str]) -> Iterator[list[str]]:
         yield items[start : start + _CHUNK]
 
 
-def _resource_changed(user: User) -> bool:
-    return inspect(user).attrs.resource.history.has_changes()
+def _emails_changed(user: User) -> bool:
+    """Whether the flushed change of the user's resource changed its e-mail keys
+    (most changes do not: then its rows stay as they are)."""
+    history = inspect(user).attrs.resource.history
+    if not history.has_changes():
+        return False
+    if len(history.deleted) != 1:  # the earlier value is not known
+        return True
+    return email_keys(history.deleted[0]) != email_keys(user.resource)
 
 
 def _users(objects: Iterable[Any]) -> list[User]:
@@ -66,12 +73,12 @@ def _sync_user_emails(session: Session, _context: UOWTransaction) -> None:
     # In after_flush, new/dirty/deleted and attribute history still describe the
     # flush that just ran, and inserted users have their ids.
     inserted = _users(session.new)
-    updated = [u for u in _users(session.dirty) if _resource_changed(u)]
-    deleted = _users(session.deleted)
-    if not (inserted or updated or deleted):
+    updated = [u for u in _users(session.dirty) if _emails_changed(u)]
+    # A deleted user's rows go with it: the foreign key cascades (both databases).
+    if not (inserted or updated):
         return
     connection = session.connection()
-    stale = [u.id for u in (*updated, *deleted)]
+    stale = [u.id for u in updated]
     for chunk in _chunks(stale):
         connection.execute(delete(UserEmail).where(UserEmail.user_id.in_(chunk)))
     rows = [

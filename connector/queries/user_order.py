@@ -34,6 +34,9 @@ def user_order(sort_by: ResolvedPath | None, descending: bool) -> list[Any]:
     if sort_by is not None and sort_by.name not in NOT_NULL:
         # Only where a value can be missing: NULLS FIRST/LAST keeps SQLite off the index.
         term = term.nulls_first() if descending else term.nulls_last()
+    if value is User.user_name_ci or value is User.id:
+        # Unique: no ties to break, and the index (source_id, user_name_ci) serves the order.
+        return [term]
     return [term, User.id]
 
 

@@ -14,19 +14,23 @@ from connector.services import groups, users
 from connector.services.context import Context
 from connector.services.rescope import rescope
 from connector.services.tokens import Principal
+from scim.member_patch import MemberChanges
 from scim.schemas import CORE_GROUP
 from scim.store import Page, Query, Resource, Transform
 
 
-def represent_all(session: Session, found: list[Group]) -> list[Resource]:
-    members = groups.members_of(session, [g.id for g in found])
+def represent_all(
+    session: Session, found: list[Group], *, with_members: bool = True
+) -> list[Resource]:
+    """Groups as SCIM resources; without ``with_members`` the member list is not read
+    (nor shown: for an answer that leaves it out)."""
+    members = groups.members_of(session, [g.id for g in found]) if with_members else {}
     out = []
     for group in found:
         resource: dict[str, Any] = {
             "schemas": [CORE_GROUP],
             "id": group.id,
             "displayName": group.display_name,
-            "members": [_member(m) for m in members[group.id]],
             "meta": {
                 "resourceType": "Group",
                 "created": group.created_at.isoformat().replace("+00:00", "Z"),
@@ -34,6 +38,8 @@ def represent_all(session: Session, found: list[Group]) -> list[Resource]:
                 "version": f'W/"{group.version}"',
             },
         }
+        if with_members:
+            resource["members"] = [_member(m) for m in members[group.id]]
         if group.external_id:
             resource["externalId"] = group.external_id
         out.append(resource)
@@ -81,11 +87,11 @@ class ScimGroupStore:
             )
             return Page(represent_all(session, page.rows), page.total)
 
-        return self.ctx.run(work)
+        return self.ctx.read(work)
 
     @scim_errors
     def get(self, caller: Principal, resource_id: str) -> Resource:
-        return self.ctx.run(lambda s: represent_all(s, [self._group(s, caller, resource_id)])[0])
+        return self.ctx.read(lambda s: represent_all(s, [self._group(s, caller, resource_id)])[0])
 
     @scim_errors
     def create(self, caller: Principal, resource: Resource) -> Resource:
@@ -109,6 +115,29 @@ class ScimGroupStore:
             changed = groups.replace(session, caller.actor, group, *_fields(new))
             _rescope(session, caller, changed)
             return represent_all(session, [group])[0]
+
+        return self.ctx.run(work)
+
+    @scim_errors
+    def patch_members(
+        self,
+        caller: Principal,
+        resource_id: str,
+        changes: MemberChanges,
+        if_match: str | None,
+        with_members: bool,
+    ) -> Resource:
+        """A PATCH that only adds or removes members: those rows, not the member list."""
+
+        def work(session: Session) -> Resource:
+            group = self._group(session, caller, resource_id, lock=True)
+            check_if_match(if_match, group.version)
+            changed = groups.change_members(
+                session, caller.actor, group, changes.add, changes.remove
+            )
+            session.flush()
+            _rescope(session, caller, changed)
+            return represent_all(session, [group], with_members=with_members)[0]
 
         return self.ctx.run(work)
 

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from connector.db.models import User
 from connector.queries.filtered_page import filtered_page
-from connector.queries.user_filter import to_sql
+from connector.queries.user_filter import in_source, to_sql
 from connector.queries.user_order import user_order
 from connector.scim_store.errors import check_if_match, owned, scim_errors, source_id
 from connector.services import groups, sources, sync_scope, user_resources, users
@@ -30,7 +30,7 @@ class ScimUserStore:
             page = filtered_page(
                 session,
                 User,
-                [User.source_id == caller.source_id],
+                [in_source(source_id(caller), query.filter)],
                 user_order(query.sort_by, query.descending),
                 start_index=query.start_index,
                 count=query.count,
@@ -40,11 +40,11 @@ class ScimUserStore:
             )
             return Page(user_resources.resources(session, page.rows), page.total)
 
-        return self.ctx.run(work)
+        return self.ctx.read(work)
 
     @scim_errors
     def get(self, caller: Principal, resource_id: str) -> Resource:
-        return self.ctx.run(
+        return self.ctx.read(
             lambda s: user_resources.resources(s, [self._user(s, caller, resource_id)])[0]
         )
 
@@ -58,7 +58,7 @@ class ScimUserStore:
                 users.forget_deletion(session, source.id, key)
             decision = sync_scope.decide(source, resource)
             user = users.create(session, caller.actor, source, resource, sync_to_contact=decision)
-            return user_resources.resources(session, [user])[0]
+            return user_resources.resource(user, [])  # a new user is in no group yet
 
         return self.ctx.run(work)
 
@@ -69,11 +69,12 @@ class ScimUserStore:
         def work(session: Session) -> Resource:
             user = self._user(session, caller, resource_id, lock=True)
             check_if_match(if_match, user.version)
-            current = user_resources.resources(session, [user])[0]
-            new = transform(current)
+            member_of = groups.groups_of(session, [user.id])[user.id]
+            new = transform(user_resources.resource(user, member_of))
             users.replace(session, caller.actor, user, new)
             rescope(session, caller.actor, [user])
-            return user_resources.resources(session, [user])[0]
+            # A change of the user's attributes leaves its groups as they were.
+            return user_resources.resource(user, member_of)
 
         return self.ctx.run(work)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from connector.catalogue import Catalogue, load_catalogue
 from connector.config import Settings
@@ -35,21 +35,17 @@ class Context:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back on any error."""
-        session = self.db.sessions()
-        # What a service reads of the configuration inside a transaction (the grace
-        # period of deletions: connector.services.deletion).
-        session.info["settings"] = self.settings
-        try:
-            with session.begin():
-                yield session
-        finally:
-            session.close()
+        with _transaction(self.db.sessions, self.settings) as session:
+            yield session
 
-    def read(self, work: Callable[[Session], T]) -> T:
-        """Run ``work`` in a read-only transaction (:meth:`Database.reading`): it sees one
-        snapshot, takes no write lock and cannot write (previews, explanations)."""
-        with self.db.reading() as session:
-            return work(session)
+    def read(self, work: Callable[[Session], T], attempts: int = 8) -> T:
+        """Run ``work``, which only reads, in a read transaction (retried like :meth:`run`).
+
+        On SQLite it does not take the write lock, so reads run beside a writer
+        (WAL) instead of queueing behind it. ``work`` must not write: on SQLite a
+        write in a read transaction can fail at once when another writer committed.
+        """
+        return self._attempts(work, attempts, self.db.read_sessions, write=False)
 
     def run(self, work: Callable[[Session], T], attempts: int = 8) -> T:
         """Run ``work`` in a transaction, retrying when a concurrent write won the race.
@@ -61,9 +57,23 @@ class Context:
         that the writers that collided do not collide again); when they run out the
         answer is a 409.
         """
+        return self._attempts(work, attempts, self.db.sessions, write=True)
+
+    def _attempts(
+        self,
+        work: Callable[[Session], T],
+        attempts: int,
+        sessions: sessionmaker[Session],
+        *,
+        write: bool,
+    ) -> T:
+        lock = self.db.write_lock if write else None
         for attempt in range(1, attempts + 1):
             try:
-                with self.unit_of_work() as session:
+                with (
+                    lock.held() if lock is not None else nullcontext(),
+                    _transaction(sessions, self.settings, write=write) as session,
+                ):
                     return work(session)
             except Exception as exc:
                 if not is_transient(exc):
@@ -72,6 +82,30 @@ class Context:
                     raise Conflict("the object was changed concurrently; try again") from exc
                 time.sleep(retry_pause(attempt))
         raise AssertionError("unreachable")
+
+
+@contextmanager
+def _transaction(
+    sessions: sessionmaker[Session], settings: Settings, *, write: bool = True
+) -> Iterator[Session]:
+    """One transaction: committed at the end, or, for a read, rolled back (nothing a
+    read did by mistake is kept; PostgreSQL refuses its writes, see Database)."""
+    session = sessions()
+    # What a service reads of the configuration inside a transaction (the grace
+    # period of deletions: connector.services.deletion).
+    session.info["settings"] = settings
+    try:
+        if write:
+            with session.begin():
+                yield session
+        else:
+            session.begin()
+            try:
+                yield session
+            finally:
+                session.rollback()
+    finally:
+        session.close()
 
 
 def retry_pause(attempt: int) -> float:

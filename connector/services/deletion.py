@@ -18,7 +18,7 @@ source's held deletions.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import Table, delete, func, insert, inspect, select
 from sqlalchemy.orm import Session
@@ -92,9 +92,13 @@ def _insert(session: Session, model: type[Base], row: dict[str, Any], *, keep_id
     session.execute(insert(cast(Table, model.__table__)), [_values(model, row, keep_id=keep_id)])
 
 
-def user_payload(session: Session, user: User) -> dict[str, Any]:
-    """What a restore of ``user`` needs, read before anything of it is deleted."""
-    link = session.scalars(select(ContactLink).where(ContactLink.user_id == user.id)).first()
+def user_payload(
+    session: Session, user: User, link: ContactLink | Literal["unread"] | None = "unread"
+) -> dict[str, Any]:
+    """What a restore of ``user`` needs, read before anything of it is deleted
+    (``link``: the user's link when the caller read it already)."""
+    if link == "unread":
+        link = session.scalars(select(ContactLink).where(ContactLink.user_id == user.id)).first()
     contact = session.get(Contact, link.contact_id) if link is not None else None
     entry = session.scalars(select(LdapEntry).where(LdapEntry.user_id == user.id)).first()
     groups = list(

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,66 @@ def _check_members(session: Session, source_id: int, ids: Iterable[str]) -> list
     return wanted
 
 
+def change_members(
+    session: Session, actor: str, group: Group, add: Iterable[str], remove: Iterable[str]
+) -> set[str]:
+    """Add and remove a few members without reading or rewriting the member list.
+
+    The rules of :func:`replace` for the members it names: an added member is a user
+    or group of the group's source, adding a member or removing a non-member changes
+    nothing; a change bumps the group's version and is audited, with the members
+    that left (``before.removedMembers``) and joined (``after.addedMembers``) instead
+    of both whole lists.
+    Returns the ids whose membership changed.
+    """
+    wanted = _check_members(session, group.source_id, add)
+    leaving = list(dict.fromkeys(remove))
+    named = [*wanted, *leaving]
+    if not named:
+        return set()
+    present = set(
+        session.scalars(
+            select(GroupMember.member_id).where(
+                GroupMember.group_id == group.id, GroupMember.member_id.in_(named)
+            )
+        )
+    )
+    added = {m for m in wanted if m not in present}
+    removed = {m for m in leaving if m in present}
+    if removed:
+        session.execute(
+            delete(GroupMember).where(
+                GroupMember.group_id == group.id, GroupMember.member_id.in_(removed)
+            )
+        )
+    if added:
+        users = set(session.scalars(select(User.id).where(User.id.in_(added))))
+        session.execute(
+            insert(GroupMember),
+            [
+                {"group_id": group.id, "member_id": m, "member_type": _kind(m, users)}
+                for m in sorted(added)
+            ],
+        )
+    if added or removed:
+        group.updated_at = utcnow()
+        audit.record(
+            session,
+            actor,
+            "group.update",
+            "group",
+            group.id,
+            {"removedMembers": sorted(removed)},
+            {"addedMembers": sorted(added)},
+            diff=False,
+        )
+    return added | removed
+
+
+def _kind(member_id: str, users: set[str]) -> str:
+    return "User" if member_id in users else "Group"
+
+
 def _write_members(session: Session, group: Group, ids: list[str]) -> tuple[set[str], set[str]]:
     """Set the members; returns (added, removed) user ids."""
     before = set(member_ids(session, group.id))
@@ -67,7 +127,7 @@ def _write_members(session: Session, group: Group, ids: list[str]) -> tuple[set[
             GroupMember(
                 group_id=group.id,
                 member_id=member,
-                member_type="User" if member in users else "Group",
+                member_type=_kind(member, users),
             )
         )
     return added, removed
@@ -174,17 +234,21 @@ def delete_group(session: Session, actor: str, group: Group) -> set[str]:
     return members
 
 
+# Built once: every SCIM read of a user asks it.
+_GROUPS_OF = (
+    select(GroupMember.member_id, Group.id, Group.display_name)
+    .join(Group, Group.id == GroupMember.group_id)
+    .where(GroupMember.member_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Group.display_name_ci)
+)
+
+
 def groups_of(session: Session, user_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
     """Each user's direct groups as (id, displayName), for the read-only ``groups`` attribute."""
     out: dict[str, list[tuple[str, str]]] = {u: [] for u in user_ids}
     if not user_ids:
         return out
-    rows = session.execute(
-        select(GroupMember.member_id, Group.id, Group.display_name)
-        .join(Group, Group.id == GroupMember.group_id)
-        .where(GroupMember.member_id.in_(user_ids))
-        .order_by(Group.display_name_ci)
-    ).all()
+    rows = session.execute(_GROUPS_OF, {"ids": list(user_ids)}).all()
     for member, group_id, name in rows:
         out[member].append((group_id, name))
     return out
@@ -213,13 +277,14 @@ def members_of(session: Session, group_ids: list[str]) -> dict[str, list[Member]
             GroupMember.member_id,
             GroupMember.member_type,
             User.user_name,
-            User.resource,
+            # Only the displayName of each resource: a large group's members are
+            # many resources to decode.
+            User.resource["displayName"].as_string(),
         )
         .outerjoin(User, User.id == GroupMember.member_id)
         .where(GroupMember.group_id.in_(group_ids))
         .order_by(GroupMember.member_id)
     ).all()
-    for group_id, member_id, kind, user_name, resource in rows:
-        display = (resource or {}).get("displayName") or user_name
-        out[group_id].append(Member(member_id, kind, display))
+    for group_id, member_id, kind, user_name, display_name in rows:
+        out[group_id].append(Member(member_id, kind, display_name or user_name))
     return out

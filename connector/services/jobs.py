@@ -27,6 +27,7 @@ is written by one worker at a time.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +43,7 @@ from connector.errors import NotFound
 from connector.mapping import sort_columns
 from connector.services import audit, linking, resync, resync_selection
 from connector.services import users as user_service
+from connector.services.batch_sizes import BatchSizes
 from connector.services.context import Context
 from connector.services.failures import is_unavailable, printable, reason
 
@@ -230,17 +232,20 @@ def run(
     With a ``lease`` (a worker that claimed the job) every batch checks and renews
     it; with ``stop`` set the job stops after its current batch (still unfinished,
     for the caller to release)."""
-    batch = ctx.settings.jobs.batch_size
+    sizes = BatchSizes(ctx.settings.jobs.batch_size, ctx.settings.jobs.batch_seconds)
     step = _resync_batch if ctx.run(lambda s: get(s, job_id).kind) == RESYNC else _sync_batch
     while True:
+        batch = sizes.next
+        started = time.monotonic()
         try:
-            job = ctx.run(lambda s: step(s, _held(s, job_id, lease), batch))
+            job = ctx.run(lambda s, rows=batch: step(s, _held(s, job_id, lease), rows))  # type: ignore[misc]
         except LeaseLost:
             raise
         except Exception as exc:
             if is_unavailable(exc):
                 raise
             job = _row_by_row(ctx, job_id, step, batch, lease)
+        sizes.took(batch, time.monotonic() - started)
         if progress is not None:
             progress(job)
         if job.state not in UNFINISHED or (stop is not None and stop.is_set()):

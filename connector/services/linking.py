@@ -6,9 +6,9 @@ jobs) ends up here, so the behaviour contract lives in one place.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,18 +22,68 @@ from connector.services.contact_rules import Action, ContactDecision
 from connector.services.sync_settings import CONTACT_TO_USER, SyncSettings
 
 
-@dataclass(frozen=True)
 class SyncState:
-    """The mapping and settings one transaction works with."""
+    """The mapping and settings one transaction works with.
 
-    mapping: CurrentMapping
-    settings: SyncSettings
-    # The sources whose users the connector owns: only their contacts can be the
-    # source in reversed direction (connector.services.ownership).
-    local_sources: frozenset[int] = frozenset()
+    Each may be given as a function that reads it: it is then read when first
+    asked for, once, so that a change of a user that syncs nothing (no contact)
+    costs no reads of the mapping, settings or sources. ``local_sources``: the
+    sources whose users the connector owns; only their contacts can be the source
+    in reversed direction (connector.services.ownership).
+    """
+
+    def __init__(
+        self,
+        mapping: CurrentMapping | Callable[[], CurrentMapping],
+        settings: SyncSettings | Callable[[], SyncSettings],
+        local_sources: frozenset[int] | Callable[[], frozenset[int]] = frozenset(),
+    ) -> None:
+        self._mapping = mapping
+        self._settings = settings
+        self._local_sources = local_sources
+
+    @property
+    def mapping(self) -> CurrentMapping:
+        if not isinstance(self._mapping, CurrentMapping):
+            self._mapping = self._mapping()
+        return self._mapping
+
+    @property
+    def settings(self) -> SyncSettings:
+        if not isinstance(self._settings, SyncSettings):
+            self._settings = self._settings()
+        return self._settings
+
+    @property
+    def local_sources(self) -> frozenset[int]:
+        if not isinstance(self._local_sources, frozenset):
+            self._local_sources = self._local_sources()
+        return self._local_sources
 
     def is_local(self, user: User | UserForContact) -> bool:
         return user.source_id in self.local_sources
+
+    def loaded(self) -> SyncState:
+        """All read now: for a state that outlives its transaction."""
+        return SyncState(self.mapping, self.settings, self.local_sources)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SyncState, (self.mapping, self.settings, self.local_sources))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SyncState):
+            return NotImplemented
+        return (self.mapping, self.settings, self.local_sources) == (
+            other.mapping,
+            other.settings,
+            other.local_sources,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.mapping, self.settings, self.local_sources))
+
+    def __repr__(self) -> str:
+        return f"SyncState({self.mapping!r}, {self.settings!r}, {self.local_sources!r})"
 
 
 def effective_direction(user: User, state: SyncState) -> str:
@@ -271,9 +321,18 @@ def contact_edited(
     _pull_contact_into_user(session, user, contact, state, actor)
 
 
-def user_deleted(session: Session, user: User, state: SyncState, actor: str) -> None:
-    """Apply "Delete contact when user is deleted" before the user row goes."""
-    link = link_of_user(session, user.id)
+def user_deleted(
+    session: Session,
+    user: User,
+    state: SyncState,
+    actor: str,
+    link: ContactLink | Literal["unread"] | None = "unread",
+) -> None:
+    """Apply "Delete contact when user is deleted" before the user row goes.
+
+    ``link`` is the user's link when the caller read it already (None: it has none)."""
+    if link == "unread":
+        link = link_of_user(session, user.id)
     if link is None:
         return
     contact = session.get_one(Contact, link.contact_id)

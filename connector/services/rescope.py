@@ -33,7 +33,13 @@ def rescope(session: Session, actor: str, affected: Sequence[User]) -> None:
     state = users.load_state(session)
     followers = [u for u in affected if sync_scope.follows_source(u)]
     scope = source.sync_scope.get("scope", False)
-    for user, resource in zip(followers, user_resources.resources(session, followers), strict=True):
+    # The users as the IdP sees them, groups included, only when the scope reads them.
+    views: list[dict[str, Any]] = (
+        user_resources.resources(session, followers)
+        if sync_scope.reads_resource(scope)
+        else [{} for _ in followers]
+    )
+    for user, resource in zip(followers, views, strict=True):
         decision = decided(scope, user, resource)
         if decision is not None and decision != user.sync_to_contact:
             linking.set_sync(

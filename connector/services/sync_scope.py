@@ -54,6 +54,12 @@ def decide_scope(scope: Scope, user: dict[str, Any]) -> bool:
     return bool(scope)
 
 
+def reads_resource(scope: Scope) -> bool:
+    """Whether :func:`decide_scope` reads the user's attributes and groups under ``scope``
+    (a filter), or only the IdP's own ``syncToContact`` (a scope of true or false)."""
+    return isinstance(scope, str)
+
+
 def follows_source(user: User) -> bool:
     """Whether the source decides this user's switch (no admin override)."""
     return not user.sync_set_by_admin

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from connector.db.models import ApiToken, Source, utcnow
@@ -106,26 +106,78 @@ def _check_name_free(session: Session, name: str, kind: str, source: Source | No
 
 
 def authenticate(session: Session, presented: str, kind: str) -> Principal | None:
-    """The principal for a bearer token of ``kind``, or None."""
-    digest = _hash(presented)
-    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
-    if token is None or token.revoked_at is not None or token.kind != kind:
+    """The principal for a bearer token of ``kind``, or None (in a write transaction:
+    the token's last-used time is refreshed here when it is due)."""
+    found = _identify(session, presented, kind)
+    if found is None:
         return None
-    if not hmac.compare_digest(token.token_hash, digest):  # pragma: no cover - belt and braces
+    principal, _source_name, due = found
+    if due is not None:
+        touch(session, due)
+    return principal
+
+
+# Built once: every request asks it, and building a statement costs more than running it.
+_BY_HASH = (
+    select(
+        ApiToken.id,
+        ApiToken.name,
+        ApiToken.token_hash,
+        ApiToken.kind,
+        ApiToken.source_id,
+        ApiToken.last_used_at,
+        ApiToken.revoked_at,
+        Source.name,
+    )
+    .outerjoin(Source, Source.id == ApiToken.source_id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+
+
+def _identify(
+    session: Session, presented: str, kind: str
+) -> tuple[Principal, str | None, int | None] | None:
+    """One read: the principal, its source's name, and the token's id when its
+    last-used time is due (older than LAST_USED_RESOLUTION)."""
+    digest = _hash(presented)
+    row = session.execute(_BY_HASH, {"digest": digest}).first()
+    if row is None:
+        return None
+    token_id, name, token_hash, token_kind, source_id, last_used_at, revoked_at, source = row
+    if revoked_at is not None or token_kind != kind:
+        return None
+    if not hmac.compare_digest(token_hash, digest):  # pragma: no cover - belt and braces
         return None
     now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        token.last_used_at = now
-    return Principal(kind=kind, name=token.name, source_id=token.source_id)
+    due = None
+    if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
+        due = token_id
+    return Principal(kind=kind, name=name, source_id=source_id), source, due
 
 
-def authenticate_scim(session: Session, presented: str) -> tuple[Principal | None, str | None]:
-    """A SCIM client's principal and its source's name (for log lines), or (None, None)."""
-    principal = authenticate(session, presented, SCIM)
-    if principal is None or principal.source_id is None:
-        return principal, None
-    source = sources.by_id(session, principal.source_id)
-    return principal, source.name if source is not None else None
+def touch(session: Session, token_id: int) -> None:
+    """Refresh a token's last-used time (at most every LAST_USED_RESOLUTION)."""
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
+
+
+@dataclass(frozen=True)
+class ScimCaller:
+    """A SCIM client's token checked in a read transaction (see authenticate_scim)."""
+
+    principal: Principal | None
+    source_name: str | None  # for log lines
+    touch_due: int | None  # the token's id when its last-used time is to be refreshed
+
+
+def authenticate_scim(session: Session, presented: str) -> ScimCaller:
+    """A SCIM client's principal and its source's name, in one read that writes nothing:
+    when ``touch_due`` is set, the caller refreshes the last-used time with
+    :func:`touch` in a write transaction (once per LAST_USED_RESOLUTION per token)."""
+    found = _identify(session, presented, SCIM)
+    if found is None:
+        return ScimCaller(None, None, None)
+    principal, source_name, due = found
+    return ScimCaller(principal, source_name, due)
 
 
 def representation(token: ApiToken, source_name: str | None) -> dict[str, object]:

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from sqlalchemy import select
+from sqlalchemy import and_, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from connector.db.models import User
@@ -35,7 +35,28 @@ class Holders:
 def holders(session: Session, names: Collection[str], keys: Collection[SourceKey]) -> Holders:
     """The users that hold any of ``names`` (lower-cased) or ``keys``."""
     with session.no_autoflush:  # a pending rename must not be flushed into a clash first
+        if len(names) == 1 and len(keys) == 1:
+            return _one_user_holders(session, next(iter(names)), next(iter(keys)))
         return Holders(_name_holders(session, names), _key_holders(session, keys))
+
+
+def _one_user_holders(session: Session, name: str, key: SourceKey) -> Holders:
+    """One user's two keys in one query (each side of the OR has its unique index)."""
+    source_id, external_id = key
+    query = select(User.user_name_ci, User.source_id, User.external_id, User.id).where(
+        or_(
+            User.user_name_ci == name,
+            and_(User.source_id == source_id, User.external_id == external_id),
+        )
+    )
+    names: dict[str, str] = {}
+    keys: dict[SourceKey, str] = {}
+    for user_name_ci, holder_source, holder_key, user_id in session.execute(query):
+        if user_name_ci == name:
+            names[name] = user_id
+        if holder_source == source_id and holder_key == external_id:
+            keys[key] = user_id
+    return Holders(names, keys)
 
 
 def _name_holders(session: Session, names: Collection[str]) -> dict[str, str]:
@@ -71,8 +92,20 @@ def conflict(
     return None
 
 
+_KEY_COLUMNS = ("user_name_ci", "external_id", "source_id")
+
+
 def check(session: Session, user: User) -> None:
-    """Raise the Conflict that keeps ``user`` (with its new values) from being stored."""
+    """Raise the Conflict that keeps ``user`` (with its new values) from being stored.
+
+    A stored user whose userName, externalId and source are unchanged needs no query:
+    it holds them already, and the unique indexes say no one else does.
+    """
+    state = inspect(user)
+    if state.persistent and not any(
+        state.attrs[name].history.has_changes() for name in _KEY_COLUMNS
+    ):
+        return
     keys = [(user.source_id, user.external_id)] if user.external_id is not None else []
     found = holders(session, [user.user_name_ci], keys)
     refused = conflict(found, user.id, user.source_id, user.user_name, user.external_id)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import delete as sa_delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -61,10 +62,11 @@ API_KEYS = (
 
 
 def load_state(session: Session) -> SyncState:
+    # Read when first needed (see SyncState): most changes of a user sync nothing.
     return SyncState(
-        mappings.current(session),
-        sync_settings.load(session),
-        ownership.local_source_ids(session),
+        lambda: mappings.current(session),
+        lambda: sync_settings.load(session),
+        lambda: ownership.local_source_ids(session),
     )
 
 
@@ -139,7 +141,8 @@ def create(
         "user",
         user.id,
         None,
-        representation(session, user),
+        # As representation() shows it: a new user has no contact yet.
+        _represent(user, source.name, None),
         diff=False,
     )
     if sync_to_contact:
@@ -352,10 +355,11 @@ def delete(
     hold.
     """
     user = get(session, user_id)
-    before = representation(session, user)
     source = sources.by_id(session, user.source_id)
+    link = linking.link_of_user(session, user.id)  # read once: representation, payload, contact
+    before = _represent(user, source.name if source else None, link.contact_id if link else None)
     origin = deletion.ADMIN if remember else deletion.SOURCE
-    payload = deletion.user_payload(session, user)
+    payload = deletion.user_payload(session, user, link)
     if not user.active and _guarded(session, user) is not None:
         deletion.forget_deactivation(session, user.id)  # the deletion decides now
     if deletion.guard_holds(session, source, origin):
@@ -376,7 +380,7 @@ def delete(
         return
     state = load_state(session)
     payload["contactDeleted"] = payload["link"] is not None and state.settings.deleteContactWithUser
-    linking.user_deleted(session, user, state, actor)
+    linking.user_deleted(session, user, state, actor, link)
     if remember and source is not None and source.kind != sources.LOCAL:
         key = user.external_id or user.id
         exists = session.scalars(
@@ -787,11 +791,10 @@ def forget_deletion(session: Session, source_id: int, external_key: str) -> None
     """Let a source create again a user an admin deleted (see ``delete(remember=True)``).
 
     An explicit create by the identity provider is such a request; a directory
-    poll is not.
+    poll is not. One statement (an IdP's every create asks).
     """
-    for remembered in session.scalars(
-        select(SuppressedUser).where(
+    session.execute(
+        sa_delete(SuppressedUser).where(
             SuppressedUser.source_id == source_id, SuppressedUser.external_key == external_key
         )
-    ):
-        session.delete(remembered)
+    )

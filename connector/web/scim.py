@@ -17,9 +17,14 @@ from scim.service import ServiceConfig
 
 def scim_blueprint(ctx: Context) -> Blueprint:
     def authenticate(token: str) -> Principal | None:
-        principal, source_name = ctx.run(lambda s: tokens.authenticate_scim(s, token))
-        logs.bind(source=source_name)
-        return principal
+        # A read: the check takes no write lock; the last-used time is written at
+        # most once per tokens.LAST_USED_RESOLUTION, in its own short write.
+        caller = ctx.read(lambda s: tokens.authenticate_scim(s, token))
+        due = caller.touch_due
+        if due is not None:
+            ctx.run(lambda s: tokens.touch(s, due))
+        logs.bind(source=caller.source_name)
+        return caller.principal
 
     return create_blueprint(
         users=ScimUserStore(ctx),

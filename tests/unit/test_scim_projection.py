@@ -223,3 +223,13 @@ class TestCopies:
         assert resource == snapshot
         assert project(resource, USER, excluded=[EXT]) is not resource
         assert resource == snapshot
+
+
+def test_default_shape_of_a_member_list_is_the_list_and_drops_null_items():
+    members = [{"value": f"u{i}", "display": f"U{i}", "type": "User"} for i in range(3)]
+    group = {"schemas": [CORE_GROUP], "id": "g1", "displayName": "G", "members": members}
+    assert project(group, GROUP)["members"] == members
+    with_null = {**group, "members": [members[0], None, members[1]]}
+    assert project(with_null, GROUP)["members"] == [members[0], members[1]]
+    trimmed = project(group, GROUP, excluded=["members.display"])["members"]
+    assert trimmed == [{"value": m["value"], "type": "User"} for m in members]

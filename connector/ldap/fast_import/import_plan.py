@@ -71,7 +71,7 @@ class PlanBasis:
     ) -> PlanBasis:
         source = session.get(Source, source_id)
         assert source is not None
-        state = users.load_state(session)
+        state = users.load_state(session).loaded()  # the plan outlives this transaction
         gone = session.scalars(
             select(LdapEntry.id)
             .where(LdapEntry.source_id == source_id, LdapEntry.gone.is_(True))

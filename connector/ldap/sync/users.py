@@ -7,6 +7,7 @@ unchanged (content hash) instead of writing them again.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -34,6 +35,7 @@ from connector.ldap.sync.base import Counts
 from connector.queries import bulk
 from connector.queries.column_in import column_in
 from connector.services import linking, sync_scope, users
+from connector.services.batch_sizes import BatchSizes
 from connector.services.context import Context
 from connector.services.failures import is_unavailable, reason
 
@@ -480,15 +482,18 @@ class UserSynchroniser:
         if not self.cfg.delete_guard.allows(missing, population, confirmed=confirmed):
             return Removal(Counts(), missing, population, blocked=True)
         total = Counts()
+        # Batches sized by time, as a job's: a SCIM write waits for at most one.
+        sizes = BatchSizes(batch, self.ctx.settings.jobs.batch_seconds)
         while missing:
+            size = sizes.next
 
-            def work(session: Session) -> Counts:
+            def work(session: Session, size: int = size) -> Counts:
                 counts = Counts()
                 rows = session.scalars(
                     select(LdapEntry)
                     .where(self._missing(run_id))
                     .order_by(LdapEntry.id)
-                    .limit(batch)
+                    .limit(size)
                 ).all()
                 for row in rows:
                     if self.cfg.on_missing == "delete":
@@ -504,9 +509,11 @@ class UserSynchroniser:
                 session.flush()
                 return counts
 
+            started = time.monotonic()
             counts = self.ctx.run(work)
+            sizes.took(size, time.monotonic() - started)
             total.add(counts)
-            if counts.deleted + counts.deactivated < batch:
+            if counts.deleted + counts.deactivated < size:
                 break
         return Removal(total, missing, population, blocked=False)
 

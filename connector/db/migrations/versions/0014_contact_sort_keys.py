@@ -9,7 +9,7 @@ the lower-cased address, or "1" for a contact without one (it sorts after every
 address); existing rows get theirs here.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 """
 
 import json
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

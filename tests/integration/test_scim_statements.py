@@ -1,0 +1,212 @@
+"""What a SCIM request sends to the database: reads take no write lock, a token check
+writes nothing on most requests, and writes send no statement their answer does not need.
+
+Every statement the database receives is caught with an engine event: a GET,
+a lookup, a page or a ``.search`` (with its token check) sends no INSERT,
+UPDATE or DELETE, and on SQLite no ``BEGIN IMMEDIATE`` (the write lock) but a
+plain BEGIN. A write still takes the lock up front. A token's last-used time
+is written when it is older than tokens.LAST_USED_RESOLUTION, and only then.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select, update
+
+from connector.db.models import ApiToken, UserEmail, utcnow
+from connector.services import tokens
+from connector.services.context import Context
+from tests.integration.scim_client import ScimClient
+
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+WRITES = ("INSERT", "UPDATE", "DELETE", "BEGIN IMMEDIATE")
+
+
+@pytest.fixture
+def scim(app: Any, ctx: Context) -> ScimClient:
+    _, secret = ctx.run(
+        lambda s: tokens.create(s, "test", name="idp", kind=tokens.SCIM, source_name="idp")
+    )
+    return ScimClient(app.test_client(), secret)
+
+
+@contextmanager
+def statements(ctx: Context) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if threading.get_ident() != caller:
+            return  # the job runner's polls
+        seen.append(statement.strip())
+
+    caller = threading.get_ident()  # the test client answers in this thread
+    event.listen(ctx.db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", record)
+
+
+def writes(seen: list[str]) -> list[str]:
+    return [s for s in seen if s.upper().startswith(WRITES)]
+
+
+def test_scim_reads_send_no_write_and_take_no_write_lock(scim, ctx):
+    user = scim.post("/Users", {"schemas": [CORE_USER], "userName": "ada@example.com"})
+    group = scim.post(
+        "/Groups",
+        {"schemas": [CORE_GROUP], "displayName": "Staff", "members": [{"value": user["id"]}]},
+    )
+    with statements(ctx) as seen:
+        assert scim.get(f"/Users/{user['id']}")["userName"] == "ada@example.com"
+        found = scim.get("/Users", filter='userName eq "ada@example.com"')
+        assert found["totalResults"] == 1
+        assert scim.get("/Users", startIndex=1, count=100)["totalResults"] == 1
+        assert scim.get(f"/Groups/{group['id']}")["members"][0]["value"] == user["id"]
+        assert scim.get("/Groups")["totalResults"] == 1
+        scim.post("/Users/.search", {"filter": 'userName sw "ada"'}, expect=200)
+    assert seen
+    assert writes(seen) == []
+    if ctx.db.dialect == "sqlite":
+        # Six requests, each a read for the token check and one for the work.
+        assert seen.count("BEGIN") == 2 * 6, seen
+
+
+def test_a_write_still_takes_the_write_lock(scim, ctx):
+    user = scim.post("/Users", {"schemas": [CORE_USER], "userName": "ada@example.com"})
+    with statements(ctx) as seen:
+        scim.patch(f"/Users/{user['id']}", [{"op": "replace", "path": "displayName", "value": "A"}])
+    assert any(s.startswith("UPDATE users") for s in seen)
+    if ctx.db.dialect == "sqlite":
+        assert "BEGIN IMMEDIATE" in seen
+
+
+def last_used(ctx: Context) -> Any:
+    return ctx.read(lambda s: s.scalar(select(ApiToken.last_used_at)))
+
+
+def test_a_token_s_last_use_is_written_only_when_it_is_due(scim, ctx):
+    assert last_used(ctx) is None
+    scim.get("/Users")
+    first = last_used(ctx)
+    assert first is not None
+    with statements(ctx) as seen:
+        scim.get("/Users")
+    assert writes(seen) == []
+    assert last_used(ctx) == first
+    stale = utcnow() - tokens.LAST_USED_RESOLUTION - timedelta(seconds=1)
+    ctx.run(lambda s: s.execute(update(ApiToken).values(last_used_at=stale)))
+    scim.get("/Users")
+    assert last_used(ctx) > stale + timedelta(seconds=1)
+
+
+def test_a_create_reads_no_groups_links_or_mapping(scim, ctx):
+    """A new user is in no group and, with its switch off, has no contact to write."""
+    with statements(ctx) as seen:
+        scim.post(
+            "/Users",
+            {
+                "schemas": [CORE_USER],
+                "userName": "ada@example.com",
+                "externalId": "a1",
+                "emails": [{"value": "ada@work.example"}],
+            },
+        )
+    text = "\n".join(seen)
+    assert "INSERT INTO users" in text
+    assert "INSERT INTO user_emails" in text
+    assert "INSERT INTO audit_events" in text
+    for table in ("group_members", "contact_links", "mapping_versions", "settings"):
+        assert f"FROM {table}" not in text, (table, seen)
+    # userName and externalId are checked with one query.
+    assert sum("FROM users" in s and "user_name_ci" in s for s in seen) == 1, seen
+
+
+def test_a_patch_that_keeps_the_keys_and_emails_checks_and_rewrites_neither(scim, ctx):
+    user = scim.post(
+        "/Users",
+        {
+            "schemas": [CORE_USER],
+            "userName": "ada@example.com",
+            "emails": [{"value": "ada@work.example"}],
+        },
+    )
+    with statements(ctx) as seen:
+        scim.patch(
+            f"/Users/{user['id']}",
+            [
+                {"op": "replace", "path": "displayName", "value": "Ada"},
+                {"op": "replace", "value": {"active": False}},
+            ],
+        )
+    text = "\n".join(seen)
+    assert "UPDATE users" in text
+    assert "user_emails" not in text
+    assert "users.user_name_ci IN" not in text and "users.user_name_ci =" not in text
+    for table in ("mapping_versions", "settings"):
+        assert f"FROM {table}" not in text, (table, seen)
+    assert sum("FROM group_members" in s for s in seen) == 1, seen
+
+
+def test_a_patch_of_the_emails_rewrites_them_and_of_the_username_checks_it(scim, ctx):
+    user = scim.post(
+        "/Users",
+        {
+            "schemas": [CORE_USER],
+            "userName": "ada@example.com",
+            "emails": [{"value": "ada@work.example"}],
+        },
+    )
+    with statements(ctx) as seen:
+        scim.patch(
+            f"/Users/{user['id']}",
+            [
+                {"op": "replace", "path": "userName", "value": "ada2@example.com"},
+                {"op": "replace", "path": "emails", "value": [{"value": "ada2@work.example"}]},
+            ],
+        )
+    text = "\n".join(seen)
+    assert "INSERT INTO user_emails" in text
+    assert "users.user_name_ci" in text
+    assert scim.get("/Users", filter='emails.value eq "ada2@work.example"')["totalResults"] == 1
+    assert scim.get("/Users", filter='emails.value eq "ada@work.example"')["totalResults"] == 0
+
+
+def test_a_delete_reads_the_link_once_and_leaves_no_email_rows(scim, ctx):
+    user = scim.post(
+        "/Users",
+        {
+            "schemas": [CORE_USER],
+            "userName": "ada@example.com",
+            "emails": [{"value": "ada@work.example"}],
+        },
+    )
+    with statements(ctx) as seen:
+        scim.delete(f"/Users/{user['id']}")
+    assert sum("FROM contact_links" in s for s in seen) == 1, seen
+    assert ctx.read(lambda s: s.scalars(select(UserEmail.id)).all()) == []
+    assert scim.get("/Users", filter='emails.value eq "ada@work.example"')["totalResults"] == 0
+
+
+def test_a_page_that_ends_the_selection_tells_the_total_without_a_count(scim, ctx):
+    for name in ("ada", "grace", "linus"):
+        scim.post("/Users", {"schemas": [CORE_USER], "userName": f"{name}@example.com"})
+
+    def counts(**params: Any) -> tuple[int, int]:
+        with statements(ctx) as seen:
+            total = scim.get("/Users", **params)["totalResults"]
+        return total, sum("count(*)" in s.lower() for s in seen)
+
+    assert counts(filter='userName eq "ada@example.com"') == (1, 0)
+    assert counts(filter='userName eq "nobody@example.com"') == (0, 0)
+    assert counts(startIndex=3, count=2) == (3, 0)
+    assert counts(count=2) == (3, 1)  # a full page: more may follow
+    assert counts(startIndex=5, count=2) == (3, 1)  # past the end: counted
+    assert counts(count=0) == (3, 1)
