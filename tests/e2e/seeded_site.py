@@ -96,6 +96,9 @@ class Site:
         self.css("#password").send_keys(PASSWORD)
         self.css("#sign-in").click()
         self.wait(lambda d: "/admin/users" in d.current_url)
+        # Its requests end before the next step: an answer still on its way would set
+        # the session cookie again after a state deleted it (to show the sign-in page).
+        self.wait(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
 
     def open(self, path: str) -> None:
         """Open a console page (signing in when the session is gone) and wait for its data."""
