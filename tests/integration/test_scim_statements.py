@@ -161,6 +161,18 @@ def test_a_create_reads_no_groups_links_or_mapping(scim, ctx):
     assert sum("FROM users" in s and "user_name_ci" in s for s in seen) == 1, seen
 
 
+def test_a_create_without_external_id_checks_its_username_with_a_statement_built_once(scim, ctx):
+    """One userName is looked up by equality (a statement built once), not an IN list
+    compiled on every request; a taken userName is still refused."""
+    scim.post("/Users", {"schemas": [CORE_USER], "userName": "ada@example.com"})
+    with statements(ctx) as seen:
+        scim.post("/Users", {"schemas": [CORE_USER], "userName": "grace@example.com"})
+    checks = [s for s in seen if s.startswith("SELECT") and "user_name_ci" in s and "id" in s]
+    assert any("users.user_name_ci = " in s for s in checks), seen
+    assert not any("users.user_name_ci IN" in s for s in checks), seen
+    scim.post("/Users", {"schemas": [CORE_USER], "userName": "ADA@example.com"}, expect=409)
+
+
 def test_a_patch_that_keeps_the_keys_and_emails_checks_and_rewrites_neither(scim, ctx):
     user = scim.post(
         "/Users",
