@@ -9,20 +9,27 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
 from connector.db.models import ApiToken, Source, utcnow
 from connector.errors import Conflict, InvalidInput, NotFound
 from connector.services import audit, column_text, sources
+from connector.services.context import Context
 
 ADMIN, SCIM = "admin", "scim"
 TOKEN_PREFIX = "lsc_"
 # last_used_at is refreshed at most this often, to keep reads free of writes.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
+# A SCIM token found valid is taken as valid for this long by the process that checked
+# it, without a transaction (see VerifiedTokens): a revocation holds at once in the
+# process that made it, and in other processes after at most this long.
+VERIFIED_SECONDS = 2.0
 
 
 def _hash(token: str) -> str:
@@ -212,6 +219,8 @@ def revoke(session: Session, actor: str, token_id: int) -> ApiToken:
         raise NotFound(f"no token with id {token_id}")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        # Once the revocation is committed, this process checks every token afresh.
+        event.listen(session, "after_commit", lambda _s: verified.forget(), once=True)
         audit.record(
             session,
             actor,
@@ -223,3 +232,60 @@ def revoke(session: Session, actor: str, token_id: int) -> ApiToken:
             diff=False,
         )
     return token
+
+
+class VerifiedTokens:
+    """SCIM tokens this process found valid in the last VERIFIED_SECONDS, by hash.
+
+    A token check is a whole read transaction, about a third of a GET's CPU; an
+    identity provider sends thousands of requests a minute with one token. Only
+    valid tokens are kept (by their SHA-256, never the secret). :meth:`forget`
+    (after a revocation commits) drops them all and bumps a generation, so a
+    check that read the token before the revocation committed is not kept.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._callers: dict[str, tuple[float, ScimCaller]] = {}
+        self.generation = 0
+
+    def get(self, digest: str) -> ScimCaller | None:
+        found = self._callers.get(digest)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, digest: str, caller: ScimCaller, generation: int) -> None:
+        with self._lock:
+            if generation != self.generation:
+                return  # a revocation committed while the token was read
+            if len(self._callers) > 1000:  # expired entries of tokens no longer used
+                self._callers.clear()
+            self._callers[digest] = (time.monotonic() + self.seconds, caller)
+
+    def forget(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._callers.clear()
+
+
+verified = VerifiedTokens(VERIFIED_SECONDS)
+
+
+def check_scim(ctx: Context, presented: str) -> ScimCaller:
+    """A SCIM request's token check: remembered for VERIFIED_SECONDS when valid, else
+    one read (:func:`authenticate_scim`) and, when due, the last-used time's write."""
+    digest = _hash(presented)
+    caller = verified.get(digest)
+    if caller is not None:
+        return caller
+    generation = verified.generation
+    caller = ctx.read(lambda s: authenticate_scim(s, presented))
+    due = caller.touch_due
+    if due is not None:
+        ctx.run(lambda s: touch(s, due))
+        caller = replace(caller, touch_due=None)
+    if caller.principal is not None:
+        verified.put(digest, caller, generation)
+    return caller

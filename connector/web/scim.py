@@ -17,12 +17,9 @@ from scim.service import ServiceConfig
 
 def scim_blueprint(ctx: Context) -> Blueprint:
     def authenticate(token: str) -> Principal | None:
-        # A read: the check takes no write lock; the last-used time is written at
-        # most once per tokens.LAST_USED_RESOLUTION, in its own short write.
-        caller = ctx.read(lambda s: tokens.authenticate_scim(s, token))
-        due = caller.touch_due
-        if due is not None:
-            ctx.run(lambda s: tokens.touch(s, due))
+        # A read (or none, for a token checked a moment ago): no write lock; the
+        # last-used time is written at most once per tokens.LAST_USED_RESOLUTION.
+        caller = tokens.check_scim(ctx, token)
         logs.bind(source=caller.source_name)
         return caller.principal
 

@@ -75,8 +75,10 @@ def test_scim_reads_send_no_write_and_take_no_write_lock(scim, ctx):
     assert seen
     assert writes(seen) == []
     if ctx.db.dialect == "sqlite":
-        # Six requests, each a read for the token check and one for the work.
-        assert seen.count("BEGIN") == 2 * 6, seen
+        # Six requests, each one read for the work: the token was checked by the
+        # create just before and is taken as valid for tokens.VERIFIED_SECONDS.
+        assert seen.count("BEGIN") == 6, seen
+    assert not any("FROM api_tokens" in statement for statement in seen), seen
 
 
 def test_a_write_still_takes_the_write_lock(scim, ctx):
@@ -103,8 +105,38 @@ def test_a_token_s_last_use_is_written_only_when_it_is_due(scim, ctx):
     assert last_used(ctx) == first
     stale = utcnow() - tokens.LAST_USED_RESOLUTION - timedelta(seconds=1)
     ctx.run(lambda s: s.execute(update(ApiToken).values(last_used_at=stale)))
+    tokens.verified.forget()  # as when tokens.VERIFIED_SECONDS have passed
     scim.get("/Users")
     assert last_used(ctx) > stale + timedelta(seconds=1)
+
+
+def test_a_revoked_token_is_refused_at_once_despite_the_verified_tokens(scim, ctx):
+    scim.get("/Users")  # the token is now remembered as valid
+    token_id = ctx.read(lambda s: s.scalar(select(ApiToken.id)))
+    ctx.run(lambda s: tokens.revoke(s, "admin:test", token_id))
+    scim.call("GET", "/Users", expect=401)
+
+
+def test_a_revocation_by_another_process_holds_after_the_verified_seconds(scim, ctx, monkeypatch):
+    """Another process's revocation does not clear this process's verified tokens;
+    it holds once tokens.VERIFIED_SECONDS have passed."""
+    scim.get("/Users")
+    ctx.run(lambda s: s.execute(update(ApiToken).values(revoked_at=utcnow())))
+    scim.call("GET", "/Users", expect=200)
+    later = tokens.time.monotonic() + tokens.VERIFIED_SECONDS + 0.1
+    monkeypatch.setattr(tokens.time, "monotonic", lambda: later)
+    scim.call("GET", "/Users", expect=401)
+
+
+def test_a_token_read_before_a_revocation_committed_is_not_remembered():
+    verified = tokens.VerifiedTokens(60)
+    caller = tokens.ScimCaller(tokens.Principal("scim", "idp", 1), "idp", None)
+    generation = verified.generation
+    verified.forget()  # a revocation commits while the token is being read
+    verified.put("digest", caller, generation)
+    assert verified.get("digest") is None
+    verified.put("digest", caller, verified.generation)
+    assert verified.get("digest") == caller
 
 
 def test_a_create_reads_no_groups_links_or_mapping(scim, ctx):
@@ -127,6 +159,18 @@ def test_a_create_reads_no_groups_links_or_mapping(scim, ctx):
         assert f"FROM {table}" not in text, (table, seen)
     # userName and externalId are checked with one query.
     assert sum("FROM users" in s and "user_name_ci" in s for s in seen) == 1, seen
+
+
+def test_a_create_without_external_id_checks_its_username_with_a_statement_built_once(scim, ctx):
+    """One userName is looked up by equality (a statement built once), not an IN list
+    compiled on every request; a taken userName is still refused."""
+    scim.post("/Users", {"schemas": [CORE_USER], "userName": "ada@example.com"})
+    with statements(ctx) as seen:
+        scim.post("/Users", {"schemas": [CORE_USER], "userName": "grace@example.com"})
+    checks = [s for s in seen if s.startswith("SELECT") and "user_name_ci" in s and "id" in s]
+    assert any("users.user_name_ci = " in s for s in checks), seen
+    assert not any("users.user_name_ci IN" in s for s in checks), seen
+    scim.post("/Users", {"schemas": [CORE_USER], "userName": "ADA@example.com"}, expect=409)
 
 
 def test_a_patch_that_keeps_the_keys_and_emails_checks_and_rewrites_neither(scim, ctx):
