@@ -293,10 +293,11 @@ def _sync_scope_on(server: Server) -> None:
     admin.json("PATCH", "/api/v1/sources/bench", {"syncScope": True})
 
 
-def serve_profiled(port: int, out: str) -> None:
+def serve_profiled(port: int, out: str, clock: str) -> None:
     """``connector serve`` as cli.cmd_serve runs it, each request under cProfile in its
     own thread (cProfile sees only the thread that enabled it); the profiles are added
-    up and written to ``out`` (pstats) when the process is stopped (SIGTERM)."""
+    up and written to ``out`` (pstats) when the process is stopped (SIGTERM). ``clock``:
+    "wall" counts waits (for the database's lock, for I/O), "cpu" the thread's CPU only."""
     import cProfile
     import pstats
 
@@ -317,7 +318,8 @@ def serve_profiled(port: int, out: str) -> None:
     def profiled(environ: Any, start_response: Any) -> Any:
         profile = getattr(local, "profile", None)
         if profile is None:
-            profile = local.profile = cProfile.Profile()
+            timer = time.thread_time if clock == "cpu" else time.perf_counter
+            profile = local.profile = cProfile.Profile(timer)
             with guard:
                 profiles.append(profile)
         profile.enable()
@@ -342,7 +344,9 @@ def serve_profiled(port: int, out: str) -> None:
                 stats.dump_stats(out)
 
 
-def start_serve(procs: Processes, workdir: Path, profile: Path | None = None) -> Server:
+def start_serve(
+    procs: Processes, workdir: Path, profile: Path | None = None, clock: str = "wall"
+) -> Server:
     folder = workdir / "serve"
     folder.mkdir()
     env = {
@@ -353,7 +357,7 @@ def start_serve(procs: Processes, workdir: Path, profile: Path | None = None) ->
     port = free_port()
     cmd = [str(VENV_BIN / "connector"), "serve", "--host", "127.0.0.1", "--port", str(port)]
     if profile is not None:
-        cmd = [sys.executable, __file__, "--serve-profiled", str(port), str(profile)]
+        cmd = [sys.executable, __file__, "--serve-profiled", str(port), str(profile), clock]
     path = procs.start("connector-serve", cmd, env)
     wait_ready(port, "/readyz", path)
     server = Server("serve", port, "/scim/v2", token, admin, env["CONNECTOR_DATABASE_URL"])
@@ -923,11 +927,17 @@ def main() -> None:
         type=lambda p: Path(p).resolve(),
         help="run connector serve with every request under cProfile; write pstats here",
     )
-    parser.add_argument("--serve-profiled", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--profile-clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall: waits count (locks, I/O); cpu: the request thread's CPU time",
+    )
+    parser.add_argument("--serve-profiled", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--load", nargs=2, metavar=("URL", "A:B"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_profiled:  # the profiled server's own process
-        serve_profiled(int(args.serve_profiled[0]), args.serve_profiled[1])
+        serve_profiled(int(args.serve_profiled[0]), args.serve_profiled[1], args.serve_profiled[2])
         return
     if args.load:  # the loader's own process
         a, b = (int(x) for x in args.load[1].split(":"))
@@ -950,7 +960,9 @@ def main() -> None:
                     procs.stop_all()
                     servers = [start_reference(procs)]
                     if args.mode in ("serve", "both"):
-                        servers.append(start_serve(procs, workdir, args.profile))
+                        servers.append(
+                            start_serve(procs, workdir, args.profile, args.profile_clock)
+                        )
                     if url is not None:
                         servers.append(start_production(procs, workdir, url, args.web_workers))
                     log("servers ready: " + ", ".join(f"{s.name} :{s.port}" for s in servers))
@@ -965,7 +977,7 @@ def main() -> None:
                     procs.stop_all()  # before the database is dropped
             report(args, [s.name for s in servers], results, mixed, hello)
             if args.profile is not None and args.profile.exists():
-                _print_profile(args.profile)
+                _print_profile(args.profile, args.profile_clock)
         except BaseException:
             for path in sorted(workdir.glob("*.log")):
                 log(f"--- {path.name} (tail)\n{path.read_text(errors='replace')[-2000:]}")
@@ -974,12 +986,16 @@ def main() -> None:
             procs.stop_all()
 
 
-def _print_profile(path: Path) -> None:
+def _print_profile(path: Path, clock: str) -> None:
     import pstats
 
     print(
-        f"\nprofile of connector serve, all requests of the run added up ({path}); wall time"
-        " in each request's thread, so waits for the database's lock count:"
+        f"\nprofile of connector serve, all requests of the run added up ({path}); "
+        + (
+            "CPU time of each request's thread:"
+            if clock == "cpu"
+            else "wall time in each request's thread, so waits for the database's lock count:"
+        )
     )
     stats = pstats.Stats(str(path), stream=sys.stdout)
     stats.sort_stats("cumulative").print_stats(40)
