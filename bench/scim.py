@@ -91,6 +91,8 @@ GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 BULK_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 GROUP_SIZE = 10_000
+JOB_STATES: dict[str, str] = {}  # the resync job's state when the mixed load ended
+PROCESS_NAMES = {"serve": ("connector-serve",), "production": ("connector-web", "connector-worker")}
 BULK_OPS = 1000
 
 
@@ -107,6 +109,7 @@ class Processes:
     def __init__(self, logdir: Path) -> None:
         self.logdir = logdir
         self.running: list[subprocess.Popen[bytes]] = []
+        self.by_name: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> Path:
         path = self.logdir / f"{name}.log"
@@ -121,22 +124,34 @@ class Processes:
                 start_new_session=True,
             )
         self.running.append(proc)
+        self.by_name[name] = proc
         return path
 
+    def stop(self, *names: str) -> None:
+        """Stop the named processes (a server whose measurements are done)."""
+        procs = [self.by_name.pop(n) for n in names if n in self.by_name]
+        self._stop(procs)
+        self.running = [p for p in self.running if p not in procs]
+
     def stop_all(self) -> None:
-        for proc in self.running:
+        self._stop(self.running)
+        self.running.clear()
+        self.by_name.clear()
+
+    @staticmethod
+    def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+        for proc in procs:
             if proc.poll() is None:
                 with suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
-        for proc in self.running:
+        for proc in procs:
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 with suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
-        self.running.clear()
 
 
 def free_port() -> int:
@@ -836,6 +851,7 @@ def measure_mixed(
         f"{state.get('changed')}); PATCH alone p50 {base.p50_ms:.1f} p99 {base.p99_ms:.1f} ms, "
         f"during p50 {during.p50_ms:.1f} p99 {during.p99_ms:.1f} ms, {during.errors} errors"
     )
+    JOB_STATES[server.name] = str(state.get("state"))
     mixed[f"{server.name}:job"] = Figures(
         ok=int(state.get("done") or 0),
         errors=int(state.get("errors") or 0),
@@ -891,7 +907,7 @@ def report(
                 f"  {server:<11} alone p50 {alone.p50_ms:.1f} / p99 {alone.p99_ms:.1f} ms; "
                 f"during p50 {during.p50_ms:.1f} / p99 {during.p99_ms:.1f} ms "
                 f"({during.ok} PATCHes answered, {during.rps:.0f}/s, {during.errors} errors); "
-                f"job: {job.ok:,} contacts in {job.seconds:.1f} s"
+                f"job: {job.ok:,} contacts in {job.seconds:.1f} s, {JOB_STATES.get(server)}"
             )
     small, large = min(args.sizes), max(args.sizes)
     print(f"\ntargets (the issue's 100,000 = {large:,} here, its 2,000 = {small:,}):\n")
@@ -913,7 +929,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="client threads")
     parser.add_argument("--mixed-rate", type=float, default=100.0, help="PATCH/s in the mix")
     parser.add_argument(
-        "--mixed-max-seconds", type=float, default=300.0, help="bound of the resync phase"
+        "--mixed-max-seconds", type=float, default=150.0, help="bound of the resync phase"
     )
     parser.add_argument(
         "--web-workers", type=int, help="gunicorn processes (default: deploy/gunicorn.conf.py's)"
@@ -970,9 +986,13 @@ def main() -> None:
                         load_all(servers, size)
                         for server in servers:
                             measure_size(server, size, args, results)
+                    procs.stop("reference")  # idle from here on
                     if not args.no_mixed:
                         for server in servers[1:]:
                             measure_mixed(server, args, mixed, max(args.sizes))
+                            # a job cut short by --mixed-max-seconds must not run on
+                            # beside the next server's measurements
+                            procs.stop(*PROCESS_NAMES[server.name])
                 finally:
                     procs.stop_all()  # before the database is dropped
             report(args, [s.name for s in servers], results, mixed, hello)
