@@ -1,7 +1,7 @@
 """Benchmark: the connector's SCIM endpoint against the reference scim2-server, same client.
 
     .venv/bin/python bench/scim.py [--sizes 2000,20000,100000] [--mode serve|production|both]
-                                   [--seconds 4] [--threads 8] [--mixed-rate 100]
+                                   [--seconds 4] [--threads 8] [--mixed-rate 25]
 
 In one run it starts, all on loopback:
 
@@ -28,7 +28,8 @@ with a value object of dotted keys), PUT in Okta's shape (the whole user),
 a page of 100 (``startIndex``/``count``), DELETE (of the users it created),
 and once 10,000 users are stored, adding and removing one member of a group of
 10,000 members (Entra's shapes). Then, at the largest size, the mixed load:
-PATCH at a fixed rate (``--mixed-rate`` a second, spread over the threads)
+PATCH at a fixed rate (``--mixed-rate`` a second, spread over the threads; 25 by
+default, the rate Entra ID expects a gallery app to take per tenant)
 for ``--seconds``, then again while "Update all synchronized users" rewrites
 every contact after a mapping change (POST /api/v1/contacts/resync), until
 the job ends.
@@ -927,7 +928,9 @@ def main() -> None:
     parser.add_argument("--mode", choices=["serve", "production", "both"], default="both")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each phase")
     parser.add_argument("--threads", type=int, default=8, help="client threads")
-    parser.add_argument("--mixed-rate", type=float, default=100.0, help="PATCH/s in the mix")
+    parser.add_argument(
+        "--mixed-rate", type=float, default=25.0, help="PATCH/s in the mix (Entra: 25 a tenant)"
+    )
     parser.add_argument(
         "--mixed-max-seconds", type=float, default=150.0, help="bound of the resync phase"
     )
