@@ -32,7 +32,8 @@ PATCH at a fixed rate (``--mixed-rate`` a second, spread over the threads; 25 by
 default, the rate Entra ID expects a gallery app to take per tenant)
 for ``--seconds``, then again while "Update all synchronized users" rewrites
 every contact after a mapping change (POST /api/v1/contacts/resync), until
-the job ends.
+the job ends or ``--mixed-max-seconds`` pass; each server is stopped once its
+measurements are done.
 
 It prints requests/s, p50 and p99 (ms) per size, operation and server, each
 connector mode's ratio to the reference, and every target of the issue with
