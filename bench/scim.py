@@ -943,6 +943,9 @@ def main() -> None:
     )
     parser.add_argument("--no-mixed", action="store_true", help="skip the mixed-load phase")
     parser.add_argument(
+        "--no-reference", action="store_true", help="connector only (with --profile: no ratios)"
+    )
+    parser.add_argument(
         "--profile",
         type=lambda p: Path(p).resolve(),
         help="run connector serve with every request under cProfile; write pstats here",
@@ -978,7 +981,7 @@ def main() -> None:
                 try:
                     hello = ceiling(procs, workdir, args)
                     procs.stop_all()
-                    servers = [start_reference(procs)]
+                    servers = [] if args.no_reference else [start_reference(procs)]
                     if args.mode in ("serve", "both"):
                         servers.append(
                             start_serve(procs, workdir, args.profile, args.profile_clock)
@@ -992,7 +995,7 @@ def main() -> None:
                             measure_size(server, size, args, results)
                     procs.stop("reference")  # idle from here on
                     if not args.no_mixed:
-                        for server in servers[1:]:
+                        for server in [s for s in servers if s.name != REFERENCE]:
                             measure_mixed(server, args, mixed, max(args.sizes))
                             # a job cut short by --mixed-max-seconds must not run on
                             # beside the next server's measurements
