@@ -357,7 +357,13 @@ class ScimService:
         changes = member_changes(body) if patch_members is not None else None
         if patch_members is not None and changes is not None:
             # Only members added or removed: the store writes those rows (scim/member_patch.py),
-            # and reads the member list only when the answer shows it.
+            # and reads the member list only when the answer shows it. Asked for nothing
+            # (no attributes/excludedAttributes), the answer is 204 No Content (RFC 7644
+            # §3.5.2 allows it; Entra ID expects it): a one-member change of a large group
+            # then costs the same as of a small one.
+            if not params.get("attributes") and not params.get("excludedAttributes"):
+                patch_members(call.caller, resource_id, changes, if_match, False)
+                return Reply(None, 204)
             with_members = self._shows_members(endpoint, params)
             resource = patch_members(call.caller, resource_id, changes, if_match, with_members)
         else:

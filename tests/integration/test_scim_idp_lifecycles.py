@@ -150,9 +150,11 @@ def test_entra_group_lifecycle_and_scope_by_group(scim_for, api):
     looked_up = scim.get("/Groups", excludedAttributes="members", filter='displayName eq "Staff"')
     assert [g["id"] for g in looked_up["Resources"]] == [group["id"]]
     assert "members" not in looked_up["Resources"][0]
+    # Entra's member PATCH asks for no attributes: 204 No Content (as Entra expects).
     scim.patch(
         f"/Groups/{group['id']}",
         [{"op": "Add", "path": "members", "value": [{"$ref": None, "value": user["id"]}]}],
+        expect=204,
     )
     assert api.get(f"/users/{user['id']}")["syncToContact"] is True
     assert _contact_of(api, user["id"])["fields"]["lastName"] == "familyName"
@@ -164,6 +166,7 @@ def test_entra_group_lifecycle_and_scope_by_group(scim_for, api):
     scim.patch(
         f"/Groups/{group['id']}",
         [{"op": "Remove", "path": "members", "value": [{"$ref": None, "value": user["id"]}]}],
+        expect=204,
     )
     assert api.get(f"/users/{user['id']}")["syncToContact"] is False
     scim.delete(f"/Groups/{group['id']}")
