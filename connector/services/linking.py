@@ -259,6 +259,16 @@ def sync_user(session: Session, user: User, state: SyncState, actor: str) -> Non
         link.mapping_version = state.mapping.version
 
 
+def switch_effect(enabled: bool, link_state: str | None) -> str:
+    """What turning a user's switch to ``enabled`` does to its link: "pause" (an active
+    link), "resume" (a paused one), "sync" (switched on with an active link or none:
+    :func:`sync_user` decides, creating the contact when the rules say so) or "none".
+    The one place :func:`set_sync` and the scope preview ask."""
+    if not enabled:
+        return "pause" if link_state == "active" else "none"
+    return "resume" if link_state == "paused" else "sync"
+
+
 def set_sync(
     session: Session,
     user: User,
@@ -281,21 +291,25 @@ def set_sync(
         )
     user.sync_to_contact = enabled
     link = link_of_user(session, user.id)
-    if not enabled:
-        if link is not None and link.state != "paused":
-            link.state = "paused"
-            audit.record(
-                session,
-                actor,
-                "link.pause",
-                "contact",
-                link.contact_id,
-                {"state": "active"},
-                {"state": "paused"},
-                message=f"sync switched off for user {user.user_name}",
-            )
+    effect = switch_effect(enabled, link.state if link is not None else None)
+    if effect == "none":
         return
-    if link is not None and link.state == "paused":
+    if effect == "pause":
+        assert link is not None
+        link.state = "paused"
+        audit.record(
+            session,
+            actor,
+            "link.pause",
+            "contact",
+            link.contact_id,
+            {"state": "active"},
+            {"state": "paused"},
+            message=f"sync switched off for user {user.user_name}",
+        )
+        return
+    if effect == "resume":
+        assert link is not None
         link.state = "active"
         audit.record(
             session,

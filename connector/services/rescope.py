@@ -33,18 +33,20 @@ def rescope(session: Session, actor: str, affected: Sequence[User]) -> None:
     state = users.load_state(session)
     followers = [u for u in affected if sync_scope.follows_source(u)]
     scope = source.sync_scope.get("scope", False)
-    # The users as the IdP sees them, groups included, only when the scope reads them.
-    views: list[dict[str, Any]] = (
-        user_resources.resources(session, followers)
-        if sync_scope.reads_resource(scope)
-        else [{} for _ in followers]
-    )
-    for user, resource in zip(followers, views, strict=True):
+    for user, resource in zip(followers, views(session, scope, followers), strict=True):
         decision = decided(scope, user, resource)
         if decision is not None and decision != user.sync_to_contact:
             linking.set_sync(
                 session, user, decision, state, actor, why="decided by the source's sync scope"
             )
+
+
+def views(session: Session, scope: sync_scope.Scope, found: Sequence[User]) -> list[dict[str, Any]]:
+    """The users as the IdP sees them, groups included, for :func:`decided`; read only
+    when ``scope`` reads them (a filter), else empty views."""
+    if sync_scope.reads_resource(scope):
+        return user_resources.resources(session, list(found))
+    return [{} for _ in found]
 
 
 def decided(scope: sync_scope.Scope, user: User, resource: dict[str, Any]) -> bool | None:

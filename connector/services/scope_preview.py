@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from connector.db.models import ContactLink, User
 from connector.errors import NotFound
 from connector.queries.column_in import column_in
-from connector.services import contact_rules, rescope, sources, sync_scope, user_resources
+from connector.services import contact_rules, linking, rescope, sources, sync_scope
 from connector.services.contact_rules import Action
 from connector.services.sync_settings import SyncSettings
 from connector.services.sync_settings import load as load_settings
@@ -40,14 +40,13 @@ def contact_effect(
     user: User, on: bool, link_state: str | None, settings: SyncSettings, *, local: bool
 ) -> str:
     """What turning ``user``'s switch to ``on`` does to its contact: "create", "resume",
-    "pause" or "none" (as ``linking.set_sync`` does it); ``local``: the user is the
-    connector's own (:mod:`.ownership`)."""
-    if not on:
-        return "pause" if link_state == "active" else "none"
-    if link_state == "paused":
-        return "resume"
+    "pause" or "none" (:func:`linking.switch_effect`, then the rules for a new
+    contact); ``local``: the user is the connector's own (:mod:`.ownership`)."""
+    effect = linking.switch_effect(on, link_state)
+    if effect != "sync":
+        return effect
     if link_state is not None:
-        return "none"
+        return "none"  # switched on with its contact already active
     decision = contact_rules.decide(
         sync_on=True,
         user_active=user.active,
@@ -73,7 +72,7 @@ def preview(session: Session, name: str, scope: object, *, batch: int) -> dict[s
     samples: list[dict[str, Any]] = []
     for found in rescope.users_of(session, source, batch):
         links = _links(session, found)
-        for user, resource in zip(found, user_resources.resources(session, found), strict=True):
+        for user, resource in zip(found, rescope.views(session, value, found), strict=True):
             counts["users"] += 1
             on = rescope.decided(value, user, resource)
             if on is None:

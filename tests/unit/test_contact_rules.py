@@ -66,3 +66,23 @@ def test_reversal_never_makes_the_contact_the_source_of_a_user_of_a_source():
     kwargs = {"sync_on": True, "user_active": True, "link_state": "active", "local": False}
     assert decide(own_direction=None, settings=reversed_, **kwargs) == UPDATE_ACTIVE
     assert decide(own_direction=CONTACT_TO_USER, settings=reversed_, **kwargs) == UPDATE_ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("enabled", "link_state", "effect"),
+    [
+        (False, "active", "pause"),
+        (False, "paused", "none"),
+        (False, None, "none"),
+        (True, "paused", "resume"),
+        (True, "active", "sync"),
+        (True, None, "sync"),
+    ],
+)
+def test_what_turning_the_switch_does_to_the_link(
+    enabled: bool, link_state: str | None, effect: str
+) -> None:
+    """One rule for set_sync and the scope preview."""
+    from connector.services.linking import switch_effect
+
+    assert switch_effect(enabled, link_state) == effect
