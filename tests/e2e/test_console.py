@@ -20,9 +20,9 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.e2e.conftest import AdminApi
+from tests.e2e.seeded_site import ADMIN, LDAP_CONFIG, PASSWORD
 from tests.support.live_server import LiveServer, live_server
 
-ADMIN, PASSWORD = "alice", "correct horse battery"
 ACTOR = f"console:{ADMIN}"
 
 
@@ -285,28 +285,6 @@ def _mapping_row(ui: Console, user_field: str) -> Any:
         ):
             return tr
     raise AssertionError(f"no mapping row for {user_field}")
-
-
-LDAP_CONFIG = """
-[[sources.ldap]]
-name = "corp"
-urls = ["{url}"]
-bind_dn = "{bind_dn}"
-bind_password_env = "E2E_LDAP_PASSWORD"
-base_dn = "{base_dn}"
-filter = "(objectClass=inetOrgPerson)"
-scope = "subtree"
-id_attribute = "entryUUID"
-change_attribute = "modifyTimestamp"
-sync_to_contact = true
-poll = "every 60m"
-reconcile = "cron 0 2 * * *"
-[sources.ldap.attributes]
-uid = "userName"
-givenName = "name.givenName"
-sn = "name.familyName"
-mail = 'emails[type eq "work"].value'
-"""
 
 
 def test_ldap_run_on_the_sources_page(browser: Any, artifacts: Path, tmp_path: Path) -> None:

@@ -173,8 +173,9 @@ def test_a_create_without_external_id_checks_its_username_with_a_statement_built
     scim.post("/Users", {"schemas": [CORE_USER], "userName": "ADA@example.com"}, expect=409)
 
 
-def test_a_patch_that_keeps_the_keys_and_emails_checks_and_rewrites_neither(scim, ctx):
-    user = scim.post(
+def _ada(scim) -> dict[str, Any]:
+    """A SCIM user with one e-mail address."""
+    return scim.post(
         "/Users",
         {
             "schemas": [CORE_USER],
@@ -182,6 +183,10 @@ def test_a_patch_that_keeps_the_keys_and_emails_checks_and_rewrites_neither(scim
             "emails": [{"value": "ada@work.example"}],
         },
     )
+
+
+def test_a_patch_that_keeps_the_keys_and_emails_checks_and_rewrites_neither(scim, ctx):
+    user = _ada(scim)
     with statements(ctx) as seen:
         scim.patch(
             f"/Users/{user['id']}",
@@ -200,14 +205,7 @@ def test_a_patch_that_keeps_the_keys_and_emails_checks_and_rewrites_neither(scim
 
 
 def test_a_patch_of_the_emails_rewrites_them_and_of_the_username_checks_it(scim, ctx):
-    user = scim.post(
-        "/Users",
-        {
-            "schemas": [CORE_USER],
-            "userName": "ada@example.com",
-            "emails": [{"value": "ada@work.example"}],
-        },
-    )
+    user = _ada(scim)
     with statements(ctx) as seen:
         scim.patch(
             f"/Users/{user['id']}",
@@ -224,14 +222,7 @@ def test_a_patch_of_the_emails_rewrites_them_and_of_the_username_checks_it(scim,
 
 
 def test_a_delete_reads_the_link_once_and_leaves_no_email_rows(scim, ctx):
-    user = scim.post(
-        "/Users",
-        {
-            "schemas": [CORE_USER],
-            "userName": "ada@example.com",
-            "emails": [{"value": "ada@work.example"}],
-        },
-    )
+    user = _ada(scim)
     with statements(ctx) as seen:
         scim.delete(f"/Users/{user['id']}")
     assert sum("FROM contact_links" in s for s in seen) == 1, seen
