@@ -63,6 +63,10 @@ class SyncState:
     def is_local(self, user: User | UserForContact) -> bool:
         return user.source_id in self.local_sources
 
+    def loaded(self) -> SyncState:
+        """All read now: for a state that outlives its transaction (the fast import's plan)."""
+        return SyncState(self.mapping, self.settings, self.local_sources)
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (SyncState, (self.mapping, self.settings, self.local_sources))
 
