@@ -29,7 +29,13 @@ class ColumnIn(ColumnElement[bool]):
         self.values = list(values)
 
 
-def column_in(column: Any, values: Iterable[Any]) -> ColumnIn:
+def column_in(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """One value is a plain ``column = ?``: a statement SQLAlchemy compiles once and
+    caches (a ``ColumnIn`` is compiled on every execution, which costs a single SCIM
+    create more than its lookup)."""
+    values = list(values)
+    if len(values) == 1:
+        return column == values[0]  # type: ignore[no-any-return]
     return ColumnIn(column, values)
 
 

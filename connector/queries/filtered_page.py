@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from scim.filter import Expr, matches
@@ -43,11 +43,14 @@ def filtered_page(
     scim_filter: Expr | None = None,
     translate: Translate | None = None,
     view: View[Row] | None = None,
+    columns: Sequence[Any] | None = None,
 ) -> FilteredPage[Row]:
     """Rows ``start_index`` (1-based) to ``start_index + count - 1`` of the selection.
 
     The selection is ``where`` and ``scim_filter``: in SQL when ``translate``
     can express the filter, else by the evaluator applied to ``view(session, rows)``.
+    With ``columns``, the rows are Core rows of those columns instead of ``model``
+    instances: a reader that only shows the rows skips the ORM's loading.
     """
     if scim_filter is not None:
         if translate is None or view is None:
@@ -55,18 +58,28 @@ def filtered_page(
         condition = translate(scim_filter)
         if condition is None:
             return _evaluated(
-                session, model, where, order_by, start_index, count, scim_filter, view
+                session, model, where, order_by, start_index, count, scim_filter, view, columns
             )
         where = [*where, condition]
     if count == 0:
         return FilteredPage([], _count(session, model, where))
-    statement = select(model).where(*where).order_by(*order_by)
-    rows = list(session.scalars(statement.offset(start_index - 1).limit(count)).all())
+    statement = _select(model, columns).where(*where).order_by(*order_by)
+    rows = _rows(session, statement.offset(start_index - 1).limit(count), columns)
     if 0 < len(rows) < count or (not rows and start_index == 1):
         # The page ends the selection, so its rows tell the total: no count needed
         # (a lookup by userName or externalId is one statement).
         return FilteredPage(rows, start_index - 1 + len(rows))
     return FilteredPage(rows, _count(session, model, where))
+
+
+def _select(model: type[Row], columns: Sequence[Any] | None) -> Select[Any]:
+    return select(*columns) if columns else select(model)
+
+
+def _rows(session: Session, statement: Select[Any], columns: Sequence[Any] | None) -> list[Any]:
+    if columns:
+        return list(session.connection().execute(statement).all())
+    return list(session.scalars(statement).all())
 
 
 def _count(session: Session, model: type[Row], where: Sequence[ColumnElement[bool]]) -> int:
@@ -82,11 +95,16 @@ def _evaluated(
     count: int,
     scim_filter: Expr,
     view: View[Row],
+    columns: Sequence[Any] | None,
 ) -> FilteredPage[Row]:
     """Stream the rows in the page's order; count and keep those the filter selects."""
-    statement = select(model).where(*where).order_by(*order_by)
+    statement = _select(model, columns).where(*where).order_by(*order_by)
     first, page, total = start_index - 1, [], 0
-    streamed = session.scalars(statement, execution_options={"yield_per": BATCH})
+    streamed: Any = (
+        session.connection().execute(statement.execution_options(yield_per=BATCH))
+        if columns
+        else session.scalars(statement, execution_options={"yield_per": BATCH})
+    )
     for batch in streamed.partitions():
         rows = list(batch)
         for row, seen in zip(rows, view(session, rows), strict=True):

@@ -73,8 +73,12 @@ def owned(
     """
     found = session.get(model, resource_id, with_for_update=lock)
     if found is None or found.source_id != caller.source_id:
-        raise ScimError(f"no {model.__name__.lower()} with id {resource_id!r}", status=404)
+        raise not_found(model, resource_id)
     return found
+
+
+def not_found(model: type[User | Group], resource_id: str) -> ScimError:
+    return ScimError(f"no {model.__name__.lower()} with id {resource_id!r}", status=404)
 
 
 def source_id(caller: Principal) -> int:

@@ -248,7 +248,7 @@ def groups_of(session: Session, user_ids: list[str]) -> dict[str, list[tuple[str
     out: dict[str, list[tuple[str, str]]] = {u: [] for u in user_ids}
     if not user_ids:
         return out
-    rows = session.execute(_GROUPS_OF, {"ids": list(user_ids)}).all()
+    rows = session.connection().execute(_GROUPS_OF, {"ids": list(user_ids)}).all()
     for member, group_id, name in rows:
         out[member].append((group_id, name))
     return out

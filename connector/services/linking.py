@@ -423,6 +423,9 @@ def contact_rows(users: Sequence[UserForContact], state: SyncState, actor: str) 
     """Needs no database: a first import's reader process makes these too. Users
     ``prepared`` under the current mapping version bring their fields along."""
     rows = ContactRows([], [], [])
+    users = [user for user in users if user.sync_to_contact]  # the others: LEAVE, no link
+    if not users:
+        return rows  # and the mapping is not read
     version = state.mapping.version
     for user in users:
         decision = contact_decision(user, None, state)
