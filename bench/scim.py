@@ -790,6 +790,8 @@ def measure_size(
     ops = list(USER_OPS)
     if ensure_group(server, args.group_members):
         ops += GROUP_OPS
+    if args.ops is not None:
+        ops = [op for op in ops if op in args.ops]
     for op in ops:
         figures, errors = run_phase(server, op, args.seconds, args.threads)
         results[(server.name, size, op)] = figures
@@ -942,6 +944,11 @@ def main() -> None:
         "--group-members", type=int, default=GROUP_SIZE, help="members of the large group"
     )
     parser.add_argument("--no-mixed", action="store_true", help="skip the mixed-load phase")
+    parser.add_argument(
+        "--ops",
+        type=lambda s: set(s.split(",")) - {""},
+        help="measure only these operations (comma-separated; empty: none, the mix only)",
+    )
     parser.add_argument(
         "--no-reference", action="store_true", help="connector only (with --profile: no ratios)"
     )

@@ -112,18 +112,6 @@ def _check_name_free(session: Session, name: str, kind: str, source: Source | No
         )
 
 
-def authenticate(session: Session, presented: str, kind: str) -> Principal | None:
-    """The principal for a bearer token of ``kind``, or None (in a write transaction:
-    the token's last-used time is refreshed here when it is due)."""
-    found = _identify(session, presented, kind)
-    if found is None:
-        return None
-    principal, _source_name, due = found
-    if due is not None:
-        touch(session, due)
-    return principal
-
-
 # Built once: every request asks it, and building a statement costs more than running it.
 _BY_HASH = (
     select(
@@ -289,3 +277,17 @@ def check_scim(ctx: Context, presented: str) -> ScimCaller:
     if caller.principal is not None:
         verified.put(digest, caller, generation)
     return caller
+
+
+def check_admin(ctx: Context, presented: str) -> Principal | None:
+    """An admin API request's token check: one read, and the last-used time's write only
+    when it is due (once per LAST_USED_RESOLUTION per token). Why not one write
+    transaction: on SQLite every admin request then queued for the write lock behind
+    SCIM writes and jobs, and under load failed with "database is locked"."""
+    found = ctx.read(lambda s: _identify(s, presented, ADMIN))
+    if found is None:
+        return None
+    principal, _source_name, due = found
+    if due is not None:
+        ctx.run(lambda s: touch(s, due))
+    return principal

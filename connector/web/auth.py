@@ -29,7 +29,7 @@ def require_admin() -> Response | None:
     if header:
         scheme, _, presented = header.partition(" ")
         if scheme.lower() == "bearer" and presented.strip():
-            principal = ctx().run(lambda s: tokens.authenticate(s, presented.strip(), tokens.ADMIN))
+            principal = tokens.check_admin(ctx(), presented.strip())
     else:
         principal = console_session.principal()
         if principal is not None and not console_session.csrf_ok():

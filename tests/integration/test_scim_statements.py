@@ -245,3 +245,29 @@ def test_a_page_that_ends_the_selection_tells_the_total_without_a_count(scim, ct
     assert counts(count=2) == (3, 1)  # a full page: more may follow
     assert counts(startIndex=5, count=2) == (3, 1)  # past the end: counted
     assert counts(count=0) == (3, 1)
+
+
+def test_an_admin_token_check_reads_and_writes_its_last_use_only_when_due(app, ctx):
+    """The admin API's token check is a read (no write lock on SQLite); the last-used
+    time is written on the first use and then only once it is due, as for SCIM."""
+    _, secret = ctx.run(lambda s: tokens.create(s, "test", name="ops", kind=tokens.ADMIN))
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/sources", headers=headers).status_code == 200
+    first = last_used(ctx)
+    assert first is not None
+    with statements(ctx) as seen:
+        assert client.get("/api/v1/sources", headers=headers).status_code == 200
+    check = next(i for i, s in enumerate(seen) if "FROM api_tokens" in s)
+    if ctx.db.dialect == "sqlite":  # the check's transaction is a read: a plain BEGIN
+        begins = [s for s in seen[:check] if s.startswith("BEGIN")]
+        assert begins == ["BEGIN"], seen
+    assert not [s for s in writes(seen) if "api_tokens" in s], seen
+    stale = utcnow() - tokens.LAST_USED_RESOLUTION - timedelta(seconds=1)
+    ctx.run(lambda s: s.execute(update(ApiToken).values(last_used_at=stale)))
+    with statements(ctx) as seen:
+        assert client.get("/api/v1/sources", headers=headers).status_code == 200
+    assert [s for s in writes(seen) if s.startswith("UPDATE api_tokens")], seen
+    assert last_used(ctx) > stale + timedelta(seconds=1)
+    bad = {"Authorization": "Bearer not-a-token"}
+    assert client.get("/api/v1/sources", headers=bad).status_code == 401
