@@ -43,6 +43,7 @@ from connector.errors import Conflict, InvalidInput, NotFound
 from connector.queries.column_in import column_in
 from connector.services import audit, sources, sync_settings
 from connector.services.delete_guard import SourceGuard
+from connector.services.ownership import LDAP
 
 USER, CONTACT = "user", "contact"
 # A SCIM source's deactivation of a user: counted by its guard for the window
@@ -93,14 +94,21 @@ def _insert(session: Session, model: type[Base], row: dict[str, Any], *, keep_id
 
 
 def user_payload(
-    session: Session, user: User, link: ContactLink | Literal["unread"] | None = "unread"
+    session: Session,
+    user: User,
+    link: ContactLink | Literal["unread"] | None = "unread",
+    *,
+    source_kind: str | None = None,
 ) -> dict[str, Any]:
     """What a restore of ``user`` needs, read before anything of it is deleted
-    (``link``: the user's link when the caller read it already)."""
+    (``link``: the user's link when the caller read it already; ``source_kind``: its
+    source's kind when known, so that only a directory's user looks for its entry)."""
     if link == "unread":
         link = session.scalars(select(ContactLink).where(ContactLink.user_id == user.id)).first()
     contact = session.get(Contact, link.contact_id) if link is not None else None
-    entry = session.scalars(select(LdapEntry).where(LdapEntry.user_id == user.id)).first()
+    entry = None
+    if source_kind is None or source_kind == LDAP:
+        entry = session.scalars(select(LdapEntry).where(LdapEntry.user_id == user.id)).first()
     groups = list(
         session.scalars(select(GroupMember.group_id).where(GroupMember.member_id == user.id))
     )

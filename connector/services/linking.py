@@ -110,6 +110,16 @@ def link_of_user(session: Session, user_id: str) -> ContactLink | None:
     return session.scalars(select(ContactLink).where(ContactLink.user_id == user_id)).first()
 
 
+def link_and_contact(session: Session, user_id: str) -> tuple[ContactLink | None, Contact | None]:
+    """The user's link and its contact in one query (a user's change updates both)."""
+    found = session.execute(
+        select(ContactLink, Contact)
+        .join(Contact, Contact.id == ContactLink.contact_id)
+        .where(ContactLink.user_id == user_id)
+    ).first()
+    return (found[0], found[1]) if found is not None else (None, None)
+
+
 def link_of_contact(session: Session, contact_id: str) -> ContactLink | None:
     return session.scalars(select(ContactLink).where(ContactLink.contact_id == contact_id)).first()
 
@@ -245,15 +255,14 @@ def sync_user(session: Session, user: User, state: SyncState, actor: str) -> Non
     """
     if not user.sync_to_contact:
         return  # the decision would be LEAVE, whatever the link: no need to look it up
-    link = link_of_user(session, user.id)
+    link, contact = link_and_contact(session, user.id)
     decision = contact_decision(user, link, state)
     if decision.action is Action.CREATE:
         _create_linked_contact(session, user, state, actor, decision.active)
     elif link is not None and decision.action is Action.DELETE:
         delete_linked_contact(session, link, actor, deactivation_reason(user.user_name))
-    elif link is not None and decision.action is Action.UPDATE:
+    elif link is not None and contact is not None and decision.action is Action.UPDATE:
         fields = engine.apply(user.resource, state.mapping.rows)
-        contact = session.get_one(Contact, link.contact_id)
         why = f"synchronised from user {user.user_name}"
         _write_contact(session, contact, fields, decision.active, actor, why)
         link.mapping_version = state.mapping.version

@@ -356,10 +356,14 @@ def delete(
     """
     user = get(session, user_id)
     source = sources.by_id(session, user.source_id)
-    link = linking.link_of_user(session, user.id)  # read once: representation, payload, contact
+    # Read once for the representation, the payload and the contact's fate (holding
+    # the contact here keeps it in the session: it is not read again).
+    link, _contact = linking.link_and_contact(session, user.id)
     before = _represent(user, source.name if source else None, link.contact_id if link else None)
     origin = deletion.ADMIN if remember else deletion.SOURCE
-    payload = deletion.user_payload(session, user, link)
+    payload = deletion.user_payload(
+        session, user, link, source_kind=source.kind if source is not None else None
+    )
     if not user.active and _guarded(session, user) is not None:
         deletion.forget_deactivation(session, user.id)  # the deletion decides now
     if deletion.guard_holds(session, source, origin):
