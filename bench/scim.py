@@ -79,6 +79,8 @@ from scim_report import (  # noqa: E402
     USER_OPS,
     Figures,
     Key,
+    component_table,
+    components,
     table,
     targets,
     verdict_table,
@@ -310,11 +312,25 @@ def _sync_scope_on(server: Server) -> None:
     admin.json("PATCH", "/api/v1/sources/bench", {"syncScope": True})
 
 
+def profiled_op(method: str, path: str, query: str) -> str:
+    """The benchmark operation a request belongs to, from its method and URL (PATCHes
+    of both Entra shapes count as one), so each operation gets its own profile."""
+    if "/Groups/" in path:
+        return f"group-{method.lower()}"
+    if method == "GET" and path.endswith("/Users"):
+        return "lookup" if "filter=" in query else "page100"
+    return {"GET": "get", "POST": "create", "PATCH": "patch", "PUT": "put"}.get(
+        method, method.lower()
+    )
+
+
 def serve_profiled(port: int, out: str, clock: str) -> None:
     """``connector serve`` as cli.cmd_serve runs it, each request under cProfile in its
-    own thread (cProfile sees only the thread that enabled it); the profiles are added
-    up and written to ``out`` (pstats) when the process is stopped (SIGTERM). ``clock``:
-    "wall" counts waits (for the database's lock, for I/O), "cpu" the thread's CPU only."""
+    own thread (cProfile sees only the thread that enabled it), one profile per
+    operation (:func:`profiled_op`); each operation's profiles are added up and
+    written to ``out``.OP.pstats when the process is stopped (SIGTERM), with the
+    number of requests in ``out``.counts.json. ``clock``: "wall" counts waits (for
+    the database's lock, for I/O), "cpu" the thread's CPU only."""
     import cProfile
     import pstats
 
@@ -328,17 +344,26 @@ def serve_profiled(port: int, out: str, clock: str) -> None:
     configure_logging(settings)
     started = startup.start(settings, upgrade=True)
     app = create_app(started.ctx, started.runner)
-    profiles: list[cProfile.Profile] = []
+    profiles: dict[str, list[cProfile.Profile]] = {}
+    counts: dict[str, int] = {}
     local = threading.local()
     guard = threading.Lock()
 
     def profiled(environ: Any, start_response: Any) -> Any:
-        profile = getattr(local, "profile", None)
+        op = profiled_op(
+            environ["REQUEST_METHOD"], environ["PATH_INFO"], environ.get("QUERY_STRING", "")
+        )
+        mine = getattr(local, "profiles", None)
+        if mine is None:
+            mine = local.profiles = {}
+        profile = mine.get(op)
         if profile is None:
             timer = time.thread_time if clock == "cpu" else time.perf_counter
-            profile = local.profile = cProfile.Profile(timer)
+            profile = mine[op] = cProfile.Profile(timer)
             with guard:
-                profiles.append(profile)
+                profiles.setdefault(op, []).append(profile)
+        with guard:
+            counts[op] = counts.get(op, 0) + 1
         profile.enable()
         try:
             return list(app(environ, start_response))
@@ -354,11 +379,12 @@ def serve_profiled(port: int, out: str, clock: str) -> None:
     finally:
         started.runner.shutdown()
         with guard:
-            if profiles:
-                stats = pstats.Stats(profiles[0])
-                for more in profiles[1:]:
+            for op, mine in profiles.items():
+                stats = pstats.Stats(mine[0])
+                for more in mine[1:]:
                     stats.add(more)
-                stats.dump_stats(out)
+                stats.dump_stats(f"{out}.{op}.pstats")
+            Path(f"{out}.counts.json").write_text(json.dumps(counts))
 
 
 def start_serve(
@@ -1010,7 +1036,7 @@ def main() -> None:
                 finally:
                     procs.stop_all()  # before the database is dropped
             report(args, [s.name for s in servers], results, mixed, hello)
-            if args.profile is not None and args.profile.exists():
+            if args.profile is not None and Path(f"{args.profile}.counts.json").exists():
                 _print_profile(args.profile, args.profile_clock)
         except BaseException:
             for path in sorted(workdir.glob("*.log")):
@@ -1021,19 +1047,32 @@ def main() -> None:
 
 
 def _print_profile(path: Path, clock: str) -> None:
+    """Per operation: where its time went by component (scim_report.components), then
+    the functions of all operations added up."""
     import pstats
 
-    print(
-        f"\nprofile of connector serve, all requests of the run added up ({path}); "
-        + (
-            "CPU time of each request's thread:"
-            if clock == "cpu"
-            else "wall time in each request's thread, so waits for the database's lock count:"
-        )
+    counts = json.loads(Path(f"{path}.counts.json").read_text())
+    per_op: dict[str, tuple[int, list[tuple[str, float]]]] = {}
+    every: pstats.Stats | None = None
+    for op, requests in counts.items():
+        stats = pstats.Stats(f"{path}.{op}.pstats", stream=sys.stdout)
+        own = [(f, fn, tt) for (f, _, fn), (_, _, tt, _, _) in stats.stats.items()]  # type: ignore[attr-defined]
+        per_op[op] = (requests, components(own))
+        if every is None:
+            every = stats
+        else:
+            every.add(stats)
+    what = (
+        "CPU time of each request's thread"
+        if clock == "cpu"
+        else "wall time in each request's thread, so waits for the database's lock count"
     )
-    stats = pstats.Stats(str(path), stream=sys.stdout)
-    stats.sort_stats("cumulative").print_stats(40)
-    stats.sort_stats("tottime").print_stats(25)
+    print(f"\nprofile of connector serve ({path}.OP.pstats), {what}, by component:\n")
+    print(component_table(per_op))
+    if every is not None:
+        print("\nall operations added up:")
+        every.sort_stats("cumulative").print_stats(40)
+        every.sort_stats("tottime").print_stats(25)
 
 
 @contextmanager

@@ -219,3 +219,65 @@ def verdict_table(verdicts: Sequence[Verdict]) -> str:
     lines = [f"{'server':<11} {'target':<{width}}  {'verdict':<7} measured"]
     lines += [f"{v.server:<11} {v.target:<{width}}  {v.word:<7} {v.measured}" for v in verdicts]
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ where the time goes
+
+# A profiled function's file → the part of the stack it belongs to (first match wins).
+COMPONENTS = (
+    ("/sqlalchemy/orm/", "SQLAlchemy ORM"),
+    ("/sqlalchemy/", "SQLAlchemy Core and engine"),
+    ("/psycopg", "psycopg (PostgreSQL driver)"),
+    ("/werkzeug/", "Flask and werkzeug"),
+    ("/flask/", "Flask and werkzeug"),
+    ("/waitress/", "waitress"),
+    ("/connector/web/", "connector: web entry points"),
+    ("/connector/services/", "connector: services"),
+    ("/connector/queries/", "connector: queries"),
+    ("/connector/scim_store/", "connector: SCIM store"),
+    ("/connector/", "connector: other"),
+    ("/scim/", "scim: protocol"),
+    ("/json/", "json"),
+)
+# Built-in functions (cProfile files them under "~") named by what they do.
+BUILTIN_COMPONENTS = (
+    ("sqlite3.", "SQLite (C library)"),
+    ("'commit' of 'sqlite3", "SQLite (C library)"),
+    ("json", "json"),
+)
+
+
+def component(filename: str, function: str) -> str:
+    """The part of the stack a profiled function belongs to (see COMPONENTS)."""
+    if filename == "~":
+        for needle, name in BUILTIN_COMPONENTS:
+            if needle in function:
+                return name
+        return "Python built-ins"
+    for needle, name in COMPONENTS:
+        if needle in filename:
+            return name
+    return "Python standard library and other"
+
+
+def components(own_times: Iterable[tuple[str, str, float]]) -> list[tuple[str, float]]:
+    """Own time (seconds) per component, largest first, from (file, function, own time)."""
+    totals: dict[str, float] = {}
+    for filename, function, seconds in own_times:
+        name = component(filename, function)
+        totals[name] = totals.get(name, 0.0) + seconds
+    return sorted(totals.items(), key=lambda item: -item[1])
+
+
+def component_table(per_op: dict[str, tuple[int, list[tuple[str, float]]]]) -> str:
+    """Per operation (requests, components): CPU per request by component, in ms and %."""
+    lines = []
+    for op, (requests, parts) in per_op.items():
+        total = sum(seconds for _, seconds in parts)
+        lines.append(f"{op}: {requests:,} requests, {1000 * total / max(requests, 1):.2f} ms each")
+        for name, seconds in parts:
+            share = 100 * seconds / total if total else 0.0
+            lines.append(
+                f"    {name:32s} {1000 * seconds / max(requests, 1):7.3f} ms  {share:5.1f}%"
+            )
+    return "\n".join(lines)

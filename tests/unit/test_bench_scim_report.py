@@ -101,3 +101,32 @@ def test_tables_name_servers_ratios_and_verdicts() -> None:
     assert "member-add" in text
     verdicts = targets(results, {}, [REFERENCE, "serve"], 2000, 100000)
     assert "n/a" in verdict_table(verdicts)
+
+
+def test_profiled_time_is_added_up_by_component() -> None:
+    from scim_report import component, component_table, components
+
+    site = "/venv/lib/python3.11/site-packages"
+    assert component(f"{site}/sqlalchemy/orm/session.py", "get") == "SQLAlchemy ORM"
+    assert component(f"{site}/sqlalchemy/engine/base.py", "execute") == (
+        "SQLAlchemy Core and engine"
+    )
+    assert component("~", "<method 'execute' of 'sqlite3.Cursor' objects>") == (
+        "SQLite (C library)"
+    )
+    assert component("/src/connector/services/users.py", "create") == "connector: services"
+    assert component("/src/scim/patch.py", "apply_patch") == "scim: protocol"
+    assert component("/usr/lib/python3.11/re/__init__.py", "match") == (
+        "Python standard library and other"
+    )
+    parts = components(
+        [
+            (f"{site}/sqlalchemy/orm/unitofwork.py", "execute", 0.003),
+            (f"{site}/sqlalchemy/orm/session.py", "get", 0.001),
+            (f"{site}/flask/app.py", "wsgi_app", 0.002),
+        ]
+    )
+    assert parts == [("SQLAlchemy ORM", 0.004), ("Flask and werkzeug", 0.002)]
+    text = component_table({"create": (2, parts)})
+    assert "create: 2 requests, 3.00 ms each" in text
+    assert "SQLAlchemy ORM" in text and "66.7%" in text
