@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import copy
 from typing import Any
+from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from scim import projection
 from scim.projection import parse_attribute_list, project
 from scim.schemas import (
     CONNECTOR_USER,
@@ -233,3 +237,34 @@ def test_default_shape_of_a_member_list_is_the_list_and_drops_null_items():
     assert project(with_null, GROUP)["members"] == [members[0], members[1]]
     trimmed = project(group, GROUP, excluded=["members.display"])["members"]
     assert trimmed == [{"value": m["value"], "type": "User"} for m in members]
+
+
+_NAMES = st.sampled_from(
+    [
+        "userName", "password", "emails", "groups", "name", "active", "meta", "id",
+        "x509Certificates", "unknownThing", "Emails", "PASSWORD", EXT, CONNECTOR_USER,
+    ]
+)  # fmt: skip
+_LEAVES = st.one_of(st.none(), st.booleans(), st.text(max_size=5), st.integers())
+_VALUES = st.recursive(
+    _LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["value", "type", "display", "manager", "x"]), inner),
+    ),
+    max_leaves=8,
+)
+
+
+@given(st.dictionaries(_NAMES, _VALUES, max_size=8), st.sampled_from([USER, GROUP]))
+@settings(max_examples=300, deadline=None)
+def test_the_default_shape_decided_once_per_name_is_the_general_rule(
+    resource: dict[str, Any], resource_type: ResourceType
+) -> None:
+    """project() decides the default shape of a top-level name once and remembers it;
+    the answer equals the general path's, which decides every attribute each time."""
+    resource = {"schemas": [resource_type.schema.id], **resource}
+    with mock.patch.object(projection, "_default_action", return_value=projection._DECIDE):
+        general = project(copy.deepcopy(resource), resource_type)
+    assert project(copy.deepcopy(resource), resource_type) == general
+    assert project(copy.deepcopy(resource), resource_type) == general  # remembered
