@@ -115,8 +115,7 @@ def insert_rows(connection: Any, table: Table, rows: list[dict[str, Any]]) -> No
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     """A row as SQLAlchemy's own insert takes it: serialised JSON read back."""
     return {
-        name: json.loads(value) if type(value) is JSONText else value
-        for name, value in row.items()
+        name: json.loads(value) if type(value) is JSONText else value for name, value in row.items()
     }
 
 

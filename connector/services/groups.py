@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import Table, bindparam, delete, literal, select, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
-from connector.db.models import Group, GroupMember, User, new_id, utcnow
+from connector.db.models import Group, GroupMember, Source, User, new_id, utcnow
 from connector.errors import Conflict, InvalidInput, NotFound
-from connector.services import audit, column_text
+from connector.services import audit, column_text, sync_scope
 
 
 def get(session: Session, source_id: int, group_id: str) -> Group:
@@ -32,77 +34,143 @@ def member_ids(session: Session, group_id: str) -> list[str]:
     )
 
 
+# Built once (the member checks of every group write): which of some ids are users
+# and which are groups of a source.
+_KNOWN = union_all(
+    select(User.id, literal("User")).where(
+        User.id.in_(bindparam("ids", expanding=True)), User.source_id == bindparam("source_id")
+    ),
+    select(Group.id, literal("Group")).where(
+        Group.id.in_(bindparam("ids", expanding=True)), Group.source_id == bindparam("source_id")
+    ),
+)
+
+
+def _known(session: Session, source_id: int, ids: list[str]) -> dict[str, str]:
+    """Each id that is a user or group of the source, with its kind ("User", "Group")."""
+    kinds: dict[str, str] = {}
+    for member_id, kind in session.connection().execute(
+        _KNOWN, {"ids": ids, "source_id": source_id}
+    ):
+        if kinds.get(member_id) != "User":
+            kinds[member_id] = kind
+    return kinds
+
+
 def _check_members(session: Session, source_id: int, ids: Iterable[str]) -> list[str]:
+    return list(_checked_kinds(session, source_id, ids))
+
+
+def _checked_kinds(session: Session, source_id: int, ids: Iterable[str]) -> dict[str, str]:
+    """The ids (once each, in order) with their kinds; InvalidInput names the first one
+    that is neither a user nor a group of the source."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
-        return []
-    users = set(
-        session.scalars(select(User.id).where(User.id.in_(wanted), User.source_id == source_id))
-    )
-    groups = set(
-        session.scalars(select(Group.id).where(Group.id.in_(wanted), Group.source_id == source_id))
-    )
-    unknown = [m for m in wanted if m not in users and m not in groups]
+        return {}
+    kinds = _known(session, source_id, wanted)
+    unknown = [m for m in wanted if m not in kinds]
     if unknown:
         raise InvalidInput(
             f"member {unknown[0]!r} is not a user or group of this source", field="members"
         )
-    return wanted
+    return {m: kinds[m] for m in wanted}
+
+
+@dataclass(frozen=True)
+class Locked:
+    """A group whose row this transaction holds, as a change of its members needs it."""
+
+    id: str
+    source_id: int
+    version: int
+    scope: sync_scope.Scope  # its source's sync scope (who decides the members' switches)
+
+
+_TABLE = cast(Table, Group.__table__)
+# The group's row, locked (PostgreSQL; on SQLite the transaction holds the database),
+# with what the change needs: its version (If-Match) and its source's scope.
+_LOCK = (
+    select(Group.version, Source.sync_scope)
+    .join(Source, Source.id == Group.source_id)
+    .where(Group.id == bindparam("id"), Group.source_id == bindparam("source_id"))
+    .with_for_update(of=Group)
+)
+_BUMP = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("group_id"), _TABLE.c.version == bindparam("old"))
+    .values(version=bindparam("new"), updated_at=bindparam("now"))
+)
+_REMOVE = (
+    delete(GroupMember)
+    .where(
+        GroupMember.group_id == bindparam("group_id"),
+        GroupMember.member_id.in_(bindparam("ids", expanding=True)),
+    )
+    .returning(GroupMember.member_id)
+)
+# A member already present is left as it is; the rows inserted come back.
+_ADD = {
+    dialect: module.insert(GroupMember)
+    .on_conflict_do_nothing(index_elements=[GroupMember.group_id, GroupMember.member_id])
+    .returning(GroupMember.member_id)
+    for dialect, module in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
+
+def lock(session: Session, source_id: int, group_id: str) -> Locked | None:
+    """The source's group ``group_id``, its row locked until the transaction ends; None
+    when the source has no such group."""
+    row = session.connection().execute(_LOCK, {"id": group_id, "source_id": source_id}).first()
+    if row is None:
+        return None
+    version, scope = row
+    return Locked(group_id, source_id, version, (scope or {}).get("scope", False))
 
 
 def change_members(
-    session: Session, actor: str, group: Group, add: Iterable[str], remove: Iterable[str]
+    session: Session, actor: str, group: Locked, add: Iterable[str], remove: Iterable[str]
 ) -> set[str]:
     """Add and remove a few members without reading or rewriting the member list.
 
     The rules of :func:`replace` for the members it names: an added member is a user
     or group of the group's source, adding a member or removing a non-member changes
-    nothing; a change bumps the group's version and is audited, with the members
+    nothing; a change bumps the group's version (as the ORM's version counter does:
+    the row is locked, so it is the version read) and is audited, with the members
     that left (``before.removedMembers``) and joined (``after.addedMembers``) instead
-    of both whole lists.
+    of both whole lists. Past the ORM: the rows, the event and the version are one
+    statement each.
     Returns the ids whose membership changed.
     """
-    wanted = _check_members(session, group.source_id, add)
+    kinds = _checked_kinds(session, group.source_id, add)
     leaving = list(dict.fromkeys(remove))
-    named = [*wanted, *leaving]
-    if not named:
+    connection = session.connection()
+    removed: set[str] = set()
+    if leaving:
+        removed = set(connection.execute(_REMOVE, {"group_id": group.id, "ids": leaving}).scalars())
+    added: set[str] = set()
+    if kinds:
+        rows = [
+            {"group_id": group.id, "member_id": m, "member_type": kinds[m]} for m in sorted(kinds)
+        ]
+        added = set(connection.execute(_ADD[connection.dialect.name], rows).scalars())
+    if not (added or removed):
         return set()
-    present = set(
-        session.scalars(
-            select(GroupMember.member_id).where(
-                GroupMember.group_id == group.id, GroupMember.member_id.in_(named)
-            )
-        )
+    audit.record(
+        session,
+        actor,
+        "group.update",
+        "group",
+        group.id,
+        {"removedMembers": sorted(removed)},
+        {"addedMembers": sorted(added)},
+        diff=False,
     )
-    added = {m for m in wanted if m not in present}
-    removed = {m for m in leaving if m in present}
-    if removed:
-        session.execute(
-            delete(GroupMember).where(
-                GroupMember.group_id == group.id, GroupMember.member_id.in_(removed)
-            )
-        )
-    if added:
-        users = set(session.scalars(select(User.id).where(User.id.in_(added))))
-        session.execute(
-            insert(GroupMember),
-            [
-                {"group_id": group.id, "member_id": m, "member_type": _kind(m, users)}
-                for m in sorted(added)
-            ],
-        )
-    if added or removed:
-        group.updated_at = utcnow()
-        audit.record(
-            session,
-            actor,
-            "group.update",
-            "group",
-            group.id,
-            {"removedMembers": sorted(removed)},
-            {"addedMembers": sorted(added)},
-            diff=False,
-        )
+    bumped = connection.execute(
+        _BUMP,
+        {"group_id": group.id, "old": group.version, "new": group.version + 1, "now": utcnow()},
+    )
+    if bumped.rowcount != 1:  # as the ORM's version check: the attempt is run again
+        raise StaleDataError(f"group {group.id!r} is no longer at version {group.version}")
     return added | removed
 
 
