@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, literal, select, union_all, update
@@ -82,18 +83,41 @@ class Locked:
 
     id: str
     source_id: int
-    version: int
+    version: int  # the version it had: If-Match is checked against it
     scope: sync_scope.Scope  # its source's sync scope (who decides the members' switches)
+    # PostgreSQL: the lock has stepped the version already (the time it had, to put
+    # back if nothing changes); SQLite: None, the change steps it.
+    stepped_from: datetime | None = None
 
 
 _TABLE = cast(Table, Group.__table__)
-# The group's row, locked (PostgreSQL; on SQLite the transaction holds the database),
-# with what the change needs: its version (If-Match) and its source's scope.
+# SQLite: the group's row (the transaction holds the database) with what the change
+# needs: its version (If-Match) and its source's scope.
 _LOCK = (
     select(Group.version, Source.sync_scope)
     .join(Source, Source.id == Group.source_id)
     .where(Group.id == bindparam("id"), Group.source_id == bindparam("source_id"))
-    .with_for_update(of=Group)
+)
+# PostgreSQL: the row locked and its version stepped in one statement (the lock is held
+# to the commit, so the statements it waits for are as few as can be); the row as it
+# was comes back from the locking read it joins (RETURNING shows the new values only).
+_OLD = (
+    select(_TABLE.c.id, _TABLE.c.version, _TABLE.c.updated_at)
+    .where(_TABLE.c.id == bindparam("group_id"), _TABLE.c.source_id == bindparam("in_source"))
+    .with_for_update()
+    .subquery("old")
+)
+_SOURCE = cast(Table, Source.__table__)
+_LOCK_AND_STEP = (
+    update(_TABLE)
+    .where(_TABLE.c.id == _OLD.c.id, _SOURCE.c.id == _TABLE.c.source_id)
+    .values(version=_TABLE.c.version + 1, updated_at=bindparam("now"))
+    .returning(_OLD.c.version, _OLD.c.updated_at, _SOURCE.c.sync_scope)
+)
+_STEP_BACK = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("group_id"))
+    .values(version=bindparam("old"), updated_at=bindparam("old_updated_at"))
 )
 _BUMP = (
     update(_TABLE)
@@ -119,12 +143,28 @@ _ADD = {
 
 def lock(session: Session, source_id: int, group_id: str) -> Locked | None:
     """The source's group ``group_id``, its row locked until the transaction ends; None
-    when the source has no such group."""
-    row = session.connection().execute(_LOCK, {"id": group_id, "source_id": source_id}).first()
-    if row is None:
+    when the source has no such group.
+
+    On PostgreSQL the version is stepped with the lock, as :func:`change_members` would
+    step it: a change of nothing steps it back, and a refusal (a stale If-Match, an
+    unknown member) rolls the transaction back."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        row = connection.execute(_LOCK, {"id": group_id, "source_id": source_id}).first()
+        if row is None:
+            return None
+        return Locked(group_id, source_id, row[0], _scope(row[1]))
+    stepped = connection.execute(
+        _LOCK_AND_STEP, {"group_id": group_id, "in_source": source_id, "now": utcnow()}
+    ).first()
+    if stepped is None:
         return None
-    version, scope = row
-    return Locked(group_id, source_id, version, (scope or {}).get("scope", False))
+    version, updated_at, scope = stepped
+    return Locked(group_id, source_id, version, _scope(scope), stepped_from=updated_at)
+
+
+def _scope(stored: dict[str, Any] | None) -> sync_scope.Scope:
+    return (stored or {}).get("scope", False)
 
 
 def change_members(
@@ -134,11 +174,12 @@ def change_members(
 
     The rules of :func:`replace` for the members it names: an added member is a user
     or group of the group's source, adding a member or removing a non-member changes
-    nothing; a change bumps the group's version (as the ORM's version counter does:
-    the row is locked, so it is the version read) and is audited, with the members
-    that left (``before.removedMembers``) and joined (``after.addedMembers``) instead
-    of both whole lists. Past the ORM: the rows, the event and the version are one
-    statement each.
+    nothing; a change steps the group's version by one, as the ORM's version counter
+    does (the row is locked, so the version read is the current one; on PostgreSQL
+    :func:`lock` stepped it, and a change of nothing steps it back), and is audited,
+    with the members that left (``before.removedMembers``) and joined
+    (``after.addedMembers``) instead of both whole lists. Past the ORM: the rows, the
+    event and the version are one statement each.
     Returns the ids whose membership changed.
     """
     kinds = _checked_kinds(session, group.source_id, add)
@@ -154,6 +195,15 @@ def change_members(
         ]
         added = set(connection.execute(_ADD[connection.dialect.name], rows).scalars())
     if not (added or removed):
+        if group.stepped_from is not None:
+            connection.execute(
+                _STEP_BACK,
+                {
+                    "group_id": group.id,
+                    "old": group.version,
+                    "old_updated_at": group.stepped_from,
+                },
+            )
         return set()
     audit.record(
         session,
@@ -165,6 +215,8 @@ def change_members(
         {"addedMembers": sorted(added)},
         diff=False,
     )
+    if group.stepped_from is not None:
+        return added | removed
     bumped = connection.execute(
         _BUMP,
         {"group_id": group.id, "old": group.version, "new": group.version + 1, "now": utcnow()},
