@@ -2,9 +2,10 @@
 
 A SCIM source's scope may be a filter on its users as the identity provider
 sees them, groups included (see connector.services.sync_scope). So after a
-user's attributes or its groups change, each affected user's switch is decided
-again; a ``syncToContact`` the provider set on the user still wins, and a switch
-an admin set (``User.sync_set_by_admin``) is not decided again at all.
+user's attributes change, or its groups under a scope that reads them
+(:func:`members_changed`), each affected user's switch is decided again; a
+``syncToContact`` the provider set on the user still wins, and a switch an admin
+set (``User.sync_set_by_admin``) is not decided again at all.
 """
 
 from __future__ import annotations
