@@ -362,7 +362,7 @@ class ScimService:
             # §3.5.2 allows it; Entra ID expects it): a one-member change of a large group
             # then costs the same as of a small one.
             if not params.get("attributes") and not params.get("excludedAttributes"):
-                patch_members(call.caller, resource_id, changes, if_match, False)
+                patch_members(call.caller, resource_id, changes, if_match, None)
                 return Reply(None, 204)
             with_members = self._shows_members(endpoint, params)
             resource = patch_members(call.caller, resource_id, changes, if_match, with_members)

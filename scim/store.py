@@ -66,8 +66,9 @@ class MemberPatchStore(ResourceStore, Protocol):
         resource_id: str,
         changes: Any,  # scim.member_patch.MemberChanges
         if_match: str | None,
-        with_members: bool,
-    ) -> Resource:
+        with_members: bool | None,
+    ) -> Resource | None:
         """The group after the changes, as ``update`` would leave and return it; with
-        ``with_members`` false its ``members`` may be left out (the answer omits them)."""
+        ``with_members`` false its ``members`` may be left out (the answer omits them);
+        with None nothing is returned (the answer is 204 No Content)."""
         ...

@@ -9,10 +9,16 @@ from sqlalchemy.orm import Session
 from connector.db.models import Group
 from connector.queries.filtered_page import filtered_page
 from connector.queries.group_filter import group_order, to_sql
-from connector.scim_store.errors import check_if_match, owned, scim_errors, source_id
-from connector.services import groups, users
+from connector.scim_store.errors import (
+    check_if_match,
+    not_found,
+    owned,
+    scim_errors,
+    source_id,
+)
+from connector.services import groups, sources
 from connector.services.context import Context
-from connector.services.rescope import rescope
+from connector.services.rescope import members_changed
 from connector.services.tokens import Principal
 from scim.member_patch import MemberChanges
 from scim.schemas import CORE_GROUP
@@ -60,7 +66,9 @@ def _fields(resource: Resource) -> tuple[str, str | None, list[str]]:
 
 def _rescope(session: Session, caller: Principal, user_ids: set[str]) -> None:
     """Members who joined or left may now fall inside or outside the sync scope."""
-    rescope(session, caller.actor, users.by_ids(session, user_ids))
+    if user_ids:
+        scope = sources.scope_of(session, source_id(caller))
+        members_changed(session, caller.actor, scope, user_ids)
 
 
 class ScimGroupStore:
@@ -125,19 +133,29 @@ class ScimGroupStore:
         resource_id: str,
         changes: MemberChanges,
         if_match: str | None,
-        with_members: bool,
-    ) -> Resource:
-        """A PATCH that only adds or removes members: those rows, not the member list."""
+        with_members: bool | None,
+    ) -> Resource | None:
+        """A PATCH that only adds or removes members: those rows, not the member list.
 
-        def work(session: Session) -> Resource:
-            group = self._group(session, caller, resource_id, lock=True)
+        The group's row is held from the first statement to the commit, so all that
+        runs in between is what the change needs: the version and the scope come with
+        the lock, the rows, the event and the version bump are a statement each, the
+        members are decided again only when the scope reads groups, and the group is
+        read for the answer only when there is one (``with_members`` None: none)."""
+
+        def work(session: Session) -> Resource | None:
+            group = groups.lock(session, source_id(caller), resource_id)
+            if group is None:
+                raise not_found(Group, resource_id)
             check_if_match(if_match, group.version)
             changed = groups.change_members(
                 session, caller.actor, group, changes.add, changes.remove
             )
-            session.flush()
-            _rescope(session, caller, changed)
-            return represent_all(session, [group], with_members=with_members)[0]
+            members_changed(session, caller.actor, group.scope, changed)
+            if with_members is None:
+                return None
+            found = self._group(session, caller, resource_id)
+            return represent_all(session, [found], with_members=with_members)[0]
 
         return self.ctx.run(work)
 

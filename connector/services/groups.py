@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import Table, bindparam, delete, literal, select, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
-from connector.db.models import Group, GroupMember, User, new_id, utcnow
+from connector.db.models import Group, GroupMember, Source, User, new_id, utcnow
 from connector.errors import Conflict, InvalidInput, NotFound
-from connector.services import audit, column_text
+from connector.services import audit, column_text, sync_scope
 
 
 def get(session: Session, source_id: int, group_id: str) -> Group:
@@ -32,77 +35,194 @@ def member_ids(session: Session, group_id: str) -> list[str]:
     )
 
 
+# Built once (the member checks of every group write): which of some ids are users
+# and which are groups of a source.
+_KNOWN = union_all(
+    select(User.id, literal("User")).where(
+        User.id.in_(bindparam("ids", expanding=True)), User.source_id == bindparam("source_id")
+    ),
+    select(Group.id, literal("Group")).where(
+        Group.id.in_(bindparam("ids", expanding=True)), Group.source_id == bindparam("source_id")
+    ),
+)
+
+
+def _known(session: Session, source_id: int, ids: list[str]) -> dict[str, str]:
+    """Each id that is a user or group of the source, with its kind ("User", "Group")."""
+    kinds: dict[str, str] = {}
+    for member_id, kind in session.connection().execute(
+        _KNOWN, {"ids": ids, "source_id": source_id}
+    ):
+        if kinds.get(member_id) != "User":
+            kinds[member_id] = kind
+    return kinds
+
+
 def _check_members(session: Session, source_id: int, ids: Iterable[str]) -> list[str]:
+    return list(_checked_kinds(session, source_id, ids))
+
+
+def _checked_kinds(session: Session, source_id: int, ids: Iterable[str]) -> dict[str, str]:
+    """The ids (once each, in order) with their kinds; InvalidInput names the first one
+    that is neither a user nor a group of the source."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
-        return []
-    users = set(
-        session.scalars(select(User.id).where(User.id.in_(wanted), User.source_id == source_id))
-    )
-    groups = set(
-        session.scalars(select(Group.id).where(Group.id.in_(wanted), Group.source_id == source_id))
-    )
-    unknown = [m for m in wanted if m not in users and m not in groups]
+        return {}
+    kinds = _known(session, source_id, wanted)
+    unknown = [m for m in wanted if m not in kinds]
     if unknown:
         raise InvalidInput(
             f"member {unknown[0]!r} is not a user or group of this source", field="members"
         )
-    return wanted
+    return {m: kinds[m] for m in wanted}
+
+
+@dataclass(frozen=True)
+class Locked:
+    """A group whose row this transaction holds, as a change of its members needs it."""
+
+    id: str
+    source_id: int
+    version: int  # the version it had: If-Match is checked against it
+    scope: sync_scope.Scope  # its source's sync scope (who decides the members' switches)
+    # PostgreSQL: the lock has stepped the version already (the time it had, to put
+    # back if nothing changes); SQLite: None, the change steps it.
+    stepped_from: datetime | None = None
+
+
+_TABLE = cast(Table, Group.__table__)
+# SQLite: the group's row (the transaction holds the database) with what the change
+# needs: its version (If-Match) and its source's scope.
+_LOCK = (
+    select(Group.version, Source.sync_scope)
+    .join(Source, Source.id == Group.source_id)
+    .where(Group.id == bindparam("id"), Group.source_id == bindparam("source_id"))
+)
+# PostgreSQL: the row locked and its version stepped in one statement (the lock is held
+# to the commit, so the statements it waits for are as few as can be); the row as it
+# was comes back from the locking read it joins (RETURNING shows the new values only).
+_OLD = (
+    select(_TABLE.c.id, _TABLE.c.version, _TABLE.c.updated_at)
+    .where(_TABLE.c.id == bindparam("group_id"), _TABLE.c.source_id == bindparam("in_source"))
+    .with_for_update()
+    .subquery("old")
+)
+_SOURCE = cast(Table, Source.__table__)
+_LOCK_AND_STEP = (
+    update(_TABLE)
+    .where(_TABLE.c.id == _OLD.c.id, _SOURCE.c.id == _TABLE.c.source_id)
+    .values(version=_TABLE.c.version + 1, updated_at=bindparam("now"))
+    .returning(_OLD.c.version, _OLD.c.updated_at, _SOURCE.c.sync_scope)
+)
+_STEP_BACK = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("group_id"))
+    .values(version=bindparam("old"), updated_at=bindparam("old_updated_at"))
+)
+_BUMP = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("group_id"), _TABLE.c.version == bindparam("old"))
+    .values(version=bindparam("new"), updated_at=bindparam("now"))
+)
+_REMOVE = (
+    delete(GroupMember)
+    .where(
+        GroupMember.group_id == bindparam("group_id"),
+        GroupMember.member_id.in_(bindparam("ids", expanding=True)),
+    )
+    .returning(GroupMember.member_id)
+)
+# A member already present is left as it is; the rows inserted come back.
+_ADD = {
+    dialect: module.insert(GroupMember)
+    .on_conflict_do_nothing(index_elements=[GroupMember.group_id, GroupMember.member_id])
+    .returning(GroupMember.member_id)
+    for dialect, module in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
+
+def lock(session: Session, source_id: int, group_id: str) -> Locked | None:
+    """The source's group ``group_id``, its row locked until the transaction ends; None
+    when the source has no such group.
+
+    On PostgreSQL the version is stepped with the lock, as :func:`change_members` would
+    step it: a change of nothing steps it back, and a refusal (a stale If-Match, an
+    unknown member) rolls the transaction back."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        row = connection.execute(_LOCK, {"id": group_id, "source_id": source_id}).first()
+        if row is None:
+            return None
+        return Locked(group_id, source_id, row[0], _scope(row[1]))
+    stepped = connection.execute(
+        _LOCK_AND_STEP, {"group_id": group_id, "in_source": source_id, "now": utcnow()}
+    ).first()
+    if stepped is None:
+        return None
+    version, updated_at, scope = stepped
+    return Locked(group_id, source_id, version, _scope(scope), stepped_from=updated_at)
+
+
+def _scope(stored: dict[str, Any] | None) -> sync_scope.Scope:
+    return (stored or {}).get("scope", False)
 
 
 def change_members(
-    session: Session, actor: str, group: Group, add: Iterable[str], remove: Iterable[str]
+    session: Session, actor: str, group: Locked, add: Iterable[str], remove: Iterable[str]
 ) -> set[str]:
     """Add and remove a few members without reading or rewriting the member list.
 
     The rules of :func:`replace` for the members it names: an added member is a user
     or group of the group's source, adding a member or removing a non-member changes
-    nothing; a change bumps the group's version and is audited, with the members
-    that left (``before.removedMembers``) and joined (``after.addedMembers``) instead
-    of both whole lists.
+    nothing; a change steps the group's version by one, as the ORM's version counter
+    does (the row is locked, so the version read is the current one; on PostgreSQL
+    :func:`lock` stepped it, and a change of nothing steps it back), and is audited,
+    with the members that left (``before.removedMembers``) and joined
+    (``after.addedMembers``) instead of both whole lists. Past the ORM: the rows, the
+    event and the version are one statement each.
     Returns the ids whose membership changed.
     """
-    wanted = _check_members(session, group.source_id, add)
+    kinds = _checked_kinds(session, group.source_id, add)
     leaving = list(dict.fromkeys(remove))
-    named = [*wanted, *leaving]
-    if not named:
+    connection = session.connection()
+    removed: set[str] = set()
+    if leaving:
+        removed = set(connection.execute(_REMOVE, {"group_id": group.id, "ids": leaving}).scalars())
+    added: set[str] = set()
+    if kinds:
+        rows = [
+            {"group_id": group.id, "member_id": m, "member_type": kinds[m]} for m in sorted(kinds)
+        ]
+        added = set(connection.execute(_ADD[connection.dialect.name], rows).scalars())
+    if not (added or removed):
+        if group.stepped_from is not None:
+            connection.execute(
+                _STEP_BACK,
+                {
+                    "group_id": group.id,
+                    "old": group.version,
+                    "old_updated_at": group.stepped_from,
+                },
+            )
         return set()
-    present = set(
-        session.scalars(
-            select(GroupMember.member_id).where(
-                GroupMember.group_id == group.id, GroupMember.member_id.in_(named)
-            )
-        )
+    audit.record(
+        session,
+        actor,
+        "group.update",
+        "group",
+        group.id,
+        {"removedMembers": sorted(removed)},
+        {"addedMembers": sorted(added)},
+        diff=False,
     )
-    added = {m for m in wanted if m not in present}
-    removed = {m for m in leaving if m in present}
-    if removed:
-        session.execute(
-            delete(GroupMember).where(
-                GroupMember.group_id == group.id, GroupMember.member_id.in_(removed)
-            )
-        )
-    if added:
-        users = set(session.scalars(select(User.id).where(User.id.in_(added))))
-        session.execute(
-            insert(GroupMember),
-            [
-                {"group_id": group.id, "member_id": m, "member_type": _kind(m, users)}
-                for m in sorted(added)
-            ],
-        )
-    if added or removed:
-        group.updated_at = utcnow()
-        audit.record(
-            session,
-            actor,
-            "group.update",
-            "group",
-            group.id,
-            {"removedMembers": sorted(removed)},
-            {"addedMembers": sorted(added)},
-            diff=False,
-        )
+    if group.stepped_from is not None:
+        return added | removed
+    bumped = connection.execute(
+        _BUMP,
+        {"group_id": group.id, "old": group.version, "new": group.version + 1, "now": utcnow()},
+    )
+    if bumped.rowcount != 1:  # as the ORM's version check: the attempt is run again
+        raise StaleDataError(f"group {group.id!r} is no longer at version {group.version}")
     return added | removed
 
 

@@ -2,14 +2,15 @@
 
 A SCIM source's scope may be a filter on its users as the identity provider
 sees them, groups included (see connector.services.sync_scope). So after a
-user's attributes or its groups change, each affected user's switch is decided
-again; a ``syncToContact`` the provider set on the user still wins, and a switch
-an admin set (``User.sync_set_by_admin``) is not decided again at all.
+user's attributes change, or its groups under a scope that reads them
+(:func:`members_changed`), each affected user's switch is decided again; a
+``syncToContact`` the provider set on the user still wins, and a switch an admin
+set (``User.sync_set_by_admin``) is not decided again at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -39,6 +40,16 @@ def rescope(session: Session, actor: str, affected: Sequence[User]) -> None:
             linking.set_sync(
                 session, user, decision, state, actor, why="decided by the source's sync scope"
             )
+
+
+def members_changed(
+    session: Session, actor: str, scope: sync_scope.Scope, member_ids: Collection[str]
+) -> None:
+    """Members who joined or left a group of a source whose scope is ``scope``: decided
+    again only when the scope reads their groups (sync_scope.reads_groups); under any
+    other scope nothing the decision reads has changed. Ids of groups are ignored."""
+    if member_ids and sync_scope.reads_groups(scope):
+        rescope(session, actor, users.by_ids(session, member_ids))
 
 
 def views(session: Session, scope: sync_scope.Scope, found: Sequence[User]) -> list[dict[str, Any]]:

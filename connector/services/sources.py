@@ -65,6 +65,12 @@ def by_id(session: Session, source_id: int) -> Source | None:
     return session.get(Source, source_id)
 
 
+def scope_of(session: Session, source_id: int) -> sync_scope.Scope:
+    """The source's sync scope (true, false or a filter), without loading the source."""
+    stored = session.scalar(select(Source.sync_scope).where(Source.id == source_id))
+    return (stored or {}).get("scope", False)
+
+
 def all_sources(session: Session) -> list[Source]:
     return list(session.scalars(select(Source).order_by(Source.name)))
 

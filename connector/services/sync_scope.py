@@ -13,7 +13,7 @@ from typing import Any
 from connector.db.models import Source, User
 from connector.errors import InvalidInput
 from scim.errors import ScimError
-from scim.filter import matches, parse
+from scim.filter import CORE_USER_URN, And, AttrRef, Expr, Not, Or, matches, parse
 from scim.schemas import CONNECTOR_USER
 
 Scope = bool | str
@@ -58,6 +58,29 @@ def reads_resource(scope: Scope) -> bool:
     """Whether :func:`decide_scope` reads the user's attributes and groups under ``scope``
     (a filter), or only the IdP's own ``syncToContact`` (a scope of true or false)."""
     return isinstance(scope, str)
+
+
+def reads_groups(scope: Scope) -> bool:
+    """Whether a user's groups can change what :func:`decide_scope` gives under ``scope``:
+    a filter that names the ``groups`` attribute. Under any other scope a user who joins
+    or leaves a group keeps the decision it had (rescope.members_changed)."""
+    return isinstance(scope, str) and any(_is_groups(ref) for ref in _refs(parse(scope)))
+
+
+def _refs(expr: Expr) -> list[AttrRef]:
+    """The attributes a filter reads (of ``attr[...]``, the attribute itself: the inner
+    filter reads its sub-attributes)."""
+    if isinstance(expr, And | Or):
+        return [*_refs(expr.left), *_refs(expr.right)]
+    if isinstance(expr, Not):
+        return _refs(expr.expr)
+    return [expr.ref]  # a comparison, a presence, a value path
+
+
+def _is_groups(ref: AttrRef) -> bool:
+    return ref.attr.lower() == "groups" and (
+        ref.uri is None or ref.uri.lower() == CORE_USER_URN.lower()
+    )
 
 
 def follows_source(user: User) -> bool:

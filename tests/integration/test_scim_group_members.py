@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.orm.exc import StaleDataError
 
-from connector.db.models import AuditEvent, Group, GroupMember
+from connector.db.models import AuditEvent, Group, GroupMember, User
 from connector.services import groups, sources, tokens, users
 from connector.services.context import Context
 from tests.integration.scim_client import ScimClient
@@ -120,9 +121,10 @@ def test_one_member_patch_costs_the_same_on_a_large_group(scim, ctx):
         assert not reads_member_list(statement), statement
         rewrites = statement.startswith("DELETE FROM group_members")
         assert not rewrites or "group_members.member_id IN" in statement, statement
-    # As Entra ID sends it (no parameters): 204, and the member list is not read either.
+    # As Entra ID sends it (no parameters): 204, and the member list is not read either,
+    # nor the group for an answer.
     bare_add, bare_remove = member_patches(scim, ctx, big, big_members[BIG], expect=204)
-    assert len(bare_add) == len(big_add) and len(bare_remove) == len(big_remove)
+    assert len(bare_add) == len(big_add) - 1 and len(bare_remove) == len(big_remove) - 1
     assert not any(reads_member_list(s) for s in (*bare_add, *bare_remove))
     # The answer that shows the members reads them: one statement more.
     shown_add, shown_remove = member_patches(
@@ -200,3 +202,174 @@ def test_member_patch_refuses_as_any_patch(scim, ctx):
     assert scim.get(path)["members"] == []
     version = ctx.read(lambda s: s.get(Group, group["id"]).version)
     assert f'W/"{version}"' == group["meta"]["version"]
+
+
+def _shape(statement: str) -> str:
+    """What a statement is, by the start of its text."""
+    for start in (
+        "BEGIN IMMEDIATE",
+        "SELECT groups.version, sources.sync_scope FROM groups JOIN sources",
+        "SELECT users.id",
+        "INSERT INTO group_members",
+        "DELETE FROM group_members",
+        "INSERT INTO audit_events",
+        "UPDATE groups SET version",
+    ):
+        if statement.startswith(start):
+            return start
+    return statement
+
+
+def test_a_member_patch_sends_one_statement_for_each_thing_it_needs(scim, ctx):
+    ada, grace = add_users(ctx, 2, "s")
+    group = make_group(ctx, "Staff", [ada])
+    path = f"/Groups/{group}"
+    scim.get("/Groups", count=0)  # the token's first use writes its last-used time
+    version = ctx.read(lambda s: s.get(Group, group).version)
+    step = "UPDATE groups SET version"
+    if ctx.db.dialect == "postgresql":
+        # The row locked and its version stepped in one statement, which brings back the
+        # version it had (If-Match) and the source's scope.
+        lock, stepped = [step], []
+    else:
+        # The write lock, then the version and the scope; the version is stepped last.
+        lock = [
+            "BEGIN IMMEDIATE",
+            "SELECT groups.version, sources.sync_scope FROM groups JOIN sources",
+        ]
+        stepped = [step]
+    with statements(ctx) as added:
+        scim.patch(path, add(grace), expect=204)
+    # The scope (false) decides nobody again; the new row comes back from its insert.
+    assert [_shape(s) for s in added] == [
+        *lock,
+        "SELECT users.id",
+        "INSERT INTO group_members",
+        "INSERT INTO audit_events",
+        *stepped,
+    ], added
+    locking = added[len(lock) - 1]
+    assert ("FOR UPDATE" in locking) == (ctx.db.dialect == "postgresql"), locking
+    checked, inserted = added[len(lock)], added[len(lock) + 1]
+    assert "UNION ALL SELECT groups.id" in checked
+    assert "ON CONFLICT" in inserted and "RETURNING" in inserted
+    with statements(ctx) as removed:
+        scim.patch(path, remove(ada), expect=204)
+    assert [_shape(s) for s in removed] == [
+        *lock,
+        "DELETE FROM group_members",
+        "INSERT INTO audit_events",
+        *stepped,
+    ], removed
+    assert "RETURNING" in removed[len(lock)]
+    # One step of the version each, as the ORM's version counter; the ETag follows.
+    answer = scim.get(path)
+    assert [m["value"] for m in answer["members"]] == [grace]
+    assert answer["meta"]["version"] == f'W/"{version + 2}"'
+    # A change of nothing leaves no event, and the version and time as they were
+    # (PostgreSQL steps them back).
+    with statements(ctx) as unchanged:
+        scim.patch(path, [*add(grace), *remove(ada)], expect=204)
+    assert [_shape(s) for s in unchanged] == [
+        *lock,
+        "SELECT users.id",
+        "DELETE FROM group_members",
+        "INSERT INTO group_members",
+        *([] if stepped else [step]),
+    ], unchanged
+    assert scim.get(path)["meta"] == answer["meta"]
+    # A stale If-Match stops at the lock, and leaves the version as it was.
+    with statements(ctx) as stale:
+        scim.patch(path, remove(grace), expect=412, headers={"If-Match": f'W/"{version}"'})
+    assert [_shape(s) for s in stale] == lock, stale
+    assert scim.get(path)["meta"] == answer["meta"]
+    events = ctx.read(
+        lambda s: s.scalars(
+            select(AuditEvent.after).where(
+                AuditEvent.action == "group.update", AuditEvent.object_id == group
+            )
+        ).all()
+    )
+    assert events == [{"addedMembers": [grace]}, {"addedMembers": []}]
+
+
+@pytest.mark.parametrize(
+    ("scope", "decides"),
+    [
+        (True, False),
+        (False, False),
+        ('title eq "Engineer"', False),
+        ('emails[value co "groups"]', False),
+        ('groups.display eq "Staff"', True),
+        ("not (urn:ietf:params:scim:schemas:core:2.0:User:groups pr)", True),
+    ],
+)
+def test_members_are_decided_again_only_when_the_scope_reads_groups(scim, ctx, scope, decides):
+    (ada,) = add_users(ctx, 1, "d")
+    group = make_group(ctx, "Staff", [])
+    ctx.run(lambda s: sources.set_sync_scope(s, "test", "idp", scope))
+    scim.get("/Groups", count=0)
+    with statements(ctx) as seen:
+        scim.patch(f"/Groups/{group}", add(ada), expect=204)
+    loads_users = any(s.startswith("SELECT users.id, users.source_id") for s in seen)
+    assert loads_users == decides, seen
+    switch = ctx.read(lambda s: s.get(User, ada).sync_to_contact)
+    if isinstance(scope, str) and "groups" in scope and decides:
+        assert switch is scope.startswith("groups")  # Staff now; "not ... pr" is false
+
+
+def test_a_member_change_checks_the_version_it_read(ctx):
+    """The write lock makes the version read the current one; if it is not, the change
+    is refused as the ORM's version check refuses it, and the attempt is run again.
+    (PostgreSQL steps the version with the lock: there is no version to check after.)"""
+    if ctx.db.dialect == "postgresql":
+        pytest.skip("the version is stepped by the statement that locks the row")
+    ctx.run(lambda s: tokens.create(s, "test", name="idp", kind=tokens.SCIM, source_name="idp"))
+    (ada,) = add_users(ctx, 1, "v")
+    group = make_group(ctx, "Staff", [])
+
+    def work(session: Any) -> None:
+        locked = groups.lock(session, sources.by_name(session, "idp").id, group)
+        assert locked is not None
+        stale = groups.Locked(locked.id, locked.source_id, locked.version + 1, locked.scope)
+        groups.change_members(session, "test", stale, [ada], [])
+
+    with pytest.raises(StaleDataError), ctx.unit_of_work() as session:
+        work(session)
+    assert ctx.read(lambda s: s.get(Group, group).version) == 1
+    assert ctx.read(lambda s: groups.member_ids(s, group)) == []
+
+
+def test_concurrent_member_patches_of_one_group_lose_no_change(scim, ctx, app):
+    """They queue on the group's row: every member arrives, each change one version
+    step and one event, and a no-op among them steps nothing."""
+    members = add_users(ctx, 12, "c")
+    group = make_group(ctx, "Staff", [])
+    errors: list[object] = []
+
+    def work(worker: int) -> None:
+        client = ScimClient(app.test_client(), scim.token)
+        try:
+            for member in members[worker * 3 : worker * 3 + 3]:
+                client.patch(f"/Groups/{group}", add(member), expect=204)
+                client.patch(f"/Groups/{group}", add(member), expect=204)  # changes nothing
+        except AssertionError as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    answer = scim.get(f"/Groups/{group}")
+    assert sorted(m["value"] for m in answer["members"]) == sorted(members)
+    assert answer["meta"]["version"] == f'W/"{1 + len(members)}"'
+    events = ctx.read(
+        lambda s: s.scalars(
+            select(AuditEvent.after).where(
+                AuditEvent.action == "group.update", AuditEvent.object_id == group
+            )
+        ).all()
+    )
+    assert sorted(e["addedMembers"][0] for e in events) == sorted(members)
