@@ -53,7 +53,7 @@ def start(settings: Settings, *, upgrade: bool, run_jobs: bool = True) -> Starte
     migrated here) the process starts not ready: connector/readiness.py logs why,
     `/readyz` answers 503 and no job is claimed until the schema is at head.
     """
-    ctx = Context.from_settings(settings)
+    ctx = Context.from_settings(settings, serving=True)
     if upgrade:
         ctx.db.upgrade()
     runner = JobRunner(ctx, enabled=run_jobs and settings.scheduler.enabled)

@@ -45,7 +45,7 @@ def run_worker(
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
-    ctx = Context.from_settings(settings)
+    ctx = Context.from_settings(settings, serving=True)
     if migrate or startup.migrates(settings, default=False):
         ctx.db.upgrade()
     if metrics_port is not None:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 import connector.queries.user_emails  # noqa: F401  (keeps the e-mail lookup table in step)
+from connector.db.checkpoints import BackgroundCheckpoints
 from connector.db.write_lock import FairLock
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -21,7 +22,7 @@ VERSION_TABLE = "alembic_version"
 READ_ONLY = "connector_read_only"
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, background_checkpoints: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
@@ -29,6 +30,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if background_checkpoints:  # connector/db/checkpoints.py does them
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -43,13 +46,21 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_db_engine(url: str) -> Engine:
+def sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL (None: another database, or in memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
+
+
+def create_db_engine(url: str, *, background_checkpoints: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 15})
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, background_checkpoints=background_checkpoints)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
@@ -91,11 +102,19 @@ def _known(script: ScriptDirectory, revision: str) -> bool:
 
 
 class Database:
-    """One engine and its session factory."""
+    """One engine and its session factory.
 
-    def __init__(self, url: str) -> None:
+    ``background_checkpoints`` (serving processes): on a SQLite file, WAL checkpoints
+    run in a thread of their own instead of inside writers' commits
+    (connector/db/checkpoints.py), until :meth:`dispose`."""
+
+    def __init__(self, url: str, *, background_checkpoints: bool = False) -> None:
         self.url = url
-        self.engine = create_db_engine(url)
+        path = sqlite_file(url) if background_checkpoints else None
+        self.checkpoints = BackgroundCheckpoints(path) if path is not None else None
+        self.engine = create_db_engine(url, background_checkpoints=self.checkpoints is not None)
+        if self.checkpoints is not None:
+            self.checkpoints.start()
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite: this process's write transactions take turns here first (write_lock.py).
         self.write_lock = FairLock() if self.dialect == "sqlite" else None
@@ -146,3 +165,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.checkpoints is not None:
+            self.checkpoints.stop()

@@ -27,10 +27,11 @@ class Context:
     catalogue: Catalogue
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Context:
-        return cls(
-            settings, Database(settings.database_url), load_catalogue(settings.catalogue_dir)
-        )
+    def from_settings(cls, settings: Settings, *, serving: bool = False) -> Context:
+        """``serving``: a long-running process (web, worker): SQLite's checkpoints run in
+        the background (Database)."""
+        database = Database(settings.database_url, background_checkpoints=serving)
+        return cls(settings, database, load_catalogue(settings.catalogue_dir))
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
