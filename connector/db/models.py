@@ -93,8 +93,9 @@ class User(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "external_id", name="uq_users_source_external_id"),
         # A source's users in userName order, and userName ranges within a source
-        # (migration 0012); lookups by source alone use it too.
-        Index("ix_users_source_user_name", "source_id", "user_name_ci"),
+        # (migration 0012); lookups by source alone use it too. With the id, a page's
+        # OFFSET is skipped in the index alone (migration 0016, filtered_page).
+        Index("ix_users_source_user_name_id", "source_id", "user_name_ci", "id"),
     )
     # Every UPDATE checks and bumps the version: concurrent writers cannot lose a write.
     __mapper_args__ = {"version_id_col": version}

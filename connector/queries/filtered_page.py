@@ -63,13 +63,35 @@ def filtered_page(
         where = [*where, condition]
     if count == 0:
         return FilteredPage([], _count(session, model, where))
-    statement = _select(model, columns).where(*where).order_by(*order_by)
-    rows = _rows(session, statement.offset(start_index - 1).limit(count), columns)
+    rows = _rows(session, _page(model, columns, where, order_by, start_index - 1, count), columns)
     if 0 < len(rows) < count or (not rows and start_index == 1):
         # The page ends the selection, so its rows tell the total: no count needed
         # (a lookup by userName or externalId is one statement).
         return FilteredPage(rows, start_index - 1 + len(rows))
     return FilteredPage(rows, _count(session, model, where))
+
+
+def _page(
+    model: type[Row],
+    columns: Sequence[Any] | None,
+    where: Sequence[ColumnElement[bool]],
+    order_by: Sequence[Any],
+    skip: int,
+    count: int,
+) -> Select[Any]:
+    """The page's rows: ``count`` after the first ``skip`` of the selection in its order.
+
+    With rows to skip, the skipping is a deferred join: a subquery picks the page's
+    ids (OFFSET over the ids alone, which an index on the order's columns and the id
+    serves without reading a row, e.g. ``ix_users_source_user_name_id``), and only
+    the page's rows are read. ``order_by`` must be a total order (ties broken by
+    the id), so that ordering the page's rows again gives the subquery's order.
+    """
+    if skip == 0:
+        return _select(model, columns).where(*where).order_by(*order_by).limit(count)
+    key: Any = model.id  # type: ignore[attr-defined]
+    ids = select(key).where(*where).order_by(*order_by).offset(skip).limit(count).subquery()
+    return _select(model, columns).join_from(model, ids, key == ids.c.id).order_by(*order_by)
 
 
 def _select(model: type[Row], columns: Sequence[Any] | None) -> Select[Any]:

@@ -145,3 +145,77 @@ def test_a_scim_token_is_only_for_a_scim_source(ctx: Context, api: Any) -> None:
     with pytest.raises(InvalidInput):
         ctx.run(lambda s: tokens.create(s, "cli", name="x", kind=tokens.SCIM, source_name="local"))
     assert ctx.run(lambda s: tokens.listing(s, kind=tokens.SCIM)) == []
+
+
+# Orders a page can be in: unique keys, and keys with ties (familyName "Abel" three
+# times) or missing values, which the id breaks.
+PAGE_ORDERS = [None, "externalId", "name.familyName", "title", "meta.created", "id"]
+
+
+@pytest.mark.parametrize("sort_by", PAGE_ORDERS)
+@pytest.mark.parametrize("order", ["ascending", "descending"])
+def test_every_window_of_a_users_list_is_that_slice_of_the_whole_list(
+    app: Any, ctx: Context, sort_by: str | None, order: str
+) -> None:
+    """A page past the first picks its rows' ids first and reads their rows after
+    (a deferred join): it must be exactly the slice of the list it stands for."""
+    _, secret = ctx.run(
+        lambda s: tokens.create(s, "test", name="idp", kind=tokens.SCIM, source_name="idp")
+    )
+    scim = ScimClient(app.test_client(), secret)
+    for number, family in enumerate(FAMILY_NAMES):
+        user: dict[str, Any] = {"schemas": [CORE], "userName": f"U{(number * 5) % 9}.{number}"}
+        user["name"] = {"familyName": family}
+        if number % 3:
+            user["externalId"] = f"x{(number * 7) % 9}"
+            user["title"] = "keeper" if number % 2 else "other"
+        scim.post("/Users", user)
+    ctx.run(lambda s: _add_users_elsewhere(s))  # another source's users stay out
+    params: dict[str, Any] = {"sortOrder": order}
+    if sort_by:
+        params["sortBy"] = sort_by
+    whole = scim.get("/Users", count=100, **params)
+    ids = [r["id"] for r in whole["Resources"]]
+    assert whole["totalResults"] == len(ids) == len(FAMILY_NAMES)
+    for start in range(1, len(ids) + 2):
+        for count in (1, 2, 4):
+            page = scim.get("/Users", startIndex=start, count=count, **params)
+            assert page["totalResults"] == len(ids)
+            assert [r["id"] for r in page["Resources"]] == ids[start - 1 : start - 1 + count], (
+                start,
+                count,
+            )
+
+
+def _add_users_elsewhere(session: Any) -> None:
+    other = sources.get_or_create(session, sources.LOCAL, sources.LOCAL)
+    for number in range(4):
+        resource = {"schemas": [CORE], "userName": f"U{number}.other", "title": "keeper"}
+        users.create(session, "test", other, resource)
+
+
+def test_every_window_of_the_admin_user_list_and_of_groups_is_their_slice(
+    app: Any, ctx: Context, api: Any
+) -> None:
+    """The deferred join of the ORM's rows: the admin API's users and SCIM groups."""
+    for name in ("bea", "ann", "bob", "cy", "bart", "Dora", "al"):
+        api.create_user(name)
+    names = [u["userName"] for u in api.get("/users", count=100)["items"]]
+    assert names == ["al", "ann", "bart", "bea", "bob", "cy", "Dora"]
+    for start in range(1, len(names) + 2):
+        page = api.get("/users", startIndex=start, count=2)
+        assert page["total"] == len(names)
+        assert [u["userName"] for u in page["items"]] == names[start - 1 : start + 1]
+    _, secret = ctx.run(
+        lambda s: tokens.create(s, "test", name="idp", kind=tokens.SCIM, source_name="idp")
+    )
+    scim = ScimClient(app.test_client(), secret)
+    for name in ("beta", "Alpha", "gamma", "alpha2", "Delta"):
+        scim.post("/Groups", {"schemas": [GROUP], "displayName": name})
+    for order in ("ascending", "descending"):
+        whole = [g["id"] for g in scim.get("/Groups", sortOrder=order)["Resources"]]
+        assert len(whole) == 5
+        for start in range(1, 7):
+            page = scim.get("/Groups", startIndex=start, count=2, sortOrder=order)
+            assert page["totalResults"] == 5
+            assert [g["id"] for g in page["Resources"]] == whole[start - 1 : start + 1]
