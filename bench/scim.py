@@ -316,7 +316,7 @@ def _sync_scope_on(server: Server) -> None:
 def profiled_op(method: str, path: str, query: str) -> str:
     """The benchmark operation a request belongs to, from its method and URL (PATCHes
     of both Entra shapes count as one), so each operation gets its own profile."""
-    if "/Groups/" in path:
+    if "/Groups" in path:
         return f"group-{method.lower()}"
     if method == "GET" and path.endswith("/Users"):
         return "lookup" if "filter=" in query else "page100"
