@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -65,3 +67,22 @@ class ScimClient:
 
     def delete(self, path: str, expect: int = 204, **kw: Any) -> Any:
         return self.call("DELETE", path, expect=expect, **kw)
+
+
+def in_threads(work: Callable[[int], None], workers: int = 4) -> None:
+    """Run ``work(0)`` … ``work(workers - 1)`` at once, each in its own thread (each
+    making its own client), and fail with every assertion a thread failed."""
+    errors: list[AssertionError] = []
+
+    def run(worker: int) -> None:
+        try:
+            work(worker)
+        except AssertionError as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors

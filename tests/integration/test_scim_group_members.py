@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from connector.db.models import AuditEvent, Group, GroupMember, User
 from connector.services import groups, sources, tokens, users
 from connector.services.context import Context
-from tests.integration.scim_client import ScimClient
+from tests.integration.scim_client import ScimClient, in_threads
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -345,23 +345,14 @@ def test_concurrent_member_patches_of_one_group_lose_no_change(scim, ctx, app):
     step and one event, and a no-op among them steps nothing."""
     members = add_users(ctx, 12, "c")
     group = make_group(ctx, "Staff", [])
-    errors: list[object] = []
 
     def work(worker: int) -> None:
         client = ScimClient(app.test_client(), scim.token)
-        try:
-            for member in members[worker * 3 : worker * 3 + 3]:
-                client.patch(f"/Groups/{group}", add(member), expect=204)
-                client.patch(f"/Groups/{group}", add(member), expect=204)  # changes nothing
-        except AssertionError as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for member in members[worker * 3 : worker * 3 + 3]:
+            client.patch(f"/Groups/{group}", add(member), expect=204)
+            client.patch(f"/Groups/{group}", add(member), expect=204)  # changes nothing
 
-    threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+    in_threads(work, workers=4)
     answer = scim.get(f"/Groups/{group}")
     assert sorted(m["value"] for m in answer["members"]) == sorted(members)
     assert answer["meta"]["version"] == f'W/"{1 + len(members)}"'

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from connector.services import sources, tokens
-from tests.integration.scim_client import ENTERPRISE, ScimClient
+from tests.integration.scim_client import ENTERPRISE, ScimClient, in_threads
 
 
 @pytest.fixture
@@ -471,29 +471,18 @@ def test_oversized_scim_body_gets_413(scim_for, settings):
 
 
 def test_concurrent_patches_of_one_user_lose_no_write(scim_for, app):
-    import threading
-
     scim = scim_for("entra")
     user = scim.post("/Users", ENTRA_USER)
-    errors: list[object] = []
 
     def add_roles(worker: int) -> None:
         client = ScimClient(app.test_client(), scim.token)
-        try:
-            for i in range(5):
-                client.patch(
-                    f"/Users/{user['id']}",
-                    [{"op": "add", "path": "roles", "value": [{"value": f"r{worker}-{i}"}]}],
-                )
-        except AssertionError as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for i in range(5):
+            client.patch(
+                f"/Users/{user['id']}",
+                [{"op": "add", "path": "roles", "value": [{"value": f"r{worker}-{i}"}]}],
+            )
 
-    threads = [threading.Thread(target=add_roles, args=(w,)) for w in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+    in_threads(add_roles, workers=4)
     roles = {r["value"] for r in scim.get(f"/Users/{user['id']}")["roles"]}
     assert roles == {f"r{w}-{i}" for w in range(4) for i in range(5)}
 
