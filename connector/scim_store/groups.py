@@ -137,20 +137,22 @@ class ScimGroupStore:
     ) -> Resource | None:
         """A PATCH that only adds or removes members: those rows, not the member list.
 
-        The group's row is held from the first statement to the commit, so all that
-        runs in between is what the change needs: the version and the scope come with
-        the lock, the rows, the event and the version bump are a statement each, the
+        The group's row is held from the lock to the commit, so all that runs in
+        between is what the change needs: the members named are looked up before it,
+        the version and the scope come with the lock, the rows, the event and the
+        version bump are a statement each, the
         members are decided again only when the scope reads groups, and the group is
         read for the answer only when there is one (``with_members`` None: none)."""
 
         def work(session: Session) -> Resource | None:
+            # Looked up before the lock; an unknown member is refused after the
+            # group's own checks (404, If-Match), as before.
+            named = groups.named_members(session, source_id(caller), changes.add)
             group = groups.lock(session, source_id(caller), resource_id)
             if group is None:
                 raise not_found(Group, resource_id)
             check_if_match(if_match, group.version)
-            changed = groups.change_members(
-                session, caller.actor, group, changes.add, changes.remove
-            )
+            changed = groups.change_members(session, caller.actor, group, named, changes.remove)
             members_changed(session, caller.actor, group.scope, changed)
             if with_members is None:
                 return None

@@ -62,19 +62,36 @@ def _check_members(session: Session, source_id: int, ids: Iterable[str]) -> list
     return list(_checked_kinds(session, source_id, ids))
 
 
+@dataclass(frozen=True)
+class NamedMembers:
+    """The members a change names, looked up: a member PATCH looks them up before it
+    locks the group's row, so that the row is not held for it."""
+
+    kinds: dict[str, str]  # each known id (once, in the order named) → "User" or "Group"
+    unknown: list[str]  # the named ids that are neither a user nor a group of the source
+
+    def check(self) -> dict[str, str]:
+        """The kinds; InvalidInput names the first id that is not a member's."""
+        if self.unknown:
+            raise InvalidInput(
+                f"member {self.unknown[0]!r} is not a user or group of this source",
+                field="members",
+            )
+        return self.kinds
+
+
+def named_members(session: Session, source_id: int, ids: Iterable[str]) -> NamedMembers:
+    wanted = list(dict.fromkeys(ids))
+    kinds = _known(session, source_id, wanted) if wanted else {}
+    return NamedMembers(
+        {m: kinds[m] for m in wanted if m in kinds}, [m for m in wanted if m not in kinds]
+    )
+
+
 def _checked_kinds(session: Session, source_id: int, ids: Iterable[str]) -> dict[str, str]:
     """The ids (once each, in order) with their kinds; InvalidInput names the first one
     that is neither a user nor a group of the source."""
-    wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        return {}
-    kinds = _known(session, source_id, wanted)
-    unknown = [m for m in wanted if m not in kinds]
-    if unknown:
-        raise InvalidInput(
-            f"member {unknown[0]!r} is not a user or group of this source", field="members"
-        )
-    return {m: kinds[m] for m in wanted}
+    return named_members(session, source_id, ids).check()
 
 
 @dataclass(frozen=True)
@@ -168,7 +185,7 @@ def _scope(stored: dict[str, Any] | None) -> sync_scope.Scope:
 
 
 def change_members(
-    session: Session, actor: str, group: Locked, add: Iterable[str], remove: Iterable[str]
+    session: Session, actor: str, group: Locked, add: NamedMembers, remove: Iterable[str]
 ) -> set[str]:
     """Add and remove a few members without reading or rewriting the member list.
 
@@ -182,7 +199,7 @@ def change_members(
     event and the version are one statement each.
     Returns the ids whose membership changed.
     """
-    kinds = _checked_kinds(session, group.source_id, add)
+    kinds = add.check()  # looked up by named_members (before the lock)
     leaving = list(dict.fromkeys(remove))
     connection = session.connection()
     removed: set[str] = set()

@@ -230,38 +230,38 @@ def test_a_member_patch_sends_one_statement_for_each_thing_it_needs(scim, ctx):
     if ctx.db.dialect == "postgresql":
         # The row locked and its version stepped in one statement, which brings back the
         # version it had (If-Match) and the source's scope.
-        lock, stepped = [step], []
+        begin, lock, stepped = [], [step], []
     else:
         # The write lock, then the version and the scope; the version is stepped last.
-        lock = [
-            "BEGIN IMMEDIATE",
-            "SELECT groups.version, sources.sync_scope FROM groups JOIN sources",
-        ]
+        begin = ["BEGIN IMMEDIATE"]
+        lock = ["SELECT groups.version, sources.sync_scope FROM groups JOIN sources"]
         stepped = [step]
     with statements(ctx) as added:
         scim.patch(path, add(grace), expect=204)
-    # The scope (false) decides nobody again; the new row comes back from its insert.
+    # The members named are looked up before the group's row is locked; the scope
+    # (false) decides nobody again; the new row comes back from its insert.
     assert [_shape(s) for s in added] == [
-        *lock,
+        *begin,
         "SELECT users.id",
+        *lock,
         "INSERT INTO group_members",
         "INSERT INTO audit_events",
         *stepped,
     ], added
-    locking = added[len(lock) - 1]
+    checked, locking, inserted = added[len(begin) : len(begin) + 3]
     assert ("FOR UPDATE" in locking) == (ctx.db.dialect == "postgresql"), locking
-    checked, inserted = added[len(lock)], added[len(lock) + 1]
     assert "UNION ALL SELECT groups.id" in checked
     assert "ON CONFLICT" in inserted and "RETURNING" in inserted
     with statements(ctx) as removed:
         scim.patch(path, remove(ada), expect=204)
     assert [_shape(s) for s in removed] == [
+        *begin,
         *lock,
         "DELETE FROM group_members",
         "INSERT INTO audit_events",
         *stepped,
     ], removed
-    assert "RETURNING" in removed[len(lock)]
+    assert "RETURNING" in removed[len(begin) + len(lock)]
     # One step of the version each, as the ORM's version counter; the ETag follows.
     answer = scim.get(path)
     assert [m["value"] for m in answer["members"]] == [grace]
@@ -271,8 +271,9 @@ def test_a_member_patch_sends_one_statement_for_each_thing_it_needs(scim, ctx):
     with statements(ctx) as unchanged:
         scim.patch(path, [*add(grace), *remove(ada)], expect=204)
     assert [_shape(s) for s in unchanged] == [
-        *lock,
+        *begin,
         "SELECT users.id",
+        *lock,
         "DELETE FROM group_members",
         "INSERT INTO group_members",
         *([] if stepped else [step]),
@@ -281,7 +282,12 @@ def test_a_member_patch_sends_one_statement_for_each_thing_it_needs(scim, ctx):
     # A stale If-Match stops at the lock, and leaves the version as it was.
     with statements(ctx) as stale:
         scim.patch(path, remove(grace), expect=412, headers={"If-Match": f'W/"{version}"'})
-    assert [_shape(s) for s in stale] == lock, stale
+    assert [_shape(s) for s in stale] == [*begin, *lock], stale
+    # An unknown member is refused after the group's own checks, as before the lookup
+    # moved ahead of the lock: a stale If-Match is still a 412, a missing group a 404.
+    scim.patch(path, add("no-such-user"), expect=412, headers={"If-Match": f'W/"{version}"'})
+    scim.patch("/Groups/no-such-group", add("no-such-user"), expect=404)
+    scim.patch(path, add("no-such-user"), expect=400)
     assert scim.get(path)["meta"] == answer["meta"]
     events = ctx.read(
         lambda s: s.scalars(
@@ -332,7 +338,8 @@ def test_a_member_change_checks_the_version_it_read(ctx):
         locked = groups.lock(session, sources.by_name(session, "idp").id, group)
         assert locked is not None
         stale = groups.Locked(locked.id, locked.source_id, locked.version + 1, locked.scope)
-        groups.change_members(session, "test", stale, [ada], [])
+        named = groups.named_members(session, locked.source_id, [ada])
+        groups.change_members(session, "test", stale, named, [])
 
     with pytest.raises(StaleDataError), ctx.unit_of_work() as session:
         work(session)
