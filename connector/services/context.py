@@ -39,6 +39,13 @@ class Context:
         with _transaction(self.db.sessions, self.settings) as session:
             yield session
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """One read transaction as a block, for an answer streamed while it reads (the
+        vCard export): no write lock, rolled back at the end, as :meth:`read`."""
+        with _transaction(self.db.read_sessions, self.settings, write=False) as session:
+            yield session
+
     def read(self, work: Callable[[Session], T], attempts: int = 8) -> T:
         """Run ``work``, which only reads, in a read transaction (retried like :meth:`run`).
 

@@ -69,7 +69,7 @@ def fields() -> Response:
 
 @api.get("/mapping")
 def get_mapping() -> Response:
-    return jsonify(ctx().run(lambda s: mappings.representation(s, mappings.current(s))))
+    return jsonify(ctx().read(lambda s: mappings.representation(s, mappings.current(s))))
 
 
 def _mapping_body() -> tuple[Any, int | None]:
@@ -156,7 +156,7 @@ def reset_mapping() -> Response:
 
 @api.get("/settings")
 def get_settings() -> Response:
-    return jsonify(ctx().run(lambda s: sync_settings.load(s).to_json()))
+    return jsonify(ctx().read(lambda s: sync_settings.load(s).to_json()))
 
 
 @api.patch("/settings")
@@ -174,7 +174,7 @@ def list_users() -> Response:
     count = int_arg("count", 100, minimum=0, maximum=_page_size())
     filter_text, source_name = request.args.get("filter"), request.args.get("source")
     return jsonify(
-        ctx().run(
+        ctx().read(
             lambda s: users.listing(
                 s,
                 filter_text=filter_text,
@@ -204,7 +204,7 @@ def create_user() -> Response:
 @api.get("/users/<user_id>")
 def get_user(user_id: str) -> Response:
     c = ctx()
-    return jsonify(c.run(lambda s: users.representation(s, users.get(s, user_id), c.catalogue)))
+    return jsonify(c.read(lambda s: users.representation(s, users.get(s, user_id), c.catalogue)))
 
 
 @api.get("/users/<user_id>/explanation")
@@ -278,7 +278,7 @@ def list_contacts() -> Response:
     sort_by, sort_order = request.args.get("sortBy"), request.args.get("sortOrder")
     cursor = request.args.get("cursor")
     return jsonify(
-        ctx().run(
+        ctx().read(
             lambda s: contacts.listing(
                 s,
                 q=q,
@@ -311,7 +311,7 @@ def get_contact(contact_id: str) -> Response:
     if contact_id.endswith(".vcf"):
         return _one_vcard(contact_id.removesuffix(".vcf"))
     return jsonify(
-        ctx().run(lambda s: contacts.representations(s, [contacts.get(s, contact_id)])[0])
+        ctx().read(lambda s: contacts.representations(s, [contacts.get(s, contact_id)])[0])
     )
 
 
@@ -352,7 +352,7 @@ def _vcard(contact: Contact) -> str:
 
 
 def _one_vcard(contact_id: str) -> Response:
-    text = ctx().run(lambda s: _vcard(contacts.get(s, contact_id)))
+    text = ctx().read(lambda s: _vcard(contacts.get(s, contact_id)))
     response = Response(text, mimetype="text/vcard")
     response.headers["Content-Type"] = VCARD_TYPE
     response.headers["Content-Disposition"] = f'attachment; filename="{contact_id}.vcf"'
@@ -364,7 +364,7 @@ def all_vcards() -> Response:
     c = ctx()
 
     def generate() -> Iterator[str]:
-        with c.unit_of_work() as session:
+        with c.reading() as session:  # a long export must not hold the write lock
             for contact in contacts.iter_all(session):
                 yield _vcard(contact)
 
@@ -386,7 +386,7 @@ def resync_contacts() -> Response:
 
 @api.get("/jobs/<job_id>")
 def get_job(job_id: str) -> Response:
-    return jsonify(ctx().run(lambda s: jobs.representation(jobs.get(s, job_id))))
+    return jsonify(ctx().read(lambda s: jobs.representation(jobs.get(s, job_id))))
 
 
 # ------------------------------------------------------------------ sources
@@ -414,7 +414,7 @@ def _source_json(
 @api.get("/sources")
 def list_sources() -> Response:
     return jsonify(
-        ctx().run(
+        ctx().read(
             lambda s: {
                 "items": [
                     _source_json(
@@ -456,7 +456,7 @@ def _start_run(name: str, run_id: int) -> Response:
 @api.get("/sources/<name>/runs")
 def list_source_runs(name: str) -> Response:
     limit = int_arg("count", 50, minimum=1, maximum=_page_size())
-    return jsonify(ctx().run(lambda s: {"items": ldap_runs.list_runs(s, name, limit)}))
+    return jsonify(ctx().read(lambda s: {"items": ldap_runs.list_runs(s, name, limit)}))
 
 
 @api.post("/sources/<name>/runs/<int:run_id>/confirm")
@@ -525,5 +525,5 @@ def audit_log() -> Response:
     count = int_arg("count", 100, minimum=0, maximum=_page_size())
     filters = {name: request.args.get(name) for name in audit.FILTERS}
     return jsonify(
-        ctx().run(lambda s: audit.list_events(s, filters, start_index=start, count=count))
+        ctx().read(lambda s: audit.list_events(s, filters, start_index=start, count=count))
     )

@@ -26,7 +26,7 @@ def list_deleted() -> Response:
     start, count = _paging()
     source, kind = request.args.get("source") or None, request.args.get("kind") or None
     return jsonify(
-        ctx().run(
+        ctx().read(
             lambda s: deletion.listing(
                 s, source_name=source, kind=kind, start_index=start, count=count
             )
@@ -45,7 +45,7 @@ def list_suppressions() -> Response:
     start, count = _paging()
     source = request.args.get("source") or None
     return jsonify(
-        ctx().run(
+        ctx().read(
             lambda s: deletion.suppressions(s, source_name=source, start_index=start, count=count)
         )
     )

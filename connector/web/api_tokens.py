@@ -19,7 +19,7 @@ def list_tokens() -> Response:
     kind = request.args.get("kind") or None
     if kind not in (None, tokens.ADMIN, tokens.SCIM):
         raise InvalidInput("'kind' must be 'admin' or 'scim'", field="kind")
-    return jsonify(ctx().run(lambda s: {"items": tokens.listing(s, kind=kind)}))
+    return jsonify(ctx().read(lambda s: {"items": tokens.listing(s, kind=kind)}))
 
 
 @api_tokens.post("/tokens")
