@@ -58,8 +58,8 @@ bind = [os.environ.get("GUNICORN_BIND", "0.0.0.0:8080")]
 # cover; more processes than cores only take turns on the CPU. Measured with
 # bench/scim.py on 2 cores at 100,000 users: with 5 processes (the old default,
 # 2 x cores + 1) a member PATCH of one group had p99 53-98 ms over seven runs,
-# with 2 processes 41-50 ms over three, at about the same throughput. Keep workers * threads below the database
-# pool budget.
+# with 2 processes 41-50 ms over three, at about the same throughput. Keep
+# workers * threads below the database pool budget.
 workers = _int_env("GUNICORN_WORKERS", min(max(multiprocessing.cpu_count(), 2), 8))
 worker_class = "gthread"
 threads = _int_env("GUNICORN_THREADS", 4)
