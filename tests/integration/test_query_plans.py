@@ -12,17 +12,15 @@ neither may find them by the source's index alone (every user of the source).
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from connector.services import sources, tokens, users
 from connector.services.context import Context
 from tests.integration.scim_client import ScimClient
+from tests.integration.sent_statements import sent_statements
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -87,22 +85,15 @@ def _add_users(session: Any, count: int) -> None:
     users.create_many(session, "test", source, batch)
 
 
-@contextmanager
-def statements(ctx: Context) -> Iterator[list[tuple[str, Any]]]:
-    seen: list[tuple[str, Any]] = []
+def statements(ctx: Context) -> AbstractContextManager[list[tuple[str, Any]]]:
+    """The reads of users (statement and parameters), whose plans the tests ask for."""
 
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if threading.get_ident() != caller:
-            return  # the job runner's polls
+    def reads_of_users(statement: str, parameters: Any) -> tuple[str, Any] | None:
         if statement.lstrip().upper().startswith("SELECT") and "FROM users" in statement:
-            seen.append((statement, parameters))
+            return statement, parameters
+        return None
 
-    caller = threading.get_ident()  # the test client answers in this thread
-    event.listen(ctx.db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(ctx.db.engine, "before_cursor_execute", record)
+    return sent_statements(ctx, reads_of_users)
 
 
 def plan(ctx: Context, statement: str, parameters: Any) -> str:

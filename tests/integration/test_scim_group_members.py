@@ -8,19 +8,18 @@ version, the audit and the errors are those of any PATCH.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from connector.db.models import AuditEvent, Group, GroupMember, User
 from connector.services import groups, sources, tokens, users
 from connector.services.context import Context
 from tests.integration.scim_client import ScimClient, in_threads
+from tests.integration.sent_statements import sent_statements
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -61,21 +60,9 @@ def make_group(ctx: Context, name: str, member_ids: list[str]) -> str:
     return ctx.run(work)
 
 
-@contextmanager
-def statements(ctx: Context) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if threading.get_ident() != caller:
-            return  # the job runner's polls
-        seen.append(" ".join(statement.split()))
-
-    caller = threading.get_ident()  # the test client answers in this thread
-    event.listen(ctx.db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(ctx.db.engine, "before_cursor_execute", record)
+def statements(ctx: Context) -> AbstractContextManager[list[str]]:
+    """Each statement on one line (whitespace folded), as the shapes below compare them."""
+    return sent_statements(ctx, lambda statement, _parameters: " ".join(statement.split()))
 
 
 def add(member_id: str) -> list[dict[str, Any]]:

@@ -10,19 +10,18 @@ is written when it is older than tokens.LAST_USED_RESOLUTION, and only then.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from connector.db.models import ApiToken, UserEmail, utcnow
 from connector.services import tokens
 from connector.services.context import Context
 from tests.integration.scim_client import ScimClient
+from tests.integration.sent_statements import sent_statements
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -37,21 +36,8 @@ def scim(app: Any, ctx: Context) -> ScimClient:
     return ScimClient(app.test_client(), secret)
 
 
-@contextmanager
-def statements(ctx: Context) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if threading.get_ident() != caller:
-            return  # the job runner's polls
-        seen.append(statement.strip())
-
-    caller = threading.get_ident()  # the test client answers in this thread
-    event.listen(ctx.db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(ctx.db.engine, "before_cursor_execute", record)
+def statements(ctx: Context) -> AbstractContextManager[list[str]]:
+    return sent_statements(ctx, lambda statement, _parameters: statement.strip())
 
 
 def writes(seen: list[str]) -> list[str]:
