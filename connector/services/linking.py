@@ -305,36 +305,32 @@ def set_sync(
         return
     if effect == "pause":
         assert link is not None
-        link.state = "paused"
-        audit.record(
-            session,
-            actor,
-            "link.pause",
-            "contact",
-            link.contact_id,
-            {"state": "active"},
-            {"state": "paused"},
-            message=f"sync switched off for user {user.user_name}",
-        )
+        _move_link(session, link, "paused", actor, f"sync switched off for user {user.user_name}")
         return
     if effect == "resume":
         assert link is not None
-        link.state = "active"
-        audit.record(
-            session,
-            actor,
-            "link.resume",
-            "contact",
-            link.contact_id,
-            {"state": "paused"},
-            {"state": "active"},
-            message=f"sync switched on for user {user.user_name}",
-        )
+        _move_link(session, link, "active", actor, f"sync switched on for user {user.user_name}")
         if effective_direction(user, state) == CONTACT_TO_USER:
             contact = session.get_one(Contact, link.contact_id)
             _pull_contact_into_user(session, user, contact, state, actor)
             return
     sync_user(session, user, state, actor)
+
+
+def _move_link(session: Session, link: ContactLink, to: str, actor: str, why: str) -> None:
+    """Pause (``to`` "paused") or resume ("active") a link, audited."""
+    action = "link.pause" if to == "paused" else "link.resume"
+    audit.record(
+        session,
+        actor,
+        action,
+        "contact",
+        link.contact_id,
+        {"state": link.state},
+        {"state": to},
+        message=why,
+    )
+    link.state = to
 
 
 def contact_edited(
