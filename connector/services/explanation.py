@@ -21,7 +21,7 @@ from scim.filter_explain import deciding_parts
 
 def _decided_by(source: Source, user: User, resource: dict[str, Any]) -> dict[str, Any]:
     """Who set the switch, and for the source's scope what it says now and why."""
-    scope = source.sync_scope.get("scope", False)
+    scope = sync_scope.stored_scope(source.sync_scope)
     if source.kind == sources.LOCAL:
         return {"by": "admin", "reason": "local"}
     if user.sync_set_by_admin:

@@ -59,7 +59,9 @@ def _known(session: Session, source_id: int, ids: list[str]) -> dict[str, str]:
 
 
 def _check_members(session: Session, source_id: int, ids: Iterable[str]) -> list[str]:
-    return list(_checked_kinds(session, source_id, ids))
+    """The ids, once each and in order; InvalidInput names the first that is not a
+    user or group of the source."""
+    return list(named_members(session, source_id, ids).check())
 
 
 @dataclass(frozen=True)
@@ -86,12 +88,6 @@ def named_members(session: Session, source_id: int, ids: Iterable[str]) -> Named
     return NamedMembers(
         {m: kinds[m] for m in wanted if m in kinds}, [m for m in wanted if m not in kinds]
     )
-
-
-def _checked_kinds(session: Session, source_id: int, ids: Iterable[str]) -> dict[str, str]:
-    """The ids (once each, in order) with their kinds; InvalidInput names the first one
-    that is neither a user nor a group of the source."""
-    return named_members(session, source_id, ids).check()
 
 
 @dataclass(frozen=True)
@@ -170,18 +166,16 @@ def lock(session: Session, source_id: int, group_id: str) -> Locked | None:
         row = connection.execute(_LOCK, {"id": group_id, "source_id": source_id}).first()
         if row is None:
             return None
-        return Locked(group_id, source_id, row[0], _scope(row[1]))
+        return Locked(group_id, source_id, row[0], sync_scope.stored_scope(row[1]))
     stepped = connection.execute(
         _LOCK_AND_STEP, {"group_id": group_id, "in_source": source_id, "now": utcnow()}
     ).first()
     if stepped is None:
         return None
     version, updated_at, scope = stepped
-    return Locked(group_id, source_id, version, _scope(scope), stepped_from=updated_at)
-
-
-def _scope(stored: dict[str, Any] | None) -> sync_scope.Scope:
-    return (stored or {}).get("scope", False)
+    return Locked(
+        group_id, source_id, version, sync_scope.stored_scope(scope), stepped_from=updated_at
+    )
 
 
 def change_members(

@@ -33,7 +33,7 @@ def rescope(session: Session, actor: str, affected: Sequence[User]) -> None:
     assert source is not None  # users.source_id is a foreign key
     state = users.load_state(session)
     followers = [u for u in affected if sync_scope.follows_source(u)]
-    scope = source.sync_scope.get("scope", False)
+    scope = sync_scope.stored_scope(source.sync_scope)
     for user, resource in zip(followers, views(session, scope, followers), strict=True):
         decision = decided(scope, user, resource)
         if decision is not None and decision != user.sync_to_contact:

@@ -101,7 +101,7 @@ def preview(session: Session, name: str, scope: object, *, batch: int) -> dict[s
                 )
     return {
         "source": source.name,
-        "syncScope": {"before": source.sync_scope.get("scope", False), "after": value},
+        "syncScope": {"before": sync_scope.stored_scope(source.sync_scope), "after": value},
         **counts,
         "samples": samples,
     }

@@ -68,7 +68,7 @@ def by_id(session: Session, source_id: int) -> Source | None:
 def scope_of(session: Session, source_id: int) -> sync_scope.Scope:
     """The source's sync scope (true, false or a filter), without loading the source."""
     stored = session.scalar(select(Source.sync_scope).where(Source.id == source_id))
-    return (stored or {}).get("scope", False)
+    return sync_scope.stored_scope(stored)
 
 
 def all_sources(session: Session) -> list[Source]:

@@ -33,9 +33,14 @@ def validated_scope(value: Any) -> Scope:
     raise InvalidInput("syncScope must be true, false or a SCIM filter", field="syncScope")
 
 
+def stored_scope(stored: dict[str, Any] | None) -> Scope:
+    """A source's scope as ``sources.sync_scope`` stores it (false when none is set)."""
+    return (stored or {}).get("scope", False)
+
+
 def decide(source: Source, user: dict[str, Any]) -> bool:
     """syncToContact for a user of ``source`` as the IdP sent it (with ``groups``)."""
-    return decide_scope(source.sync_scope.get("scope", False), user)
+    return decide_scope(stored_scope(source.sync_scope), user)
 
 
 def idp_choice(user: dict[str, Any]) -> bool | None:

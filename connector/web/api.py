@@ -25,6 +25,7 @@ from connector.services import (
     scope_preview,
     source_settings,
     sources,
+    sync_scope,
     sync_settings,
     users,
 )
@@ -402,7 +403,7 @@ def _source_json(
     body: dict[str, Any] = {
         "name": source.name,
         "kind": source.kind,
-        "syncScope": source.sync_scope.get("scope", False),
+        "syncScope": sync_scope.stored_scope(source.sync_scope),
     }
     if source.kind == ldap_runs.LDAP:
         body["lastRun"] = last_run(source)
