@@ -11,7 +11,7 @@ import hmac
 import secrets
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, event, select, update
@@ -157,22 +157,11 @@ def touch(session: Session, token_id: int) -> None:
 
 @dataclass(frozen=True)
 class ScimCaller:
-    """A SCIM client's token checked in a read transaction (see authenticate_scim)."""
+    """A SCIM client's checked token: its principal (None: refused) and its source's
+    name (for log lines)."""
 
     principal: Principal | None
-    source_name: str | None  # for log lines
-    touch_due: int | None  # the token's id when its last-used time is to be refreshed
-
-
-def authenticate_scim(session: Session, presented: str) -> ScimCaller:
-    """A SCIM client's principal and its source's name, in one read that writes nothing:
-    when ``touch_due`` is set, the caller refreshes the last-used time with
-    :func:`touch` in a write transaction (once per LAST_USED_RESOLUTION per token)."""
-    found = _identify(session, presented, SCIM)
-    if found is None:
-        return ScimCaller(None, None, None)
-    principal, source_name, due = found
-    return ScimCaller(principal, source_name, due)
+    source_name: str | None
 
 
 def representation(token: ApiToken, source_name: str | None) -> dict[str, object]:
@@ -261,33 +250,38 @@ class VerifiedTokens:
 verified = VerifiedTokens(VERIFIED_SECONDS)
 
 
+def _checked(ctx: Context, presented: str, kind: str) -> tuple[Principal, str | None] | None:
+    """A token check in one read transaction (no write lock); the last-used time is
+    written in a short write of its own only when it is due (once per
+    LAST_USED_RESOLUTION per token). Returns the principal and its source's name."""
+    found = ctx.read(lambda s: _identify(s, presented, kind))
+    if found is None:
+        return None
+    principal, source_name, due = found
+    if due is not None:
+        ctx.run(lambda s: touch(s, due))
+    return principal, source_name
+
+
 def check_scim(ctx: Context, presented: str) -> ScimCaller:
     """A SCIM request's token check: remembered for VERIFIED_SECONDS when valid, else
-    one read (:func:`authenticate_scim`) and, when due, the last-used time's write."""
+    :func:`_checked`."""
     digest = _hash(presented)
     caller = verified.get(digest)
     if caller is not None:
         return caller
     generation = verified.generation
-    caller = ctx.read(lambda s: authenticate_scim(s, presented))
-    due = caller.touch_due
-    if due is not None:
-        ctx.run(lambda s: touch(s, due))
-        caller = replace(caller, touch_due=None)
-    if caller.principal is not None:
-        verified.put(digest, caller, generation)
+    found = _checked(ctx, presented, SCIM)
+    if found is None:
+        return ScimCaller(None, None)
+    caller = ScimCaller(*found)
+    verified.put(digest, caller, generation)
     return caller
 
 
 def check_admin(ctx: Context, presented: str) -> Principal | None:
-    """An admin API request's token check: one read, and the last-used time's write only
-    when it is due (once per LAST_USED_RESOLUTION per token). Why not one write
+    """An admin API request's token check (:func:`_checked`). Why not one write
     transaction: on SQLite every admin request then queued for the write lock behind
     SCIM writes and jobs, and under load failed with "database is locked"."""
-    found = ctx.read(lambda s: _identify(s, presented, ADMIN))
-    if found is None:
-        return None
-    principal, _source_name, due = found
-    if due is not None:
-        ctx.run(lambda s: touch(s, due))
-    return principal
+    found = _checked(ctx, presented, ADMIN)
+    return found[0] if found is not None else None

@@ -116,7 +116,7 @@ def test_a_revocation_by_another_process_holds_after_the_verified_seconds(scim, 
 
 def test_a_token_read_before_a_revocation_committed_is_not_remembered():
     verified = tokens.VerifiedTokens(60)
-    caller = tokens.ScimCaller(tokens.Principal("scim", "idp", 1), "idp", None)
+    caller = tokens.ScimCaller(tokens.Principal("scim", "idp", 1), "idp")
     generation = verified.generation
     verified.forget()  # a revocation commits while the token is being read
     verified.put("digest", caller, generation)
