@@ -18,7 +18,7 @@ source's held deletions.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, insert, inspect, select
 from sqlalchemy.orm import Session
@@ -96,16 +96,13 @@ def _insert(session: Session, model: type[Base], row: dict[str, Any], *, keep_id
 def user_payload(
     session: Session,
     user: User,
-    link: ContactLink | Literal["unread"] | None = "unread",
-    *,
-    source_kind: str | None = None,
+    link: ContactLink | None,
+    contact: Contact | None,
+    source_kind: str | None,
 ) -> dict[str, Any]:
-    """What a restore of ``user`` needs, read before anything of it is deleted
-    (``link``: the user's link when the caller read it already; ``source_kind``: its
-    source's kind when known, so that only a directory's user looks for its entry)."""
-    if link == "unread":
-        link = session.scalars(select(ContactLink).where(ContactLink.user_id == user.id)).first()
-    contact = session.get(Contact, link.contact_id) if link is not None else None
+    """What a restore of ``user`` needs, read before anything of it is deleted: the
+    caller read its link and contact already; only a directory's user (``source_kind``)
+    has an entry to look for."""
     entry = None
     if source_kind is None or source_kind == LDAP:
         entry = session.scalars(select(LdapEntry).where(LdapEntry.user_id == user.id)).first()

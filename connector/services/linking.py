@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -345,16 +345,13 @@ def user_deleted(
     user: User,
     state: SyncState,
     actor: str,
-    link: ContactLink | Literal["unread"] | None = "unread",
+    link: ContactLink | None,
+    contact: Contact | None,
 ) -> None:
-    """Apply "Delete contact when user is deleted" before the user row goes.
-
-    ``link`` is the user's link when the caller read it already (None: it has none)."""
-    if link == "unread":
-        link = link_of_user(session, user.id)
-    if link is None:
+    """Apply "Delete contact when user is deleted" before the user row goes (``link``
+    and ``contact``: the user's, as :func:`link_and_contact` read them)."""
+    if link is None or contact is None:
         return
-    contact = session.get_one(Contact, link.contact_id)
     session.delete(link)
     session.flush()
     if state.settings.deleteContactWithUser:

@@ -356,14 +356,12 @@ def delete(
     """
     user = get(session, user_id)
     source = sources.by_id(session, user.source_id)
-    # Read once for the representation, the payload and the contact's fate (holding
-    # the contact here keeps it in the session: it is not read again).
-    link, _contact = linking.link_and_contact(session, user.id)
+    # Read once for the representation, the payload and the contact's fate.
+    link, contact = linking.link_and_contact(session, user.id)
     before = _represent(user, source.name if source else None, link.contact_id if link else None)
     origin = deletion.ADMIN if remember else deletion.SOURCE
-    payload = deletion.user_payload(
-        session, user, link, source_kind=source.kind if source is not None else None
-    )
+    kind = source.kind if source is not None else None
+    payload = deletion.user_payload(session, user, link, contact, kind)
     if not user.active and _guarded(session, user) is not None:
         deletion.forget_deactivation(session, user.id)  # the deletion decides now
     if deletion.guard_holds(session, source, origin):
@@ -384,7 +382,7 @@ def delete(
         return
     state = load_state(session)
     payload["contactDeleted"] = payload["link"] is not None and state.settings.deleteContactWithUser
-    linking.user_deleted(session, user, state, actor, link)
+    linking.user_deleted(session, user, state, actor, link, contact)
     if remember and source is not None and source.kind != sources.LOCAL:
         key = user.external_id or user.id
         exists = session.scalars(
