@@ -118,11 +118,13 @@ class Database:
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite: this process's write transactions take turns here first (write_lock.py).
         self.write_lock = FairLock() if self.dialect == "sqlite" else None
-        # Sessions that only read: on SQLite a plain (deferred) BEGIN, not the write lock.
-        # On PostgreSQL they are READ ONLY transactions: a write by mistake is refused.
+        # Sessions that only read see one snapshot from their first statement to the
+        # end, as a preview walking every contact needs: on SQLite a plain (deferred)
+        # BEGIN, not the write lock (WAL keeps the snapshot); on PostgreSQL REPEATABLE
+        # READ READ ONLY (a write by mistake is refused).
         read_options: dict[str, Any] = {READ_ONLY: True}
         if self.dialect == "postgresql":
-            read_options["postgresql_readonly"] = True
+            read_options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         self.read_sessions: sessionmaker[Session] = sessionmaker(
             self.engine.execution_options(**read_options), expire_on_commit=False
         )

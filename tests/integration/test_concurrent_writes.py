@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from connector.db.models import Setting
 from connector.errors import Conflict
+from connector.services.context import Context
 
 WRITERS = 10
 ROUNDS = 5
@@ -103,3 +105,26 @@ class _PgError(Exception):
     def __init__(self, sqlstate: str) -> None:
         super().__init__(f"SQLSTATE {sqlstate}")
         self.sqlstate = sqlstate
+
+
+def test_a_read_sees_one_snapshot_while_a_writer_commits(ctx: Context) -> None:
+    """A read transaction (Context.read: previews, explanations, SCIM reads) sees the
+    state of its first statement to its end, whatever commits meanwhile: WAL on
+    SQLite, REPEATABLE READ on PostgreSQL."""
+
+    def counted(session: Any) -> int:
+        return len(session.scalars(select(Setting.key)).all())
+
+    def add_setting() -> None:
+        ctx.run(lambda s: s.add(Setting(key="snapshot-test", value={})))
+
+    def work(session: Any) -> tuple[int, int]:
+        before = counted(session)
+        writer = threading.Thread(target=add_setting)
+        writer.start()
+        writer.join(timeout=30)
+        return before, counted(session)
+
+    before, after = ctx.read(work)
+    assert after == before
+    assert ctx.read(counted) == before + 1  # the write did commit
