@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from sqlalchemy import and_, bindparam, inspect, or_, select
+from sqlalchemy import and_, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from connector.db.models import User
@@ -59,16 +59,10 @@ def _one_user_holders(session: Session, name: str, key: SourceKey) -> Holders:
     return Holders(names, keys)
 
 
-# Built once: a create without externalId asks it (column_in compiles on every use).
-_ONE_NAME = select(User.user_name_ci, User.id).where(User.user_name_ci == bindparam("name"))
-
-
 def _name_holders(session: Session, names: Collection[str]) -> dict[str, str]:
     if not names:
         return {}
-    if len(names) == 1:
-        rows = session.execute(_ONE_NAME, {"name": next(iter(names))})
-        return {name: user_id for name, user_id in rows}
+    # One name is a plain "=" (column_in), a statement compiled once and cached.
     query = select(User.user_name_ci, User.id).where(column_in(User.user_name_ci, names))
     return {name: user_id for name, user_id in session.execute(query)}
 
