@@ -305,11 +305,13 @@ def set_sync(
         return
     if effect == "pause":
         assert link is not None
-        _move_link(session, link, "paused", actor, f"sync switched off for user {user.user_name}")
+        why = f"sync switched off for user {user.user_name}"
+        _move_link(session, link, "link.pause", "paused", actor, why)
         return
     if effect == "resume":
         assert link is not None
-        _move_link(session, link, "active", actor, f"sync switched on for user {user.user_name}")
+        why = f"sync switched on for user {user.user_name}"
+        _move_link(session, link, "link.resume", "active", actor, why)
         if effective_direction(user, state) == CONTACT_TO_USER:
             contact = session.get_one(Contact, link.contact_id)
             _pull_contact_into_user(session, user, contact, state, actor)
@@ -317,9 +319,10 @@ def set_sync(
     sync_user(session, user, state, actor)
 
 
-def _move_link(session: Session, link: ContactLink, to: str, actor: str, why: str) -> None:
-    """Pause (``to`` "paused") or resume ("active") a link, audited."""
-    action = "link.pause" if to == "paused" else "link.resume"
+def _move_link(
+    session: Session, link: ContactLink, action: str, to: str, actor: str, why: str
+) -> None:
+    """Pause (``to`` "paused") or resume ("active") a link, audited as ``action``."""
     audit.record(
         session,
         actor,
