@@ -48,6 +48,17 @@ def _json_body() -> object:
     return parse_json(request.get_data())
 
 
+def request_base_url(url_prefix: str) -> str:
+    """The SCIM base URL of the current request (``meta.location``, ``Location``):
+    what ``request.url_root`` gives, built directly for a plain host and path (no
+    punycode, no percent-encoding); the IRI round trip of url_root was about 5% of a
+    GET's CPU."""
+    host, root = request.host, request.root_path
+    if host.isascii() and "xn--" not in host and root.isascii() and "%" not in root:
+        return f"{request.scheme}://{host}{root.rstrip('/')}{url_prefix}"
+    return request.url_root.rstrip("/") + url_prefix
+
+
 def create_blueprint(
     *,
     users: ResourceStore,
@@ -63,7 +74,7 @@ def create_blueprint(
     bp = Blueprint(name, __name__, url_prefix=url_prefix)
 
     def base_url() -> str:
-        return request.url_root.rstrip("/") + url_prefix
+        return request_base_url(url_prefix)
 
     def call() -> Call:
         return Call(g.scim_caller, base_url())

@@ -12,7 +12,6 @@ values whose keys are dotted, URN-prefixed or value-filter paths.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from scim.filter import (
     matches,
     parse,
 )
+from scim.json_copy import copy_json
 from scim.paths import parse_path
 from scim.schemas import PATCH_OP, Attribute, ResourceType, Schema
 
@@ -64,7 +64,7 @@ def apply_patch(resource: dict[str, Any], body: Any, resource_type: ResourceType
     noTarget (remove without path, replace filter matching nothing), mutability.
     """
     operations = _operations(body)
-    result = copy.deepcopy(resource)
+    result = copy_json(resource)
     for number, operation in enumerate(operations, start=1):
         try:
             for target, value in _targets(operation, resource_type):
@@ -218,7 +218,7 @@ def _write(resource: dict[str, Any], op: str, target: Target, value: Any, rt: Re
     if not read_only:
         _change(resource, op, target, value, rt)
         return
-    trial = copy.deepcopy(resource)
+    trial = copy_json(resource)
     _change(trial, op, target, value, rt)
     if trial != resource:  # Okta sends the unchanged "id" along with a group rename
         name = target.attr.name + (f".{target.sub.name}" if target.sub else "")

@@ -8,7 +8,6 @@ The field catalogue and the mapping engine use them to name user fields.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 
 from scim.errors import InvalidPath, ScimError
 from scim.filter import CORE_USER_URN, And, Compare, Expr, matches, parse
+from scim.json_copy import copy_json
 from scim.schemas import Attribute, ResourceType
 
 _NAME = re.compile(r"[A-Za-z$][A-Za-z0-9_$-]*")
@@ -210,7 +210,7 @@ def _set_in_list(container: dict[str, Any], key: str, parsed: AttrPath, value: A
 
 def set_value(resource: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     """A copy of ``resource`` with ``path`` set to ``value``; None or "" removes it."""
-    result = copy.deepcopy(resource)
+    result = copy_json(resource)
     parsed = parse_path(path)
     empty = value is None or value == ""
     container = _container(result, parsed, create=not empty)

@@ -9,7 +9,6 @@ nulls or empty containers, and ``schemas`` rebuilt from the extensions present.
 from __future__ import annotations
 
 import binascii
-import copy
 import math
 import re
 from base64 import b64decode
@@ -17,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from scim.errors import ScimError
+from scim.json_copy import copy_json
 from scim.schemas import (
     COMMON_ATTRIBUTES,
     COMMON_BY_NAME,
@@ -227,7 +227,7 @@ def _check_existing(
             continue
         if attr.mutability == "immutable":
             if after is None:
-                new[attr.name] = copy.deepcopy(before)
+                new[attr.name] = copy_json(before)
             elif _canon(attr, before) != _canon(attr, after):
                 raise _mutability(prefix + attr.name, before, after)
         elif attr.type == "complex" and after is not None:

@@ -107,11 +107,10 @@ def _transaction(
             with session.begin():
                 yield session
         else:
+            # Ended by close(): the connection goes back to the pool, which rolls
+            # it back (reset on return) without the session's rollback bookkeeping.
             session.begin()
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
     finally:
         session.close()
 

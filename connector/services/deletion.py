@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, inspect, select
+from sqlalchemy import Table, bindparam, delete, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from connector.config import DeletionConfig
@@ -469,27 +469,46 @@ def reject_held(session: Session, actor: str, name: str) -> dict[str, Any]:
 # ------------------------------------------------------------------ restoring and reviving
 
 
-def _live(session: Session, now: datetime | None = None) -> Any:
-    """Tombstones still restorable: held, or pending within the grace period."""
-    now = now or utcnow()
+def _live(session: Session | None, now: Any = None) -> Any:
+    """Tombstones still restorable: held, or pending within the grace period (``now``:
+    a time, or a bound parameter in a statement built once)."""
+    if now is None:
+        now = utcnow()
     return (DeletedObject.state == HELD) | (DeletedObject.purge_after > now)
+
+
+_REVIVABLE_ONE = (
+    select(DeletedObject)
+    .where(
+        DeletedObject.source_id == bindparam("source_id"),
+        DeletedObject.kind == USER,
+        DeletedObject.anchor == bindparam("anchor"),
+        _live(None, bindparam("now")),
+    )
+    .order_by(DeletedObject.deleted_at.desc())
+)
 
 
 def revivable(session: Session, source_id: int, anchors: list[str]) -> dict[str, DeletedObject]:
     """The restorable user tombstones of a source by anchor (externalId)."""
     if not anchors:
         return {}
-    found: dict[str, DeletedObject] = {}
-    for tomb in session.scalars(
-        select(DeletedObject)
-        .where(
-            DeletedObject.source_id == source_id,
-            DeletedObject.kind == USER,
-            column_in(DeletedObject.anchor, anchors),
-            _live(session),
+    if len(anchors) == 1:  # a SCIM create: a statement built once
+        params = {"source_id": source_id, "anchor": anchors[0], "now": utcnow()}
+        tombs = session.scalars(_REVIVABLE_ONE, params)
+    else:
+        tombs = session.scalars(
+            select(DeletedObject)
+            .where(
+                DeletedObject.source_id == source_id,
+                DeletedObject.kind == USER,
+                column_in(DeletedObject.anchor, anchors),
+                _live(session),
+            )
+            .order_by(DeletedObject.deleted_at.desc())
         )
-        .order_by(DeletedObject.deleted_at.desc())
-    ):
+    found: dict[str, DeletedObject] = {}
+    for tomb in tombs:
         found.setdefault(str(tomb.anchor), tomb)
     return found
 

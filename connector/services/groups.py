@@ -365,12 +365,16 @@ def delete_group(session: Session, actor: str, group: Group) -> set[str]:
     return members
 
 
-# Built once: every SCIM read of a user asks it.
-_GROUPS_OF = (
-    select(GroupMember.member_id, Group.id, Group.display_name)
-    .join(Group, Group.id == GroupMember.group_id)
-    .where(GroupMember.member_id.in_(bindparam("ids", expanding=True)))
-    .order_by(Group.display_name_ci)
+# Built once: every SCIM read of a user asks it. One user (a GET, a PATCH) gets a
+# plain "=": an expanding IN is rewritten for its values on every execution.
+_GROUPS_SELECT = select(GroupMember.member_id, Group.id, Group.display_name).join(
+    Group, Group.id == GroupMember.group_id
+)
+_GROUPS_OF = _GROUPS_SELECT.where(
+    GroupMember.member_id.in_(bindparam("ids", expanding=True))
+).order_by(Group.display_name_ci)
+_GROUPS_OF_ONE = _GROUPS_SELECT.where(GroupMember.member_id == bindparam("id")).order_by(
+    Group.display_name_ci
 )
 
 
@@ -379,15 +383,22 @@ def groups_of(session: Session, user_ids: list[str]) -> dict[str, list[tuple[str
     out: dict[str, list[tuple[str, str]]] = {u: [] for u in user_ids}
     if not user_ids:
         return out
-    rows = session.connection().execute(_GROUPS_OF, {"ids": list(user_ids)}).all()
+    connection = session.connection()
+    if len(user_ids) == 1:
+        rows = connection.execute(_GROUPS_OF_ONE, {"id": user_ids[0]}).all()
+    else:
+        rows = connection.execute(_GROUPS_OF, {"ids": list(user_ids)}).all()
     for member, group_id, name in rows:
         out[member].append((group_id, name))
     return out
 
 
+_FORGET_MEMBER = delete(GroupMember).where(GroupMember.member_id == bindparam("member_id"))
+
+
 def forget_member(session: Session, member_id: str) -> None:
     """Remove a deleted user or group from every group it belonged to."""
-    session.execute(delete(GroupMember).where(GroupMember.member_id == member_id))
+    session.execute(_FORGET_MEMBER, {"member_id": member_id})
 
 
 @dataclass(frozen=True)

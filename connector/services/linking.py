@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from connector import mapping as engine
@@ -110,13 +110,16 @@ def link_of_user(session: Session, user_id: str) -> ContactLink | None:
     return session.scalars(select(ContactLink).where(ContactLink.user_id == user_id)).first()
 
 
+_LINK_AND_CONTACT = (  # built once: every change of a synchronised user asks it
+    select(ContactLink, Contact)
+    .join(Contact, Contact.id == ContactLink.contact_id)
+    .where(ContactLink.user_id == bindparam("user_id"))
+)
+
+
 def link_and_contact(session: Session, user_id: str) -> tuple[ContactLink | None, Contact | None]:
     """The user's link and its contact in one query (a user's change updates both)."""
-    found = session.execute(
-        select(ContactLink, Contact)
-        .join(Contact, Contact.id == ContactLink.contact_id)
-        .where(ContactLink.user_id == user_id)
-    ).first()
+    found = session.execute(_LINK_AND_CONTACT, {"user_id": user_id}).first()
     return (found[0], found[1]) if found is not None else (None, None)
 
 

@@ -13,14 +13,20 @@ from connector.errors import InvalidInput, StaleVersion
 from connector.mapping import CurrentMapping, MappingError, MappingRow, rows_from_json, validate
 from connector.services import audit, ownership, resync_selection, sync_settings
 
+# Built once: every write that touches a contact reads the current mapping.
+_CURRENT = (
+    select(MappingVersion.version, MappingVersion.rows)
+    .order_by(MappingVersion.version.desc())
+    .limit(1)
+)
+
 
 def current(session: Session) -> CurrentMapping:
-    row = session.scalars(
-        select(MappingVersion).order_by(MappingVersion.version.desc()).limit(1)
-    ).first()
+    row = session.execute(_CURRENT).first()
     if row is None:
         return CurrentMapping(0, ())
-    return CurrentMapping(row.version, tuple(MappingRow(u, c) for u, c in row.rows["rows"]))
+    version, rows = row
+    return CurrentMapping(version, tuple(MappingRow(u, c) for u, c in rows["rows"]))
 
 
 def _save(

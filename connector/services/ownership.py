@@ -34,9 +34,12 @@ def managed_by(subject: str, source_name: str, kind: str | None) -> str:
     return f"{subject} is managed by source {source_name!r}; {where_to_change(kind)}"
 
 
+_LOCAL_IDS = select(Source.id).where(Source.kind == LOCAL)  # built once: writes ask it
+
+
 def local_source_ids(session: Session) -> frozenset[int]:
     """The ids of the sources whose users the connector owns (the local one)."""
-    return frozenset(session.scalars(select(Source.id).where(Source.kind == LOCAL)))
+    return frozenset(session.scalars(_LOCAL_IDS))
 
 
 def kinds(session: Session) -> dict[int, tuple[str, str]]:

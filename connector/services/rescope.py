@@ -29,11 +29,9 @@ def rescope(session: Session, actor: str, affected: Sequence[User]) -> None:
     """
     if not any(sync_scope.follows_source(u) for u in affected):
         return
-    source = sources.by_id(session, affected[0].source_id)
-    assert source is not None  # users.source_id is a foreign key
+    scope = sources.scope_of(session, affected[0].source_id)
     state = users.load_state(session)
     followers = [u for u in affected if sync_scope.follows_source(u)]
-    scope = sync_scope.stored_scope(source.sync_scope)
     for user, resource in zip(followers, views(session, scope, followers), strict=True):
         decision = decided(scope, user, resource)
         if decision is not None and decision != user.sync_to_contact:

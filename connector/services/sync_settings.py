@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from connector.db.models import Setting
@@ -29,12 +30,16 @@ class SyncSettings:
         return asdict(self)
 
 
+# Built once: every write that touches a contact reads the settings.
+_VALUE = select(Setting.value).where(Setting.key == bindparam("key"))
+
+
 def load(session: Session) -> SyncSettings:
-    row = session.get(Setting, SETTINGS_KEY)
-    if row is None:
+    value = session.scalar(_VALUE, {"key": SETTINGS_KEY})
+    if value is None:
         return SyncSettings()
     known = SyncSettings.__dataclass_fields__
-    return SyncSettings(**{k: v for k, v in row.value.items() if k in known})
+    return SyncSettings(**{k: v for k, v in value.items() if k in known})
 
 
 def _validated_patch(current: SyncSettings, patch: Any) -> SyncSettings:

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from sqlalchemy import and_, inspect, or_, select
+from sqlalchemy import and_, bindparam, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from connector.db.models import User
@@ -40,18 +40,26 @@ def holders(session: Session, names: Collection[str], keys: Collection[SourceKey
         return Holders(_name_holders(session, names), _key_holders(session, keys))
 
 
+# Built once: every SCIM create asks it.
+_ONE_USER_HOLDERS = select(User.user_name_ci, User.source_id, User.external_id, User.id).where(
+    or_(
+        User.user_name_ci == bindparam("name"),
+        and_(
+            User.source_id == bindparam("source_id"), User.external_id == bindparam("external_id")
+        ),
+    )
+)
+
+
 def _one_user_holders(session: Session, name: str, key: SourceKey) -> Holders:
     """One user's two keys in one query (each side of the OR has its unique index)."""
     source_id, external_id = key
-    query = select(User.user_name_ci, User.source_id, User.external_id, User.id).where(
-        or_(
-            User.user_name_ci == name,
-            and_(User.source_id == source_id, User.external_id == external_id),
-        )
-    )
     names: dict[str, str] = {}
     keys: dict[SourceKey, str] = {}
-    for user_name_ci, holder_source, holder_key, user_id in session.execute(query):
+    found = session.execute(
+        _ONE_USER_HOLDERS, {"name": name, "source_id": source_id, "external_id": external_id}
+    )
+    for user_name_ci, holder_source, holder_key, user_id in found:
         if user_name_ci == name:
             names[name] = user_id
         if holder_source == source_id and holder_key == external_id:

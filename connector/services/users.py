@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -789,14 +789,16 @@ def by_ids(session: Session, user_ids: Iterable[str]) -> list[User]:
     return list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)))
 
 
+_FORGET_DELETION = sa_delete(SuppressedUser).where(  # built once: every SCIM create runs it
+    SuppressedUser.source_id == bindparam("source_id"),
+    SuppressedUser.external_key == bindparam("key"),
+)
+
+
 def forget_deletion(session: Session, source_id: int, external_key: str) -> None:
     """Let a source create again a user an admin deleted (see ``delete(remember=True)``).
 
     An explicit create by the identity provider is such a request; a directory
     poll is not. One statement (an IdP's every create asks).
     """
-    session.execute(
-        sa_delete(SuppressedUser).where(
-            SuppressedUser.source_id == source_id, SuppressedUser.external_key == external_key
-        )
-    )
+    session.execute(_FORGET_DELETION, {"source_id": source_id, "key": external_key})
