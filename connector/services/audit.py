@@ -105,10 +105,14 @@ def record(session: Session, *args: Any, **kwargs: Any) -> None:
     record_many(session, [event(*args, **kwargs)])
 
 
+_INSERT = insert(cast(Table, AuditEvent.__table__))  # built once: every write records
+
+
 def record_many(session: Session, events: list[dict[str, Any]]) -> None:
-    """A batch's events (made by :func:`event`) in one insert, past the ORM."""
+    """A batch's events (made by :func:`event`) in one insert, past the ORM (one event:
+    a plain execute, not the driver's executemany)."""
     if events:
-        session.connection().execute(insert(cast(Table, AuditEvent.__table__)), events)
+        session.connection().execute(_INSERT, events[0] if len(events) == 1 else events)
 
 
 # What the log can be narrowed by: the API's parameter names and their columns.

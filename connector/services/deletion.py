@@ -93,6 +93,11 @@ def _insert(session: Session, model: type[Base], row: dict[str, Any], *, keep_id
     session.execute(insert(cast(Table, model.__table__)), [_values(model, row, keep_id=keep_id)])
 
 
+# Built once: every deletion of a user reads them.
+_LDAP_ENTRY_OF = select(LdapEntry).where(LdapEntry.user_id == bindparam("user_id"))
+_GROUP_IDS_OF = select(GroupMember.group_id).where(GroupMember.member_id == bindparam("member_id"))
+
+
 def user_payload(
     session: Session,
     user: User,
@@ -105,10 +110,8 @@ def user_payload(
     has an entry to look for."""
     entry = None
     if source_kind is None or source_kind == LDAP:
-        entry = session.scalars(select(LdapEntry).where(LdapEntry.user_id == user.id)).first()
-    groups = list(
-        session.scalars(select(GroupMember.group_id).where(GroupMember.member_id == user.id))
-    )
+        entry = session.scalars(_LDAP_ENTRY_OF, {"user_id": user.id}).first()
+    groups = list(session.scalars(_GROUP_IDS_OF, {"member_id": user.id}))
     return {
         "user": row_of(user),
         "link": row_of(link),
