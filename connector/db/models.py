@@ -96,6 +96,9 @@ class User(Base):
         # (migration 0012); lookups by source alone use it too. With the id, a page's
         # OFFSET is skipped in the index alone (migration 0016, filtered_page).
         Index("ix_users_source_user_name_id", "source_id", "user_name_ci", "id"),
+        # Counting a source's users (a page's totalResults) walks the narrowest
+        # index that has the source: this one (migration 0017).
+        Index("ix_users_source", "source_id"),
     )
     # Every UPDATE checks and bumps the version: concurrent writers cannot lose a write.
     __mapper_args__ = {"version_id_col": version}
