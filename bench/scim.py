@@ -429,12 +429,26 @@ def as_autovacuum_leaves(url: str) -> None:
     """The production database as autovacuum leaves tables that grew by a load this size:
     planner statistics fresh and the visibility map set (an index-only scan reads no
     rows). The test server runs with autovacuum off, so the figures would otherwise
-    depend on a state no production PostgreSQL stays in; like bench/console_pages.py."""
+    depend on a state no production PostgreSQL stays in; like bench/console_pages.py.
+    Then a CHECKPOINT: the load's dirty pages are written now, not by the checkpointer
+    in the middle of a later phase (a directory loaded long before has them on disk)."""
     import psycopg
 
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
         conn.autocommit = True  # VACUUM runs outside a transaction
         conn.execute("VACUUM ANALYZE")
+        conn.execute("CHECKPOINT")
+
+
+def settled_wal(url: str) -> None:
+    """The SQLite database with the load's write-ahead log copied in and emptied, for
+    the same reason as the PostgreSQL checkpoint above: the serving process's
+    background checkpoints would otherwise copy the whole load during a later phase."""
+    import sqlite3
+
+    path = url.removeprefix("sqlite:///")
+    with sqlite3.connect(path, timeout=60) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def start_production(procs: Processes, workdir: Path, url: str, web_workers: int | None) -> Server:
@@ -811,6 +825,8 @@ def load_all(servers: list[Server], size: int) -> None:
             log(f"{server.name}: {size:,} users stored ({rate:,.0f} users/s through {way})")
             if server.database_url and server.database_url.startswith("postgresql"):
                 as_autovacuum_leaves(server.database_url)
+            elif server.database_url:
+                settled_wal(server.database_url)
 
     log(f"loading every server to {size:,} users")
     threads = [threading.Thread(target=load, args=(s,), daemon=True) for s in servers]

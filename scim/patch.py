@@ -525,8 +525,10 @@ def _store_items(
 def _check_required(before: dict[str, Any], after: dict[str, Any], rt: ResourceType) -> None:
     """A PATCH may not leave a required attribute (userName, displayName) unassigned."""
     for attr in rt.schema.attributes:
+        if not attr.required:
+            continue
         had = _get(before, attr.name) is not None
-        if attr.required and had and _get(after, attr.name) in (None, ""):
+        if had and _get(after, attr.name) in (None, ""):
             raise _error("invalidValue", f"{attr.name} is required")
 
 

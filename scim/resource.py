@@ -43,9 +43,14 @@ def _invalid(message: str) -> ScimError:
 
 
 def _get(obj: Any, name: str) -> Any:
-    """``obj[name]`` with the name matched case-insensitively; None when absent."""
+    """``obj[name]`` with the name matched case-insensitively; None when absent.
+
+    The exact name first: what this reads (a stored resource, a checked item) is
+    spelled as the schema spells it, with no second key differing in case only."""
     if not isinstance(obj, dict):
         return None
+    if name in obj:
+        return obj[name]
     lowered = name.lower()
     return next((v for k, v in obj.items() if k.lower() == lowered), None)
 
