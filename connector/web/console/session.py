@@ -13,9 +13,11 @@ It is never logged.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,17 +49,31 @@ def load_secret_key(data_dir: Path) -> str:
         return from_env
     path = Path(data_dir) / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text().strip()
-        if len(key) < MIN_KEY_LENGTH:
-            raise ConfigError(f"{path}: the console's secret key is too short") from None
-        return key
-    key = secrets.token_hex(32)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
+    if not path.exists():
+        _write_once(path, secrets.token_hex(32))
+    key = path.read_text().strip()
+    if len(key) < MIN_KEY_LENGTH:
+        raise ConfigError(f"{path}: the console's secret key is too short")
     return key
+
+
+def _write_once(path: Path, key: str) -> None:
+    """Put ``key`` at ``path`` whole, unless another process got there first.
+
+    Why not create the file and then write it: the web processes of one host start
+    together, and one of them read the file another had created but not yet written
+    (an empty key: "too short", and the process did not boot). The key is written to
+    a file of this process's own and linked into place, which is atomic and fails
+    when the path exists; the loser reads the winner's complete key.
+    """
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+    try:
+        with os.fdopen(fd, "w") as handle:  # mkstemp: mode 0600
+            handle.write(key + "\n")
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
 
 
 class _SessionInterface(SecureCookieSessionInterface):
