@@ -128,6 +128,41 @@ def to_sql(expr: Expr) -> ColumnElement[bool] | None:
         return None
 
 
+@dataclass(frozen=True)
+class KeyLookup:
+    """A filter that names at most one user of a source by an indexed key."""
+
+    column: str  # "user_name_ci" or "external_id"
+    key: str  # the column's value, folded as the column is
+
+
+def key_lookup(expr: Expr | None) -> KeyLookup | None:
+    """``userName eq "x"`` or ``externalId eq "x"`` as a :class:`KeyLookup`, else None.
+
+    An identity provider looks a user up this way before every create, so the
+    lookup gets a statement built once (``user_resources.by_key``) instead of a
+    translated condition. It selects what :func:`to_sql` selects: the same
+    attribute resolution, the same case rule, the same literal check.
+    """
+    if not isinstance(expr, Compare) or expr.op != "eq" or expr.ref.sub is not None:
+        return None
+    if not isinstance(expr.value, str):
+        return None
+    _check_literal(expr.value)
+    try:
+        attribute, container = _UserScope(SQLITE).attribute(expr.ref)
+    except InvalidFilter:
+        return None  # the general path says what is wrong
+    if container:
+        return None
+    case_exact = _case_exact(expr.ref)
+    if attribute.name == "userName" and not case_exact:
+        return KeyLookup("user_name_ci", expr.value.lower())
+    if attribute.name == "externalId" and case_exact:
+        return KeyLookup("external_id", expr.value)
+    return None
+
+
 def _const(value: bool) -> Condition:
     return true() if value else false()
 

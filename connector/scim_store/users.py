@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from connector.db.models import User
 from connector.errors import ServiceError
 from connector.queries.filtered_page import filtered_page
-from connector.queries.user_filter import in_source, to_sql
+from connector.queries.user_filter import in_source, key_lookup, to_sql
 from connector.queries.user_order import user_order
 from connector.scim_store.errors import (
     check_if_match,
@@ -33,7 +33,12 @@ class ScimUserStore:
 
     @scim_errors
     def search(self, caller: Principal, query: Query) -> Page:
+        lookup = key_lookup(query.filter) if query.start_index == 1 and query.count else None
+
         def work(session: Session) -> Page:
+            if lookup is not None:  # an identity provider's lookup: one user or none
+                found = user_resources.by_key(session, source_id(caller), lookup)
+                return Page(user_resources.resources(session, found), len(found))
             page = filtered_page(
                 session,
                 User,

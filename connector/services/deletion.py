@@ -472,7 +472,7 @@ def reject_held(session: Session, actor: str, name: str) -> dict[str, Any]:
 # ------------------------------------------------------------------ restoring and reviving
 
 
-def _live(session: Session | None, now: Any = None) -> Any:
+def _live(now: Any = None) -> Any:
     """Tombstones still restorable: held, or pending within the grace period (``now``:
     a time, or a bound parameter in a statement built once)."""
     if now is None:
@@ -480,15 +480,23 @@ def _live(session: Session | None, now: Any = None) -> Any:
     return (DeletedObject.state == HELD) | (DeletedObject.purge_after > now)
 
 
-_REVIVABLE_ONE = (
-    select(DeletedObject)
-    .where(
-        DeletedObject.source_id == bindparam("source_id"),
-        DeletedObject.kind == USER,
-        DeletedObject.anchor == bindparam("anchor"),
-        _live(None, bindparam("now")),
+def _revivable(source_id: Any, anchor_test: Any, now: Any) -> Any:
+    """A source's restorable user tombstones whose anchor passes ``anchor_test``, newest first."""
+    return (
+        select(DeletedObject)
+        .where(
+            DeletedObject.source_id == source_id,
+            DeletedObject.kind == USER,
+            anchor_test,
+            _live(now),
+        )
+        .order_by(DeletedObject.deleted_at.desc())
     )
-    .order_by(DeletedObject.deleted_at.desc())
+
+
+# A SCIM create asks for one anchor: a statement built once.
+_REVIVABLE_ONE = _revivable(
+    bindparam("source_id"), DeletedObject.anchor == bindparam("anchor"), bindparam("now")
 )
 
 
@@ -496,19 +504,12 @@ def revivable(session: Session, source_id: int, anchors: list[str]) -> dict[str,
     """The restorable user tombstones of a source by anchor (externalId)."""
     if not anchors:
         return {}
-    if len(anchors) == 1:  # a SCIM create: a statement built once
+    if len(anchors) == 1:
         params = {"source_id": source_id, "anchor": anchors[0], "now": utcnow()}
         tombs = session.scalars(_REVIVABLE_ONE, params)
     else:
         tombs = session.scalars(
-            select(DeletedObject)
-            .where(
-                DeletedObject.source_id == source_id,
-                DeletedObject.kind == USER,
-                column_in(DeletedObject.anchor, anchors),
-                _live(session),
-            )
-            .order_by(DeletedObject.deleted_at.desc())
+            _revivable(source_id, column_in(DeletedObject.anchor, anchors), utcnow())
         )
     found: dict[str, DeletedObject] = {}
     for tomb in tombs:
@@ -738,7 +739,7 @@ def listing(
     """What is pending deletion (or held), newest first."""
     if kind is not None and kind not in KINDS:
         raise InvalidInput("'kind' must be 'user' or 'contact'", field="kind")
-    where = [_live(session), DeletedObject.kind.in_(KINDS)]
+    where = [_live(), DeletedObject.kind.in_(KINDS)]
     if source_name:
         source = sources.by_name(session, source_name)
         where.append(DeletedObject.source_id == (source.id if source else -1))

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from connector.db.models import User
+from connector.queries.user_filter import KeyLookup
 from connector.services import groups
 from scim.schemas import USER
 
@@ -49,6 +50,24 @@ def stored(session: Session, source_id: int, user_id: str) -> StoredUser | None:
     no instance): a SCIM GET by id spent most of its time in the ORM's load."""
     row = session.connection().execute(_ONE_OF_SOURCE, {"id": user_id, "source_id": source_id})
     return row.first()  # type: ignore[return-value]
+
+
+_BY_KEY = {
+    column: select(*VIEW_COLUMNS).where(
+        _TABLE.source_id == bindparam("source_id"), _TABLE[column] == bindparam("key")
+    )
+    for column in ("user_name_ci", "external_id")
+}
+
+
+def by_key(session: Session, source_id: int, lookup: KeyLookup) -> list[StoredUser]:
+    """The user of a source that ``lookup`` names (none or one: both keys are unique),
+    with a statement built once; building a filter's condition cost a lookup a
+    fifth of its CPU."""
+    rows = session.connection().execute(
+        _BY_KEY[lookup.column], {"source_id": source_id, "key": lookup.key}
+    )
+    return list(rows.all())  # type: ignore[arg-type]
 
 
 def resource(user: StoredUser, member_of: list[tuple[str, str]]) -> dict[str, Any]:

@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 
 from connector.db.models import User, UserEmail
 from connector.queries.user_emails import email_keys
-from connector.queries.user_filter import to_sql
+from connector.queries.user_filter import key_lookup, to_sql
 from connector.services import sources, user_resources, users
 from connector.services.context import Context
 from scim.errors import InvalidFilter
-from scim.filter import Expr, matches, parse, parse_datetime
+from scim.filter import AttrRef, Compare, Expr, matches, parse, parse_datetime
 
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 MANAGER_ID = "26118915-6090-4610-87e4-49d8ca9f808d"
@@ -57,11 +57,24 @@ class Oracle:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.names: dict[str, str] = {}
+        self.key_lookups = 0  # filters that were also run as key lookups
 
     def sql(self, expr: Expr) -> set[str]:
+        """The users ``to_sql`` selects; for an identity provider's lookup, checked
+        to be the user that its statement built once (``user_resources.by_key``) finds."""
         condition = to_sql(expr)
         assert condition is not None
-        return set(self.ctx.run(lambda s: s.scalars(select(User.id).where(condition)).all()))
+        found = set(self.ctx.run(lambda s: s.scalars(select(User.id).where(condition)).all()))
+        lookup = key_lookup(expr)
+        if lookup is not None:
+            self.key_lookups += 1
+
+            def by_key(session: Session) -> set[str]:
+                source = sources.get_or_create(session, "t", "scim")
+                return {u.id for u in user_resources.by_key(session, source.id, lookup)}
+
+            assert self.ctx.run(by_key) == found, (expr, lookup)
+        return found
 
     def evaluator(self, expr: Expr) -> set[str]:
         everyone = self.ctx.run(lambda s: s.scalars(select(User)).all())
@@ -251,6 +264,60 @@ def test_id_and_meta_instants(examples: Oracle, ctx: Context) -> None:
     naive = created.replace(tzinfo=None).isoformat()
     examples.both(f'meta.created gt "{naive}"')
     examples.both(f'meta.created eq "{naive}"')
+
+
+CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+@pytest.mark.parametrize(
+    ("filter_text", "expected"),
+    [
+        ('userName eq "bjensen@example.com"', {BJ}),
+        ('USERNAME eq "BJensen@Example.COM"', {BJ}),
+        (f'{CORE}:userName eq "bjensen@example.com"', {BJ}),
+        ('userName eq "émile.zola@example.org"', {EMILE}),
+        ('userName eq "percent%"', set()),
+        ('userName eq ""', set()),
+        ('externalId eq "ext_1"', {UNDERSCORE}),
+        ('externalId eq "EXT_1"', set()),
+        ('externalid eq "Ext_1%"', {PERCENT}),
+        ('externalId eq "nobody"', set()),
+    ],
+)
+def test_key_lookups_find_what_the_filter_selects(
+    examples: Oracle, filter_text: str, expected: set[str]
+) -> None:
+    """An identity provider's lookup runs as a statement built once (Oracle.sql compares)."""
+    assert key_lookup(parse(filter_text)) is not None
+    assert examples.both(filter_text) == expected
+    assert examples.key_lookups == 1
+
+
+@pytest.mark.parametrize(
+    "filter_text",
+    [
+        'userName ne "ann"',
+        'userName sw "ann"',
+        'userName eq "ann" and active eq true',
+        "userName eq null",
+        "externalId eq 12",
+        'emails eq "ann"',
+        'displayName eq "ann"',
+        f'{ENT}:employeeNumber eq "1"',
+        'foo eq "x"',
+    ],
+)
+def test_other_filters_are_no_key_lookups(filter_text: str) -> None:
+    assert key_lookup(parse(filter_text)) is None
+
+
+def test_a_key_lookup_checks_its_literal() -> None:
+    """As to_sql does, for a filter built by code (the parser refuses a NUL itself)."""
+    expr = Compare(AttrRef("userName"), "eq", "a\x00b")
+    with pytest.raises(InvalidFilter, match="U\\+0000"):
+        to_sql(expr)
+    with pytest.raises(InvalidFilter, match="U\\+0000"):
+        key_lookup(expr)
 
 
 @pytest.mark.parametrize(
