@@ -26,7 +26,7 @@ def _context(settings: Settings) -> Context:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from connector import startup
+    from connector import startup, startup_heap
     from connector.logs import configure_logging
     from connector.web.app import create_app
     from connector.web.serving import serve
@@ -36,6 +36,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.server.port
     started = startup.start(settings, upgrade=startup.migrates(settings, default=True))
     app = create_app(started.ctx, started.runner)
+    startup_heap.freeze()
     base = f"http://{host}:{port}"
     print(f"connector serving on {base}")
     print(f"  console:      {base}/admin/  (account: connector admin create NAME)")

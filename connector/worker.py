@@ -17,7 +17,7 @@ import signal
 import threading
 from types import FrameType
 
-from connector import metrics, startup
+from connector import metrics, startup, startup_heap
 from connector.config import Settings
 from connector.scheduler import JobRunner
 from connector.services.context import Context
@@ -52,6 +52,7 @@ def run_worker(
         metrics.serve_process_metrics(metrics_port, metrics_host)
         log.info("worker: metrics on http://%s:%d/metrics", metrics_host, metrics_port)
     runner = JobRunner(ctx, enabled=True)
+    startup_heap.freeze()
     runner.start()
     log.info(
         "worker %s: running queued jobs and %d LDAP source schedule(s)",

@@ -9,7 +9,7 @@ database for ``connector worker``. Importing this module starts the process
 scheduler is enabled.
 """
 
-from connector import startup
+from connector import startup, startup_heap
 from connector.config import load_settings
 from connector.logs import configure_logging
 from connector.web.app import create_app
@@ -18,3 +18,4 @@ _settings = load_settings()
 configure_logging(_settings)
 _started = startup.start(_settings, upgrade=startup.migrates(_settings, default=False))
 app = create_app(_started.ctx, _started.runner)
+startup_heap.freeze()

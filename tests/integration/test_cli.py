@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -205,8 +206,31 @@ def test_serve_runs_on_the_embedded_default(env, tmp_path):
         assert (tmp_path / "data" / "connector.db").exists()
     finally:
         process.terminate()
-        out, _ = process.communicate(timeout=20)
+        out, err = process.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}" in out
+    assert _frozen_startup_heap(err) > 10_000, err
+
+
+def _frozen_startup_heap(log_text: str) -> int:
+    """How many objects a serving process froze once started (connector/startup_heap.py);
+    0 when it says nothing of it."""
+    found = re.search(r"startup heap: (\d+) objects kept out of full garbage collections", log_text)
+    return int(found.group(1)) if found else 0
+
+
+def test_the_wsgi_app_freezes_its_startup_heap(env):
+    """gunicorn's workers import connector.web.wsgi; the objects it leaves are frozen."""
+    code = "import gc, connector.web.wsgi; print(gc.get_freeze_count())"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "CONNECTOR_MIGRATE": "true", "CONNECTOR_SCHEDULER": "off"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    still_frozen = int(result.stdout.strip().splitlines()[-1])  # some were freed since
+    assert 10_000 < still_frozen <= _frozen_startup_heap(result.stderr), result.stderr
 
 
 def test_worker_waits_for_the_migrator_then_works_and_stops_cleanly_on_sigterm(env, tmp_path):
@@ -252,6 +276,7 @@ def test_worker_waits_for_the_migrator_then_works_and_stops_cleanly_on_sigterm(e
         process.terminate()
         assert process.wait(timeout=20) == 0, log.read_text()
         assert "stopped" in log.read_text()
+        assert _frozen_startup_heap(log.read_text()) > 10_000, log.read_text()
     finally:
         if process.poll() is None:
             process.kill()
