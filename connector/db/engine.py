@@ -128,6 +128,12 @@ class Database:
         self.read_sessions: sessionmaker[Session] = sessionmaker(
             self.engine.execution_options(**read_options), expire_on_commit=False
         )
+        # How a read transaction ends. PostgreSQL: with COMMIT, which keeps nothing
+        # (READ ONLY): psycopg forgets every statement it prepared on a connection at
+        # each ROLLBACK (and sends DEALLOCATE ALL), so reads ended by a rollback kept
+        # every statement of every request unprepared, parsed and planned anew.
+        # SQLite: rolled back, so that a write made by mistake in a read is not kept.
+        self.reads_end_with_commit = self.dialect == "postgresql"
 
     @property
     def dialect(self) -> str:

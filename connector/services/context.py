@@ -43,7 +43,12 @@ class Context:
     def reading(self) -> Iterator[Session]:
         """One read transaction as a block, for an answer streamed while it reads (the
         vCard export): no write lock, rolled back at the end, as :meth:`read`."""
-        with _transaction(self.db.read_sessions, self.settings, write=False) as session:
+        with _transaction(
+            self.db.read_sessions,
+            self.settings,
+            write=False,
+            commit_read=self.db.reads_end_with_commit,
+        ) as session:
             yield session
 
     def read(self, work: Callable[[Session], T], attempts: int = 8) -> T:
@@ -80,7 +85,12 @@ class Context:
             try:
                 with (
                     lock.held() if lock is not None else nullcontext(),
-                    _transaction(sessions, self.settings, write=write) as session,
+                    _transaction(
+                        sessions,
+                        self.settings,
+                        write=write,
+                        commit_read=self.db.reads_end_with_commit,
+                    ) as session,
                 ):
                     return work(session)
             except Exception as exc:
@@ -94,10 +104,16 @@ class Context:
 
 @contextmanager
 def _transaction(
-    sessions: sessionmaker[Session], settings: Settings, *, write: bool = True
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    write: bool = True,
+    commit_read: bool = False,
 ) -> Iterator[Session]:
     """One transaction: committed at the end, or, for a read, rolled back (nothing a
-    read did by mistake is kept; PostgreSQL refuses its writes, see Database)."""
+    read did by mistake is kept; PostgreSQL refuses its writes, see Database), or
+    with ``commit_read`` committed where the database keeps a read from writing
+    (Database.reads_end_with_commit)."""
     session = sessions()
     # What a service reads of the configuration inside a transaction (the grace
     # period of deletions: connector.services.deletion).
@@ -107,10 +123,12 @@ def _transaction(
             with session.begin():
                 yield session
         else:
-            # Ended by close(): the connection goes back to the pool, which rolls
-            # it back (reset on return) without the session's rollback bookkeeping.
+            # SQLite: ended by close(); the connection goes back to the pool, which
+            # rolls it back (reset on return) without the session's bookkeeping.
             session.begin()
             yield session
+            if commit_read:
+                session.commit()
     finally:
         session.close()
 
