@@ -276,7 +276,9 @@ def test_console_walkthrough(browser: Any, artifacts: Path) -> None:
         assert ui.console_errors == [], ui.console_errors
 
 
-def _mapping_row(ui: Console, user_field: str) -> Any:
+def _mapping_row(ui: Console, user_field: str, *, missing: bool = True) -> Any:
+    """The mapping table's row for ``user_field``; when there is none, an AssertionError
+    (or False with ``missing=False``, for a wait)."""
     for tr in ui.all("#mapping-table tbody tr"):
         selects = tr.find_elements(By.CSS_SELECTOR, "select")
         if (
@@ -284,6 +286,8 @@ def _mapping_row(ui: Console, user_field: str) -> Any:
             and Select(selects[0]).first_selected_option.get_attribute("value") == user_field
         ):
             return tr
+    if not missing:
+        return False
     raise AssertionError(f"no mapping row for {user_field}")
 
 
@@ -370,9 +374,10 @@ def test_a_mapping_saved_meanwhile_by_another_admin_is_not_overwritten(
         ui.wait(lambda d: "/admin/users" in d.current_url)
 
         ui.open("/admin/synchronized-users")
+        # The page shows the mapping as loaded (its title row) before the other admin saves.
+        title_row = ui.wait(lambda _d: _mapping_row(ui, "title", missing=False))
         loaded = api.get("/mapping")
         other = api.call("PUT", "/mapping", {"rows": loaded["rows"][:1]})  # another admin
-        title_row = _mapping_row(ui, "title")
         Select(title_row.find_element(By.CSS_SELECTOR, "td:nth-child(2) select")).select_by_value(
             "notes"
         )
