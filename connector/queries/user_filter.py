@@ -52,7 +52,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -132,7 +132,7 @@ def to_sql(expr: Expr) -> ColumnElement[bool] | None:
 class KeyLookup:
     """A filter that names at most one user of a source by an indexed key."""
 
-    column: str  # "user_name_ci" or "external_id"
+    column: Literal["user_name_ci", "external_id"]
     key: str  # the column's value, folded as the column is
 
 

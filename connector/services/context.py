@@ -9,7 +9,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from connector.catalogue import Catalogue, load_catalogue
 from connector.config import Settings
@@ -36,19 +36,14 @@ class Context:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back on any error."""
-        with _transaction(self.db.sessions, self.settings) as session:
+        with self._transaction(write=True) as session:
             yield session
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """One read transaction as a block, for an answer streamed while it reads (the
-        vCard export): no write lock, rolled back at the end, as :meth:`read`."""
-        with _transaction(
-            self.db.read_sessions,
-            self.settings,
-            write=False,
-            commit_read=self.db.reads_end_with_commit,
-        ) as session:
+        vCard export): no write lock, ended as :meth:`read` ends its transaction."""
+        with self._transaction(write=False) as session:
             yield session
 
     def read(self, work: Callable[[Session], T], attempts: int = 8) -> T:
@@ -58,7 +53,7 @@ class Context:
         (WAL) instead of queueing behind it. ``work`` must not write: on SQLite a
         write in a read transaction can fail at once when another writer committed.
         """
-        return self._attempts(work, attempts, self.db.read_sessions, write=False)
+        return self._attempts(work, attempts, write=False)
 
     def run(self, work: Callable[[Session], T], attempts: int = 8) -> T:
         """Run ``work`` in a transaction, retrying when a concurrent write won the race.
@@ -70,27 +65,15 @@ class Context:
         that the writers that collided do not collide again); when they run out the
         answer is a 409.
         """
-        return self._attempts(work, attempts, self.db.sessions, write=True)
+        return self._attempts(work, attempts, write=True)
 
-    def _attempts(
-        self,
-        work: Callable[[Session], T],
-        attempts: int,
-        sessions: sessionmaker[Session],
-        *,
-        write: bool,
-    ) -> T:
+    def _attempts(self, work: Callable[[Session], T], attempts: int, *, write: bool) -> T:
         lock = self.db.write_lock if write else None
         for attempt in range(1, attempts + 1):
             try:
                 with (
                     lock.held() if lock is not None else nullcontext(),
-                    _transaction(
-                        sessions,
-                        self.settings,
-                        write=write,
-                        commit_read=self.db.reads_end_with_commit,
-                    ) as session,
+                    self._transaction(write=write) as session,
                 ):
                     return work(session)
             except Exception as exc:
@@ -101,36 +84,29 @@ class Context:
                 time.sleep(retry_pause(attempt))
         raise AssertionError("unreachable")
 
-
-@contextmanager
-def _transaction(
-    sessions: sessionmaker[Session],
-    settings: Settings,
-    *,
-    write: bool = True,
-    commit_read: bool = False,
-) -> Iterator[Session]:
-    """One transaction: committed at the end, or, for a read, rolled back (nothing a
-    read did by mistake is kept; PostgreSQL refuses its writes, see Database), or
-    with ``commit_read`` committed where the database keeps a read from writing
-    (Database.reads_end_with_commit)."""
-    session = sessions()
-    # What a service reads of the configuration inside a transaction (the grace
-    # period of deletions: connector.services.deletion).
-    session.info["settings"] = settings
-    try:
-        if write:
-            with session.begin():
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Session]:
+        """One transaction: committed at the end, or, for a read, ended as the database
+        keeps a read from writing (Database.reads_end_with_commit): committed on
+        PostgreSQL (READ ONLY: its writes are refused), rolled back on SQLite (nothing
+        a read did by mistake is kept)."""
+        session = (self.db.sessions if write else self.db.read_sessions)()
+        # What a service reads of the configuration inside a transaction (the grace
+        # period of deletions: connector.services.deletion).
+        session.info["settings"] = self.settings
+        try:
+            if write:
+                with session.begin():
+                    yield session
+            else:
+                session.begin()
                 yield session
-        else:
-            # SQLite: ended by close(); the connection goes back to the pool, which
-            # rolls it back (reset on return) without the session's bookkeeping.
-            session.begin()
-            yield session
-            if commit_read:
-                session.commit()
-    finally:
-        session.close()
+                if self.db.reads_end_with_commit:
+                    session.commit()
+                # Otherwise ended by close(): the pool rolls the connection back
+                # (reset on return) without the session's bookkeeping.
+        finally:
+            session.close()
 
 
 def retry_pause(attempt: int) -> float:

@@ -276,9 +276,8 @@ def test_console_walkthrough(browser: Any, artifacts: Path) -> None:
         assert ui.console_errors == [], ui.console_errors
 
 
-def _mapping_row(ui: Console, user_field: str, *, missing: bool = True) -> Any:
-    """The mapping table's row for ``user_field``; when there is none, an AssertionError
-    (or False with ``missing=False``, for a wait)."""
+def _shown_mapping_row(ui: Console, user_field: str) -> Any:
+    """The mapping table's row for ``user_field``, or None."""
     for tr in ui.all("#mapping-table tbody tr"):
         selects = tr.find_elements(By.CSS_SELECTOR, "select")
         if (
@@ -286,9 +285,14 @@ def _mapping_row(ui: Console, user_field: str, *, missing: bool = True) -> Any:
             and Select(selects[0]).first_selected_option.get_attribute("value") == user_field
         ):
             return tr
-    if not missing:
-        return False
-    raise AssertionError(f"no mapping row for {user_field}")
+    return None
+
+
+def _mapping_row(ui: Console, user_field: str) -> Any:
+    found = _shown_mapping_row(ui, user_field)
+    if found is None:
+        raise AssertionError(f"no mapping row for {user_field}")
+    return found
 
 
 def test_ldap_run_on_the_sources_page(browser: Any, artifacts: Path, tmp_path: Path) -> None:
@@ -375,7 +379,7 @@ def test_a_mapping_saved_meanwhile_by_another_admin_is_not_overwritten(
 
         ui.open("/admin/synchronized-users")
         # The page shows the mapping as loaded (its title row) before the other admin saves.
-        title_row = ui.wait(lambda _d: _mapping_row(ui, "title", missing=False))
+        title_row = ui.wait(lambda _d: _shown_mapping_row(ui, "title"))
         loaded = api.get("/mapping")
         other = api.call("PUT", "/mapping", {"rows": loaded["rows"][:1]})  # another admin
         Select(title_row.find_element(By.CSS_SELECTOR, "td:nth-child(2) select")).select_by_value(
