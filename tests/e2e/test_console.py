@@ -375,7 +375,14 @@ def test_a_mapping_saved_meanwhile_by_another_admin_is_not_overwritten(
         ui.visible("#name").send_keys(ADMIN)
         ui.css("#password").send_keys(PASSWORD)
         ui.css("#sign-in").click()
-        ui.wait(lambda d: "/admin/users" in d.current_url)
+        # The Users page the sign-in leads to has loaded: a navigation still under way
+        # would otherwise replace the next one (seen: still on Users after open()).
+        ui.wait(
+            lambda d: (
+                "/admin/users" in d.current_url
+                and d.execute_script("return document.body.dataset.ready === 'true'")
+            )
+        )
 
         ui.open("/admin/synchronized-users")
         # The page shows the mapping as loaded (its title row) before the other admin saves.
